@@ -1,0 +1,262 @@
+"""The ``biobench`` command line."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+import click
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from biobench.errors import BiobenchError, ConfigError
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+DELTA = 0.1  # a start has converged when fval_best <= f_ref + DELTA (DESIGN.md)
+
+
+class _Group(click.Group):
+    """Turns ``BiobenchError`` into one clear line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except BiobenchError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="biobench")
+def main() -> None:
+    """Benchmark parameter-estimation methods on SBML models from BioModels."""
+
+
+def _fmt(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.6g}"
+
+
+def _notify(message: str) -> None:
+    err_console.print(f"[yellow]{message}[/yellow]")
+
+
+@main.command()
+@click.argument("model_ids", nargs=-1, required=True)
+@click.option("--refresh", is_flag=True, help="Download again even when a verified copy is cached.")
+def fetch(model_ids: tuple[str, ...], refresh: bool) -> None:
+    """Download BioModels entries (e.g. BIOMD0000000012 or BIOMD12) into the model cache."""
+    from biobench.models import fetch_model
+
+    for model_id in model_ids:
+        fetched = fetch_model(model_id, refresh=refresh)
+        (err_console.print if fetched.how == "offline" else console.print)(fetched.describe())
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def models(fmt: str) -> None:
+    """List cached models: ID, name, source, species and estimable parameters."""
+    from biobench.errors import ModelError
+    from biobench.models.cache import ModelCache
+    from biobench.models.model import load_model
+
+    rows = []
+    cache = ModelCache()
+    for entry in cache.entries():
+        try:
+            model = load_model(entry.path, model_id=entry.model_id)
+            species, estimable = len(model.species), len(model.estimable_parameters)
+        except ModelError:
+            species = estimable = None
+        rows.append({"id": entry.model_id, "name": entry.meta.get("name", ""), "source": entry.meta.get("source", ""),
+                     "species": species, "estimable_parameters": estimable})
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        console.print(f"No models cached in {cache.root}. Try: biobench fetch BIOMD0000000012")
+        return
+    table = Table(title=f"Models cached in {cache.root}")
+    for column in ("ID", "name", "source", "species", "estimable parameters"):
+        table.add_column(column, justify="right" if column in ("species", "estimable parameters") else "left")
+    for row in rows:
+        table.add_row(row["id"], row["name"], row["source"], str(row["species"] if row["species"] is not None else "unreadable"),
+                      str(row["estimable_parameters"] if row["estimable_parameters"] is not None else "-"))
+    console.print(table)
+
+
+def _problem_from(model_spec: str, config: str | None):
+    from biobench.models import resolve_model
+    from biobench.problem import build_problem
+    from biobench.settings import load_run_settings
+
+    settings = load_run_settings(config)
+    model = resolve_model(model_spec, notify=_notify)
+    return build_problem(model, settings.problem), settings
+
+
+@main.command()
+@click.option("--model", "model_spec", required=True, help="BioModels ID (BIOMD0000000012, BIOMD12) or SBML file path.")
+@click.option("--config", type=click.Path(dir_okay=False), help="YAML file with problem settings.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def problem(model_spec: str, config: str | None, fmt: str) -> None:
+    """Describe the estimation problem built from a model."""
+    from biobench.runner import true_fval
+
+    prob, _ = _problem_from(model_spec, config)
+    f_nominal = true_fval(prob)
+    info = prob.describe() | {"fval_nominal": f_nominal}
+    if fmt == "json":
+        click.echo(json.dumps(info, indent=2))
+        return
+    console.print(f"[bold]{prob.model.name}[/bold] ({prob.model.model_id}, {prob.model.source})")
+    table = Table(title=f"{prob.n_parameters} estimated parameters")
+    for column in ("parameter", "scale", "lower", "upper", "nominal"):
+        table.add_column(column, justify="left" if column in ("parameter", "scale") else "right")
+    for p in info["parameters"]:
+        table.add_row(p["id"], p["scale"], _fmt(p["lower"]), _fmt(p["upper"]), _fmt(p["nominal"]))
+    console.print(table)
+    console.print(f"observables ({len(prob.observables)}): {', '.join(prob.observables)}")
+    console.print(f"time points: {len(prob.timepoints)} from {_fmt(prob.timepoints[0])} to {_fmt(prob.timepoints[-1])}")
+    console.print(f"data points: {prob.n_data}   noise: sigma = {prob.settings.noise.relative} * |y| + "
+                  f"{prob.settings.noise.absolute if prob.settings.noise.absolute is not None else '1% of max |y|'}   "
+                  f"seed: {prob.settings.seed}")
+    console.print(f"objective (negative log-likelihood) at the nominal parameters: {_fmt(f_nominal)}")
+
+
+def _parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--opt-option {pair!r}: expected KEY=VALUE, e.g. --opt-option ftol=1e-6.")
+        options[key.strip()] = value.strip()
+    return options
+
+
+@main.command()
+@click.option("--model", "model_spec", required=True, help="BioModels ID (BIOMD0000000012, BIOMD12) or SBML file path.")
+@click.option("--init", "initializer", default="random", show_default=True, help="Initializer (see 'biobench plugins').")
+@click.option("--opt", "optimizer", default="local", show_default=True, help="Optimizer (see 'biobench plugins').")
+@click.option("--starts", type=click.IntRange(min=1), help="Number of starts [default: 10, or the config's].")
+@click.option("--budget", type=click.IntRange(min=1), help="Objective evaluations per start [default: 1000, or the config's].")
+@click.option("--seed", type=click.IntRange(min=0), help="Seed of start points and optimizers [default: 0, or the config's].")
+@click.option("--results", help="Results store: a path, or an SQLAlchemy URL [default: $BIOBENCH_RESULTS or results/biobench.sqlite].")
+@click.option("--config", type=click.Path(dir_okay=False), help="YAML file with problem settings and run defaults.")
+@click.option("--opt-option", "opt_option", multiple=True, metavar="KEY=VALUE", help="Optimizer option; repeatable.")
+def run(model_spec, initializer, optimizer, starts, budget, seed, results, config, opt_option) -> None:
+    """Run a multistart of one initializer and one optimizer on a model, storing every start."""
+    from biobench.runner import run_starts
+    from biobench.store import Store
+
+    prob, settings = _problem_from(model_spec, config)
+    starts = starts or settings.starts
+    budget = budget or settings.budget
+    seed = settings.seed if seed is None else seed
+    store = Store(results)
+    console.print(f"{prob.model.name} ({prob.problem_id}): {prob.n_parameters} parameters, {prob.n_data} data points; "
+                  f"{initializer} + {optimizer}, {starts} starts x {budget} evaluations, seed {seed}")
+    best = [math.inf]
+    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TextColumn("best fval {task.fields[best]}"), console=console,
+                  transient=False) as progress:
+        task = progress.add_task("starts", total=starts, best="-")
+
+        def done(record) -> None:
+            best[0] = min(best[0], record.fval_best)
+            progress.update(task, advance=1, best=_fmt(best[0]))
+
+        summary = run_starts(prob, initializer, optimizer, n_starts=starts, budget=budget, seed=seed, store=store,
+                             opt_options=_parse_options(opt_option), on_done=done)
+        progress.update(task, completed=starts)
+    if summary.skipped:
+        console.print(f"{summary.skipped} of {starts} starts were already in the store ({store.url}) and were skipped.")
+    _print_run_summary(store, prob, initializer, optimizer, summary)
+
+
+def _print_run_summary(store, prob, initializer: str, optimizer: str, summary) -> None:
+    frame = store.runs_frame(model_id=prob.model.model_id)
+    frame = frame[frame["problem_key"] == prob.key]
+    f_ref = min([summary.f_true, *frame["fval_best"].dropna().tolist()])
+    mine = frame[(frame["initializer"] == initializer) & (frame["optimizer"] == optimizer)]
+    fvals = mine["fval_best"].astype(float).fillna(np.inf)
+    converged = int((fvals <= f_ref + DELTA).sum())
+    table = Table(title=f"{prob.problem_id}: {initializer} + {optimizer}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row("starts in store", str(len(mine)))
+    table.add_row("best fval", _fmt(float(fvals.min())) if len(fvals) else "-")
+    table.add_row("median fval", _fmt(float(fvals.median())) if len(fvals) else "-")
+    table.add_row("fval at the true parameters", _fmt(summary.f_true))
+    table.add_row(f"converged starts (fval <= f_ref + {DELTA}, f_ref = {_fmt(f_ref)})", f"{converged} / {len(mine)}")
+    table.add_row("evaluations (total)", str(int(mine["n_evals"].sum())))
+    table.add_row("failed simulations", str(int(mine["n_failures"].sum())))
+    table.add_row("seconds (total)", f"{mine['seconds'].sum():.1f}")
+    console.print(table)
+    console.print(f"results: {store.url}")
+
+
+@main.command("runs")
+@click.option("--model", "model_id", help="Only runs of this model ID.")
+@click.option("--results", help="Results store: a path, or an SQLAlchemy URL.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def runs_command(model_id: str | None, results: str | None, fmt: str) -> None:
+    """List stored runs, one row per start (x0 and x_best included)."""
+    from biobench.models.ids import looks_like_model_id, normalize_model_id
+    from biobench.store import Store
+
+    if model_id is not None and looks_like_model_id(model_id):
+        model_id = normalize_model_id(model_id)
+    frame = Store(results).runs_frame(model_id=model_id)
+    columns = ["run_id", "problem_id", "model_id", "initializer", "optimizer", "seed", "start_index", "fval0",
+               "fval_best", "n_evals", "n_failures", "seconds", "status", "parameter_ids", "x0", "x_best", "message",
+               "created_at"]
+    frame = frame[columns]
+    if fmt == "csv":
+        out = frame.copy()
+        for column in ("parameter_ids", "x0", "x_best"):
+            out[column] = out[column].map(json.dumps)
+        click.echo(out.to_csv(index=False), nl=False)
+        return
+    if fmt == "json":
+        click.echo(frame.to_json(orient="records", indent=2))
+        return
+    if frame.empty:
+        console.print("No runs stored yet. Try: biobench run --model BIOMD0000000012")
+        return
+    table = Table()
+    for column in ("run_id", "problem_id", "initializer", "optimizer", "seed", "start", "fval0", "fval_best",
+                   "evals", "seconds", "status", "x_best"):
+        table.add_column(column)
+    for row in frame.itertuples():
+        table.add_row(str(row.run_id), row.problem_id, row.initializer, row.optimizer, str(row.seed),
+                      str(row.start_index), _fmt(row.fval0), _fmt(row.fval_best), str(row.n_evals),
+                      f"{row.seconds:.2f}", row.status, "[" + ", ".join(f"{v:.3g}" for v in row.x_best) + "]")
+    console.print(table)
+
+
+@main.command()
+def plugins() -> None:
+    """List registered initializers and optimizers, with their options."""
+    from biobench.initializers import initializers
+    from biobench.optimizers import optimizers
+
+    for title, registry in (("initializers", initializers), ("optimizers", optimizers)):
+        table = Table(title=title)
+        for column in ("name", "description", "options (defaults)"):
+            table.add_column(column)
+        for name in registry.names():
+            cls = registry.get(name)
+            defaults = getattr(cls, "defaults", {})
+            table.add_row(name, cls.description, ", ".join(f"{k}={v!r}" for k, v in defaults.items()) or "-")
+        console.print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

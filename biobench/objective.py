@@ -1,0 +1,113 @@
+"""The objective every optimizer sees: negative log-likelihood over scaled parameters.
+
+It is also the referee of the fair-comparison rules: it counts every evaluation
+(finite-difference ones included), refuses to run past the per-start budget, turns
+failed simulations into ``+inf`` instead of exceptions, and keeps the best-so-far
+trace. Its counts are the truth, not what an optimization library reports.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from biobench.problem import Problem
+from biobench.simulator import Simulator
+
+
+class BudgetExhausted(Exception):
+    """Raised by the objective when a start has used its evaluation budget.
+
+    Optimizer plugins let it propagate; the optimizer base class catches it and
+    reports the best point found so far.
+    """
+
+
+class Objective:
+    """Negative log-likelihood of a problem's data (Gaussian noise with known sigma)."""
+
+    def __init__(self, problem: Problem, budget: int | None = None, simulator: Simulator | None = None) -> None:
+        if budget is not None and budget < 1:
+            raise ValueError("budget must be a positive number of evaluations")
+        self.problem = problem
+        self.budget = budget
+        self.simulator = simulator or Simulator(
+            problem.model, problem.parameter_ids, problem.observables, problem.settings.integrator
+        )
+        self.lower, self.upper = problem.lower, problem.upper
+        self._times = problem.timepoints
+        self._data = problem.data
+        self._inv_sigma = 1.0 / problem.sigma
+        self._mask = np.isfinite(problem.data)
+        self._const = float(0.5 * np.sum(np.log(2.0 * math.pi * problem.sigma[self._mask] ** 2)))
+        self._n_res = int(self._mask.sum())
+        self._log10 = np.array([s == "log10" for s in problem.scales])
+        self._ln = np.array([s == "log" for s in problem.scales])
+        self.reset()
+
+    @property
+    def dim(self) -> int:
+        return self.problem.n_parameters
+
+    def reset(self) -> None:
+        """Start counting afresh (a new start of a multistart)."""
+        self.n_evals = 0
+        self.n_failures = 0
+        self.best_fval = math.inf
+        self.best_x: np.ndarray | None = None
+        self.trace: list[tuple[int, float, float]] = []  # (evaluation, best fval so far, seconds)
+        self._t0 = time.perf_counter()
+        self._last_key: bytes | None = None
+        self._last_res: np.ndarray | None = None
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.budget is None else self.budget - self.n_evals
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self._t0
+
+    def _natural(self, x: np.ndarray) -> np.ndarray:
+        v = np.array(x, dtype=float)
+        v[self._log10] = 10.0 ** v[self._log10]
+        v[self._ln] = np.exp(v[self._ln])
+        return v
+
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        """Weighted residuals (data - model) / sigma; ``+inf`` everywhere when the simulation fails.
+
+        ``0.5 * sum(residuals**2)`` plus a constant is ``fval``, so least-squares
+        solvers minimize exactly the same function.
+        """
+        x = np.asarray(x, dtype=float)
+        key = x.tobytes()
+        if key == self._last_key:  # the same point again is not a new evaluation
+            return self._last_res.copy()
+        if self.budget is not None and self.n_evals >= self.budget:
+            raise BudgetExhausted(f"budget of {self.budget} evaluations used")
+        self.n_evals += 1
+        y = self.simulator.simulate_natural(self._natural(x), self._times) if np.isfinite(x).all() else None
+        if y is None:
+            self.n_failures += 1
+            res = np.full(self._n_res, np.inf)
+            fval = math.inf
+        else:
+            res = ((self._data - y) * self._inv_sigma)[self._mask]
+            fval = 0.5 * float(res @ res) + self._const
+        if fval < self.best_fval:
+            self.best_fval, self.best_x = fval, x.copy()
+            self.trace.append((self.n_evals, fval, self.seconds))
+        self._last_key, self._last_res = key, res
+        return res.copy()
+
+    def fval(self, x: np.ndarray) -> float:
+        """Negative log-likelihood at scaled parameters ``x``; ``+inf`` when the simulation fails."""
+        res = self.residuals(x)
+        if not np.isfinite(res).all():
+            return math.inf
+        return 0.5 * float(res @ res) + self._const
+
+    __call__ = fval

@@ -1,0 +1,104 @@
+"""The optimizer interface and the bookkeeping every plugin shares.
+
+A plugin implements ``_run(objective, x0, rng)`` and lets ``BudgetExhausted``
+propagate; the base class turns budget exhaustion, library errors and success into
+one ``OptimizerResult`` built from the objective's own counts, so no plugin can
+misreport its evaluations.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from biobench.errors import PluginError
+from biobench.objective import BudgetExhausted, Objective
+from biobench.registry import Registry
+
+
+@dataclass(frozen=True)
+class OptimizerResult:
+    x_best: np.ndarray
+    fval_best: float
+    x0: np.ndarray
+    fval0: float
+    n_evals: int
+    n_failures: int
+    seconds: float
+    status: str
+    message: str
+    trace: list[tuple[int, float, float]]
+
+
+class Optimizer(ABC):
+    """Minimizes an ``Objective`` from a start point within the objective's budget."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    defaults: ClassVar[dict[str, Any]] = {}  # option name -> default; the type of the default is enforced
+
+    def __init__(self, **options: Any) -> None:
+        unknown = sorted(set(options) - set(self.defaults))
+        if unknown:
+            known = ", ".join(f"{k}={v!r}" for k, v in self.defaults.items()) or "none"
+            raise PluginError(f"optimizer {self.name!r} has no option(s) {unknown}; its options: {known}.")
+        self.options = {**self.defaults}
+        for key, value in options.items():
+            self.options[key] = _coerce(self.name, key, value, self.defaults[key])
+
+    def minimize(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator) -> OptimizerResult:
+        x0 = np.clip(np.asarray(x0, dtype=float), objective.lower, objective.upper)
+        # Evaluated here so every record has fval0; the objective does not charge the
+        # plugin again when its first call is at x0.
+        fval0 = objective.fval(x0)
+        status, message = "error", ""
+        try:
+            status, message = self._run(objective, x0, rng)
+        except BudgetExhausted as exc:
+            status, message = "budget", str(exc)
+        except Exception as exc:  # a library failure ends this start, not the benchmark
+            status, message = "error", f"{type(exc).__name__}: {exc}"
+        if objective.best_x is None:
+            status = "failed" if status != "error" else status
+            message = message or "no finite objective value was found"
+        best_x = objective.best_x if objective.best_x is not None else x0
+        return OptimizerResult(
+            x_best=best_x,
+            fval_best=objective.best_fval,
+            x0=x0,
+            fval0=fval0,
+            n_evals=objective.n_evals,
+            n_failures=objective.n_failures,
+            seconds=objective.seconds,
+            status=status,
+            message=message,
+            trace=list(objective.trace),
+        )
+
+    @abstractmethod
+    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator) -> tuple[str, str]:
+        """Optimize; return (status, message), status "converged" when the method's own criterion stopped it."""
+
+
+def _coerce(plugin: str, key: str, value: Any, default: Any) -> Any:
+    """Options from the command line arrive as strings; give them the default's type."""
+    if default is None or isinstance(value, type(default)) and not isinstance(value, bool) ^ isinstance(default, bool):
+        return value
+    try:
+        if isinstance(default, bool):
+            if str(value).lower() in ("true", "1", "yes"):
+                return True
+            if str(value).lower() in ("false", "0", "no"):
+                return False
+            raise ValueError
+        return type(default)(value)
+    except (TypeError, ValueError):
+        raise PluginError(
+            f"optimizer {plugin!r}: option {key}={value!r} is not a valid {type(default).__name__}."
+        ) from None
+
+
+optimizers: Registry[Optimizer] = Registry("optimizer", "biobench.optimizers")

@@ -1,0 +1,213 @@
+"""A reproducible estimation problem: parameters, bounds, observables, data, noise.
+
+Synthetic problems simulate the model at its nominal ("true") parameters and add
+seeded Gaussian noise. The problem key hashes the model file, the settings and the
+seed, so equal keys mean bit-identical data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from biobench.errors import ProblemError
+from biobench.models.model import Model
+from biobench.settings import ProblemSettings, TimeSettings
+
+MAX_AUTO_END = 1000.0
+_SETTLE_TOLERANCE = 0.02
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Everything an objective needs; immutable so every method sees the same instance."""
+
+    model: Model
+    settings: ProblemSettings
+    parameter_ids: tuple[str, ...]
+    scales: tuple[str, ...]
+    lower: np.ndarray  # scaled
+    upper: np.ndarray  # scaled
+    nominal: np.ndarray  # natural scale: the truth for synthetic problems
+    observables: tuple[str, ...]
+    timepoints: np.ndarray
+    data: np.ndarray = field(repr=False)  # (n_timepoints, n_observables)
+    sigma: np.ndarray = field(repr=False)  # same shape
+    key: str = ""
+
+    @property
+    def n_parameters(self) -> int:
+        return len(self.parameter_ids)
+
+    @property
+    def n_data(self) -> int:
+        return int(np.isfinite(self.data).sum())
+
+    @property
+    def x_true(self) -> np.ndarray:
+        return self.to_scaled(self.nominal)
+
+    @property
+    def problem_id(self) -> str:
+        return f"{self.model.model_id}:{self.key[:10]}"
+
+    def to_scaled(self, values: np.ndarray) -> np.ndarray:
+        return _transform(np.asarray(values, dtype=float), self.scales, forward=True)
+
+    def to_natural(self, x: np.ndarray) -> np.ndarray:
+        return _transform(np.asarray(x, dtype=float), self.scales, forward=False)
+
+    def describe(self) -> dict:
+        return {
+            "problem_id": self.problem_id,
+            "key": self.key,
+            "model": {"id": self.model.model_id, "name": self.model.name, "sha256": self.model.sha256,
+                      "source": self.model.source},
+            "parameters": [
+                {"id": pid, "scale": s, "lower": float(lo), "upper": float(up), "nominal": float(nom)}
+                for pid, s, lo, up, nom in zip(self.parameter_ids, self.scales, self.lower, self.upper, self.nominal)
+            ],
+            "observables": list(self.observables),
+            "timepoints": self.timepoints.tolist(),
+            "n_data": self.n_data,
+            "settings": self.settings.model_dump(mode="json"),
+        }
+
+
+def _transform(values: np.ndarray, scales: tuple[str, ...], forward: bool) -> np.ndarray:
+    out = np.array(values, dtype=float, copy=True)
+    for i, scale in enumerate(scales):
+        if scale == "log10":
+            out[..., i] = np.log10(values[..., i]) if forward else 10.0 ** values[..., i]
+        elif scale == "log":
+            out[..., i] = np.log(values[..., i]) if forward else np.exp(values[..., i])
+    return out
+
+
+def problem_key(model: Model, settings: ProblemSettings) -> str:
+    blob = json.dumps({"model": model.sha256, "settings": settings.model_dump(mode="json")}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _select_parameters(model: Model, settings: ProblemSettings) -> list[tuple[str, float]]:
+    known = {p.id: p for p in model.parameters}
+    if settings.parameters is None:
+        chosen = [p for p in model.estimable_parameters if p.id not in settings.exclude]
+    else:
+        chosen = []
+        for pid in settings.parameters:
+            if pid not in known:
+                raise ProblemError(f"parameters: {pid!r} is not a global parameter of {model.model_id} "
+                                   f"(known: {', '.join(sorted(known))}).")
+            if not known[pid].estimable:
+                raise ProblemError(f"parameters: {pid!r} cannot be estimated: it is {known[pid].excluded_because}.")
+            chosen.append(known[pid])
+    for pid in settings.exclude:
+        if pid not in known:
+            raise ProblemError(f"exclude: {pid!r} is not a global parameter of {model.model_id}.")
+    if not chosen:
+        raise ProblemError(f"{model.model_id} has no estimable parameters (constant, not set by rules or "
+                           "assignments, finite and non-zero); pass --model with another model.")
+    for pid in settings.bounds:
+        if pid not in {p.id for p in chosen}:
+            raise ProblemError(f"bounds: {pid!r} is not among the estimated parameters.")
+    return [(p.id, p.value) for p in chosen]
+
+
+def _bounds(pid: str, nominal: float, settings: ProblemSettings) -> tuple[float, float]:
+    if pid in settings.bounds:
+        lo, up = settings.bounds[pid]
+        if not (lo < up) or (settings.scale != "lin" and lo <= 0):
+            raise ProblemError(f"bounds: {pid!r} needs lower < upper (and lower > 0 on a log scale), got {lo}, {up}.")
+        if not lo <= nominal <= up:
+            raise ProblemError(f"bounds: {pid!r} = {nominal} lies outside its bounds [{lo}, {up}].")
+        return lo, up
+    return nominal / settings.bounds_factor, nominal * settings.bounds_factor
+
+
+def _nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 5 x 10^k that is >= value, so horizons read well."""
+    exponent = math.floor(math.log10(value))
+    for mantissa in (1, 2, 5, 10):
+        if mantissa * 10.0**exponent >= value * (1 - 1e-12):
+            return float(mantissa * 10.0**exponent)
+    return float(10.0 ** (exponent + 1))
+
+
+def auto_end_time(simulate_log_grid) -> float:
+    """Twice the time the nominal trajectory needs to settle within 2% of its final state.
+
+    Oscillating or slow models never settle inside the window and get the maximum
+    (1000 model time units); fast ones get a horizon that still shows their transient.
+    """
+    times = np.concatenate([[0.0], np.logspace(-4, math.log10(MAX_AUTO_END), 281)])
+    y = simulate_log_grid(times)
+    if y is None:
+        raise ProblemError("the nominal model cannot be simulated to find a time horizon; set time.end in the config.")
+    scale = np.abs(y).max(axis=0)
+    moving = scale > 0
+    if not moving.any():
+        return MAX_AUTO_END
+    deviation = np.abs(y[:, moving] - y[-1, moving]) / scale[moving]
+    unsettled = np.flatnonzero((deviation > _SETTLE_TOLERANCE).any(axis=1))
+    if unsettled.size == 0:
+        return _nice_ceiling(times[1])
+    settle = times[min(unsettled[-1] + 1, len(times) - 1)]
+    return min(MAX_AUTO_END, _nice_ceiling(2.0 * settle))
+
+
+def timepoints_for(settings: TimeSettings, simulate_log_grid) -> np.ndarray:
+    if settings.points is not None:
+        return np.asarray(settings.points, dtype=float)
+    end = auto_end_time(simulate_log_grid) if settings.end == "auto" else float(settings.end)
+    return np.linspace(0.0, end, settings.n)
+
+
+def build_problem(model: Model, settings: ProblemSettings | None = None) -> Problem:
+    """Turn a model into a synthetic problem; same model, settings and seed give identical data."""
+    from biobench.simulator import Simulator  # the simulator needs Problem's pieces, not the reverse
+
+    settings = settings or ProblemSettings()
+    chosen = _select_parameters(model, settings)
+    ids = tuple(pid for pid, _ in chosen)
+    nominal = np.array([value for _, value in chosen], dtype=float)
+    bounds = np.array([_bounds(pid, value, settings) for pid, value in chosen], dtype=float)
+    scales = (settings.scale,) * len(ids)
+    observables = tuple(settings.observables) if settings.observables is not None else model.species
+    if not observables:
+        raise ProblemError(f"{model.model_id} has no floating species to observe; set observables in the config.")
+
+    simulator = Simulator(model, ids, observables, settings.integrator)
+    timepoints = timepoints_for(settings.time, lambda times: simulator.simulate_natural(nominal, times))
+    y_true = simulator.simulate_natural(nominal, timepoints)
+    if y_true is None:
+        raise ProblemError(f"{model.model_id}: the simulation at the nominal parameters fails "
+                           f"({simulator.last_error}); the model cannot serve as a synthetic problem.")
+
+    floor = settings.noise.absolute
+    if floor is None:
+        floor = 0.01 * np.abs(y_true).max(axis=0)
+        floor[floor == 0] = 1e-6  # an observable that is zero throughout still needs a finite sigma
+    sigma = settings.noise.relative * np.abs(y_true) + floor
+    rng = np.random.default_rng(settings.seed)
+    data = y_true + sigma * rng.standard_normal(y_true.shape)
+
+    lower, upper = _transform(bounds[:, 0], scales, True), _transform(bounds[:, 1], scales, True)
+    return Problem(
+        model=model,
+        settings=settings,
+        parameter_ids=ids,
+        scales=scales,
+        lower=lower,
+        upper=upper,
+        nominal=nominal,
+        observables=observables,
+        timepoints=timepoints,
+        data=data,
+        sigma=sigma,
+        key=problem_key(model, settings),
+    )

@@ -1,0 +1,100 @@
+"""Multistart runs: start points from an initializer, one optimizer run per start.
+
+Randomness is derived from one seed: child 0 of ``SeedSequence(seed)`` drives the
+initializer and child ``i + 1`` drives start ``i``, so a start gives the same
+result whether it runs alone, first or last. Each start's record is written to the
+store the moment it finishes; starts already in the store are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from biobench.initializers import initializers
+from biobench.objective import Objective
+from biobench.optimizers import optimizers
+from biobench.problem import Problem
+from biobench.records import RunRecord, task_key
+from biobench.store import Store
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    records: list[RunRecord]  # the starts run now
+    skipped: int  # starts found in the store already
+    f_true: float
+
+
+def true_fval(problem: Problem) -> float:
+    """The objective at the true (nominal) parameters, outside any budget."""
+    return Objective(problem).fval(problem.x_true)
+
+
+def run_starts(
+    problem: Problem,
+    initializer: str,
+    optimizer: str,
+    *,
+    n_starts: int,
+    budget: int,
+    seed: int,
+    store: Store,
+    init_options: dict | None = None,
+    opt_options: dict | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+    on_done: Callable[[RunRecord], None] | None = None,
+) -> RunSummary:
+    """Run ``n_starts`` starts of (initializer, optimizer) on ``problem`` and store each record."""
+    init_options, opt_options = dict(init_options or {}), dict(opt_options or {})
+    init = initializers.get(initializer)(**init_options)
+    opt = optimizers.get(optimizer)(**opt_options)
+    opt_options = dict(opt.options)  # with defaults filled in, so the record says what ran
+
+    f_true = true_fval(problem)
+    store.add_problem(problem, f_true)
+
+    seeds = np.random.SeedSequence(seed).spawn(n_starts + 1)
+    starts = np.asarray(init.sample(problem, n_starts, np.random.default_rng(seeds[0])), dtype=float)
+    keys = [task_key(problem.key, initializer, init_options, optimizer, opt_options, seed, n_starts, budget, i)
+            for i in range(n_starts)]
+    done = store.done_task_keys(keys)
+    objective = Objective(problem, budget=budget)
+
+    records = []
+    for i, x0 in enumerate(starts):
+        if keys[i] in done:
+            continue
+        if on_start is not None:
+            on_start(i, n_starts)
+        objective.reset()
+        result = opt.minimize(objective, x0, np.random.default_rng(seeds[i + 1]))
+        record = RunRecord(
+            problem_key=problem.key,
+            model_id=problem.model.model_id,
+            initializer=initializer,
+            optimizer=optimizer,
+            seed=seed,
+            start_index=i,
+            n_starts=n_starts,
+            budget=budget,
+            x0=result.x0.tolist(),
+            fval0=result.fval0,
+            x_best=np.asarray(result.x_best).tolist(),
+            fval_best=result.fval_best,
+            n_evals=result.n_evals,
+            n_failures=result.n_failures,
+            seconds=result.seconds,
+            status=result.status,
+            message=result.message,
+            init_options=init_options,
+            opt_options=opt_options,
+            trace=result.trace,
+        )
+        store.add_run(record)
+        records.append(record)
+        if on_done is not None:
+            on_done(record)
+    return RunSummary(records=records, skipped=len(done), f_true=f_true)

@@ -1,0 +1,87 @@
+"""One compiled roadrunner instance that simulates a problem's observables.
+
+The hot path is ``simulate_natural``: write every global parameter in one call
+(so values changed by events in the previous run never leak into the next),
+reset the state (which re-evaluates initial assignments), simulate on the given
+grid. Anything extra here is paid on every objective evaluation.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import roadrunner
+
+from biobench.errors import ProblemError
+from biobench.models.model import Model
+from biobench.settings import IntegratorSettings
+
+# Failed simulations are counted, not printed: roadrunner's logger and SUNDIALS' own
+# error logger (read from the environment when an integrator is created) stay quiet.
+roadrunner.Logger.setLevel(roadrunner.Logger.LOG_FATAL)
+os.environ.setdefault("SUNLOGGER_ERROR_FILENAME", os.devnull)
+
+
+class Simulator:
+    """Simulates a model at given natural-scale values of a chosen set of parameters."""
+
+    def __init__(
+        self,
+        model: Model,
+        parameter_ids: Sequence[str],
+        observables: Sequence[str],
+        integrator: IntegratorSettings | None = None,
+    ) -> None:
+        self.rr = model.simulator()
+        all_ids = list(self.rr.model.getGlobalParameterIds())
+        missing = [pid for pid in parameter_ids if pid not in all_ids]
+        if missing:
+            raise ProblemError(f"{model.model_id}: roadrunner does not know parameters {missing}.")
+        values = np.array(self.rr.model.getGlobalParameterValues(), dtype=float)
+        # Parameters defined by assignment rules cannot be written; every other one is
+        # written on each evaluation. Ask roadrunner which is which rather than guess.
+        settable = [i for i in range(len(all_ids)) if self._can_set(i, values[i])]
+        self._settable = settable
+        self._base = values[settable]
+        self._index = np.array([settable.index(all_ids.index(pid)) for pid in parameter_ids], dtype=int)
+        try:
+            self.rr.timeCourseSelections = list(observables)
+        except Exception as exc:
+            raise ProblemError(
+                f"{model.model_id}: cannot observe {list(observables)}: {exc}. Observables must be ids of "
+                f"species, parameters or compartments (floating species: {', '.join(model.species)})."
+            ) from None
+        settings = integrator or IntegratorSettings()
+        solver = self.rr.getIntegrator()
+        solver.setValue("relative_tolerance", settings.relative_tolerance)
+        if settings.absolute_tolerance is not None:
+            solver.setValue("absolute_tolerance", settings.absolute_tolerance)
+        solver.setValue("maximum_num_steps", settings.maximum_num_steps)
+        self.last_error: str | None = None
+
+    def _can_set(self, index: int, value: float) -> bool:
+        try:
+            self.rr.model.setGlobalParameterValues([index], [value])
+        except RuntimeError:
+            return False
+        return True
+
+    def simulate_natural(self, values: np.ndarray, times: np.ndarray) -> np.ndarray | None:
+        """Observables at ``times`` (rows) for natural-scale ``values``; None when CVODE fails."""
+        full = self._base.copy()
+        full[self._index] = values
+        rr = self.rr
+        try:
+            rr.model.setGlobalParameterValues(self._settable, full)
+            rr.reset()
+            result = rr.simulate(times=times)
+        except RuntimeError as exc:
+            self.last_error = str(exc).strip().splitlines()[0] if str(exc).strip() else "integration failed"
+            return None
+        y = np.asarray(result)
+        if y.shape[0] != len(times) or not np.isfinite(y).all():
+            self.last_error = "non-finite or incomplete trajectory"
+            return None
+        return y

@@ -1,0 +1,216 @@
+"""The results store: SQLite by default, any SQLAlchemy URL (e.g. PostgreSQL) on request.
+
+One row per start in ``runs``, its best-so-far trace in ``traces``, and one row per
+problem in ``problems`` (with the objective at the true parameters, which
+leaderboards need for f_ref). A start's row and its trace are written in a single
+transaction, so a run killed midway leaves only complete rows behind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from biobench.errors import StoreError
+from biobench.records import RunRecord
+
+RESULTS_ENV = "BIOBENCH_RESULTS"
+DEFAULT_RESULTS = "results/biobench.sqlite"
+_VERSIONED = ("biobench", "libroadrunner", "python-libsbml", "numpy", "scipy")
+
+meta = sa.MetaData()
+
+problems = sa.Table(
+    "problems",
+    meta,
+    sa.Column("problem_key", sa.String(64), primary_key=True),
+    sa.Column("problem_id", sa.String(200), nullable=False),
+    sa.Column("model_id", sa.String(200), nullable=False),
+    sa.Column("model_name", sa.Text),
+    sa.Column("model_sha256", sa.String(64)),
+    sa.Column("parameter_ids", sa.Text, nullable=False),  # JSON list
+    sa.Column("x_true", sa.Text),  # JSON list, scaled
+    sa.Column("f_true", sa.Float),
+    sa.Column("n_data", sa.Integer),
+    sa.Column("description", sa.Text),  # JSON: Problem.describe()
+    sa.Column("created_at", sa.String(40)),
+)
+
+runs = sa.Table(
+    "runs",
+    meta,
+    sa.Column("run_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("task_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("problem_key", sa.String(64), sa.ForeignKey("problems.problem_key"), nullable=False, index=True),
+    sa.Column("model_id", sa.String(200), nullable=False, index=True),
+    sa.Column("initializer", sa.String(100), nullable=False),
+    sa.Column("optimizer", sa.String(100), nullable=False),
+    sa.Column("init_options", sa.Text),
+    sa.Column("opt_options", sa.Text),
+    sa.Column("seed", sa.Integer, nullable=False),
+    sa.Column("start_index", sa.Integer, nullable=False),
+    sa.Column("n_starts", sa.Integer, nullable=False),
+    sa.Column("budget", sa.Integer, nullable=False),
+    sa.Column("x0", sa.Text, nullable=False),
+    sa.Column("fval0", sa.Float),
+    sa.Column("x_best", sa.Text, nullable=False),
+    sa.Column("fval_best", sa.Float),
+    sa.Column("n_evals", sa.Integer, nullable=False),
+    sa.Column("n_failures", sa.Integer, nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("message", sa.Text),
+    sa.Column("versions", sa.Text),
+    sa.Column("created_at", sa.String(40)),
+)
+
+traces = sa.Table(
+    "traces",
+    meta,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("eval_index", sa.Integer, primary_key=True),
+    sa.Column("fval_best", sa.Float, nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+)
+
+
+def _versions() -> str:
+    found = {}
+    for name in _VERSIONED:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return json.dumps(found, sort_keys=True)
+
+
+def _float(value: float) -> float | None:
+    """NaN is stored as NULL; +inf (a failed start) is stored as is."""
+    return None if value is None or math.isnan(value) else float(value)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def results_url(location: str | os.PathLike | None = None) -> str:
+    """An SQLAlchemy URL from a path, a URL, ``$BIOBENCH_RESULTS`` or the default."""
+    location = str(location or os.environ.get(RESULTS_ENV) or DEFAULT_RESULTS)
+    if "://" in location:
+        return location
+    path = Path(location)
+    if path.is_dir() or location.endswith(("/", os.sep)):
+        path = path / Path(DEFAULT_RESULTS).name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+class Store:
+    """Reads and writes run records; the only module that knows the schema."""
+
+    def __init__(self, location: str | os.PathLike | None = None) -> None:
+        self.url = results_url(location)
+        try:
+            self.engine = sa.create_engine(self.url)
+            if self.engine.dialect.name == "sqlite":
+                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            meta.create_all(self.engine)
+        except (sa.exc.SQLAlchemyError, ImportError) as exc:
+            raise StoreError(f"cannot open the results store {self.url}: {exc}. "
+                             "Pass --results with a writable path or a valid SQLAlchemy URL.") from None
+        self._versions = _versions()
+
+    def add_problem(self, problem, f_true: float) -> None:
+        """Record a problem once; later calls with the same key are no-ops."""
+        with self.engine.begin() as conn:
+            exists = conn.execute(sa.select(problems.c.problem_key).where(problems.c.problem_key == problem.key))
+            if exists.first() is not None:
+                return
+            conn.execute(problems.insert().values(
+                problem_key=problem.key,
+                problem_id=problem.problem_id,
+                model_id=problem.model.model_id,
+                model_name=problem.model.name,
+                model_sha256=problem.model.sha256,
+                parameter_ids=json.dumps(list(problem.parameter_ids)),
+                x_true=json.dumps(problem.x_true.tolist()),
+                f_true=_float(f_true),
+                n_data=problem.n_data,
+                description=json.dumps(problem.describe()),
+                created_at=_now(),
+            ))
+
+    def add_run(self, record: RunRecord) -> int:
+        """Write a start's row and its trace atomically; return its run_id."""
+        with self.engine.begin() as conn:
+            result = conn.execute(runs.insert().values(
+                task_key=record.task_key,
+                problem_key=record.problem_key,
+                model_id=record.model_id,
+                initializer=record.initializer,
+                optimizer=record.optimizer,
+                init_options=json.dumps(record.init_options, sort_keys=True),
+                opt_options=json.dumps(record.opt_options, sort_keys=True),
+                seed=record.seed,
+                start_index=record.start_index,
+                n_starts=record.n_starts,
+                budget=record.budget,
+                x0=json.dumps(list(record.x0)),
+                fval0=_float(record.fval0),
+                x_best=json.dumps(list(record.x_best)),
+                fval_best=_float(record.fval_best),
+                n_evals=record.n_evals,
+                n_failures=record.n_failures,
+                seconds=record.seconds,
+                status=record.status,
+                message=record.message,
+                versions=self._versions,
+                created_at=_now(),
+            ))
+            run_id = result.inserted_primary_key[0]
+            if record.trace:
+                conn.execute(traces.insert(), [
+                    {"run_id": run_id, "eval_index": i, "fval_best": f, "seconds": s} for i, f, s in record.trace
+                ])
+        return run_id
+
+    def done_task_keys(self, keys: list[str]) -> set[str]:
+        if not keys:
+            return set()
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(runs.c.task_key).where(runs.c.task_key.in_(keys)))
+            return {row[0] for row in rows}
+
+    def runs_frame(self, model_id: str | None = None) -> pd.DataFrame:
+        """All runs joined with their problem, one row per start; vectors decoded to lists."""
+        query = (
+            sa.select(runs, problems.c.problem_id, problems.c.parameter_ids, problems.c.f_true)
+            .join(problems, runs.c.problem_key == problems.c.problem_key)
+            .order_by(runs.c.run_id)
+        )
+        if model_id is not None:
+            query = query.where(runs.c.model_id == model_id)
+        with self.engine.connect() as conn:
+            frame = pd.read_sql(query, conn)
+        for column in ("x0", "x_best", "parameter_ids", "init_options", "opt_options", "versions"):
+            frame[column] = frame[column].map(lambda v: json.loads(v) if isinstance(v, str) else v)
+        return frame
+
+    def traces_frame(self) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            return pd.read_sql(sa.select(traces).order_by(traces.c.run_id, traces.c.eval_index), conn)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

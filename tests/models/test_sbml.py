@@ -1,0 +1,74 @@
+"""Reading SBML: validation errors, custom files, parameter classification."""
+
+from __future__ import annotations
+
+import pytest
+
+from biobench.errors import InvalidModelIdError, ModelError, NotSbmlError
+from biobench.models import load_model, resolve_model
+from biobench.models.sbml import check_sbml_bytes
+from tests.conftest import DATA
+
+
+def test_broken_file_gives_one_clear_error_naming_file_and_libsbml_message():
+    with pytest.raises(ModelError) as info:
+        load_model(DATA / "broken.xml")
+    message = str(info.value)
+    assert "broken.xml" in message and "not valid SBML" in message
+    assert "references species 'Nowhere', which is undefined" in message
+
+
+def test_non_xml_file_is_refused(tmp_path):
+    path = tmp_path / "notes.xml"
+    path.write_text("these are my notes, not a model")
+    with pytest.raises(ModelError, match="notes.xml is not valid SBML"):
+        load_model(path)
+
+
+def test_missing_file_is_reported(tmp_path):
+    with pytest.raises(ModelError, match="no such file"):
+        resolve_model(str(tmp_path / "absent.xml"))
+
+
+def test_unsimulatable_model_is_reported_not_crashed_on(tmp_path):
+    text = (DATA / "two_step.xml").read_text().replace(
+        "<listOfRules>", "<listOfRules><algebraicRule><math xmlns=\"http://www.w3.org/1998/Math/MathML\">"
+        "<apply><minus/><ci>A</ci><ci>B</ci></apply></math></algebraicRule>"
+    )
+    path = tmp_path / "algebraic.xml"
+    path.write_text(text)
+    with pytest.raises(ModelError, match="(libroadrunner cannot simulate|not valid SBML)"):
+        load_model(path)
+
+
+def test_custom_sbml_file_loads_with_local_parameters_promoted(two_step_model):
+    assert two_step_model.model_id == "two_step"
+    assert two_step_model.species == ("A", "B", "C")
+    by_id = {p.id: p for p in two_step_model.parameters}
+    assert by_id["R2_k2"].estimable and by_id["R2_k2"].value == 0.2  # promoted from reaction R2
+    assert by_id["k1"].estimable
+    assert by_id["zero"].excluded_because.startswith("zero")
+    assert by_id["doubled"].excluded_because == "not constant"
+    assert [p.id for p in two_step_model.estimable_parameters] == ["k1", "R2_k2"]
+
+
+def test_custom_path_resolves_like_an_id():
+    assert resolve_model(str(DATA / "two_step.xml")).model_id == "two_step"
+
+
+def test_rule_targets_are_not_estimable():
+    model = resolve_model("BIOMD0000000012")
+    by_id = {p.id: p for p in model.parameters}
+    assert not by_id["alpha"].estimable
+    assert {p.id for p in model.estimable_parameters} == {"eff", "n", "KM", "tau_mRNA", "tau_prot", "ps_a", "ps_0"}
+
+
+def test_resolve_rejects_what_is_neither_id_nor_path():
+    with pytest.raises(InvalidModelIdError, match="neither a BioModels ID"):
+        resolve_model("repressilator")
+
+
+@pytest.mark.parametrize("body", [b"", b"<html><body>x</body></html>", b"[1, 2]", b"\x00\x01\x02", b"<sbml>"])
+def test_sniffer_refuses_non_sbml(body):
+    with pytest.raises(NotSbmlError):
+        check_sbml_bytes(body, "test")
