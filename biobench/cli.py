@@ -14,8 +14,9 @@ from rich.table import Table
 
 from biobench.errors import BiobenchError, ConfigError
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# Piped output (logs, CI) gets wide lines instead of rich's 80-column default.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
 
 DELTA = 0.1  # a start has converged when fval_best <= f_ref + DELTA (DESIGN.md)
 
@@ -231,11 +232,11 @@ def runs_command(model_id: str | None, results: str | None, fmt: str) -> None:
         console.print("No runs stored yet. Try: biobench run --model BIOMD0000000012")
         return
     table = Table()
-    for column in ("run_id", "problem_id", "initializer", "optimizer", "seed", "start", "fval0", "fval_best",
-                   "evals", "seconds", "status", "x_best"):
-        table.add_column(column)
+    for column in ("run", "model", "init", "opt", "seed", "start", "fval0", "fval_best",
+                   "evals", "seconds", "status", "x_best (scaled)"):
+        table.add_column(column, justify="right" if column in ("run", "seed", "start", "evals", "seconds") else "left")
     for row in frame.itertuples():
-        table.add_row(str(row.run_id), row.problem_id, row.initializer, row.optimizer, str(row.seed),
+        table.add_row(str(row.run_id), row.model_id, row.initializer, row.optimizer, str(row.seed),
                       str(row.start_index), _fmt(row.fval0), _fmt(row.fval_best), str(row.n_evals),
                       f"{row.seconds:.2f}", row.status, "[" + ", ".join(f"{v:.3g}" for v in row.x_best) + "]")
     console.print(table)

@@ -45,6 +45,9 @@ class Objective:
         self._n_res = int(self._mask.sum())
         self._log10 = np.array([s == "log10" for s in problem.scales])
         self._ln = np.array([s == "log" for s in problem.scales])
+        self._all_log10 = bool(self._log10.all())
+        self._all_measured = bool(self._mask.all())
+        self._failed_residuals = np.full(self._n_res, np.inf)
         self.reset()
 
     @property
@@ -60,7 +63,7 @@ class Objective:
         self.trace: list[tuple[int, float, float]] = []  # (evaluation, best fval so far, seconds)
         self._t0 = time.perf_counter()
         self._last_key: bytes | None = None
-        self._last_res: np.ndarray | None = None
+        self._last: tuple[np.ndarray, float] = (self._failed_residuals, math.inf)
 
     @property
     def remaining(self) -> int | None:
@@ -71,10 +74,34 @@ class Objective:
         return time.perf_counter() - self._t0
 
     def _natural(self, x: np.ndarray) -> np.ndarray:
+        if self._all_log10:
+            return 10.0**x
         v = np.array(x, dtype=float)
         v[self._log10] = 10.0 ** v[self._log10]
         v[self._ln] = np.exp(v[self._ln])
         return v
+
+    def _evaluate(self, x: np.ndarray) -> tuple[np.ndarray, float]:
+        """Simulate once per new point; (residuals, fval) of the last point are remembered."""
+        key = x.tobytes()
+        if key == self._last_key:  # the same point again is not a new evaluation
+            return self._last
+        if self.budget is not None and self.n_evals >= self.budget:
+            raise BudgetExhausted(f"budget of {self.budget} evaluations used")
+        self.n_evals += 1
+        y = self.simulator.simulate_natural(self._natural(x), self._times) if np.isfinite(x).all() else None
+        if y is None:
+            self.n_failures += 1
+            res, fval = self._failed_residuals, math.inf
+        else:
+            res = (self._data - y) * self._inv_sigma
+            res = res.ravel() if self._all_measured else res[self._mask]
+            fval = 0.5 * float(res @ res) + self._const
+            if fval < self.best_fval:
+                self.best_fval, self.best_x = fval, x.copy()
+                self.trace.append((self.n_evals, fval, self.seconds))
+        self._last_key, self._last = key, (res, fval)
+        return res, fval
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
         """Weighted residuals (data - model) / sigma; ``+inf`` everywhere when the simulation fails.
@@ -82,32 +109,10 @@ class Objective:
         ``0.5 * sum(residuals**2)`` plus a constant is ``fval``, so least-squares
         solvers minimize exactly the same function.
         """
-        x = np.asarray(x, dtype=float)
-        key = x.tobytes()
-        if key == self._last_key:  # the same point again is not a new evaluation
-            return self._last_res.copy()
-        if self.budget is not None and self.n_evals >= self.budget:
-            raise BudgetExhausted(f"budget of {self.budget} evaluations used")
-        self.n_evals += 1
-        y = self.simulator.simulate_natural(self._natural(x), self._times) if np.isfinite(x).all() else None
-        if y is None:
-            self.n_failures += 1
-            res = np.full(self._n_res, np.inf)
-            fval = math.inf
-        else:
-            res = ((self._data - y) * self._inv_sigma)[self._mask]
-            fval = 0.5 * float(res @ res) + self._const
-        if fval < self.best_fval:
-            self.best_fval, self.best_x = fval, x.copy()
-            self.trace.append((self.n_evals, fval, self.seconds))
-        self._last_key, self._last_res = key, res
-        return res.copy()
+        return self._evaluate(np.asarray(x, dtype=float))[0].copy()
 
     def fval(self, x: np.ndarray) -> float:
         """Negative log-likelihood at scaled parameters ``x``; ``+inf`` when the simulation fails."""
-        res = self.residuals(x)
-        if not np.isfinite(res).all():
-            return math.inf
-        return 0.5 * float(res @ res) + self._const
+        return self._evaluate(np.asarray(x, dtype=float))[1]
 
     __call__ = fval

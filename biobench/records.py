@@ -26,7 +26,7 @@ class RunRecord:
     n_evals: int
     n_failures: int
     seconds: float
-    status: str  # "converged" by the optimizer's own criterion, "budget", "failed" or "error"
+    status: str  # "stopped" (the method's own criterion), "budget", "failed" or "error"
     message: str = ""
     init_options: dict = field(default_factory=dict)
     opt_options: dict = field(default_factory=dict)

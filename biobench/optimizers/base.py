@@ -80,7 +80,7 @@ class Optimizer(ABC):
 
     @abstractmethod
     def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator) -> tuple[str, str]:
-        """Optimize; return (status, message), status "converged" when the method's own criterion stopped it."""
+        """Optimize; return (status, message): "stopped" when the method's own criterion ended it."""
 
 
 def _coerce(plugin: str, key: str, value: Any, default: Any) -> Any:

@@ -42,7 +42,7 @@ class LeastSquaresOptimizer(Optimizer):
             gtol=self.options["gtol"],
             max_nfev=10**9,  # the objective enforces the budget
         )
-        return ("converged" if result.status > 0 else "failed"), result.message
+        return ("stopped" if result.status > 0 else "failed"), result.message
 
 
 @optimizers.register("lbfgsb")
@@ -69,4 +69,4 @@ class LbfgsbOptimizer(Optimizer):
                 "maxiter": 10**9,
             },
         )
-        return ("converged" if result.success else "failed"), str(result.message)
+        return ("stopped" if result.success else "failed"), str(result.message)

@@ -1,0 +1,75 @@
+"""The local optimizers reach the optimum from near the truth, inside the budget."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from biobench.errors import PluginError
+from biobench.objective import Objective
+from biobench.optimizers import optimizers
+
+LOCAL = ["local", "lbfgsb"]
+
+
+def _near_truth(problem, scale=0.02):
+    signs = np.where(np.arange(problem.n_parameters) % 2, 1.0, -1.0)
+    return problem.x_true + scale * signs
+
+
+def test_local_from_near_truth_reaches_f_true_on_repressilator(repressilator_problem):
+    objective = Objective(repressilator_problem, budget=1000)
+    f_true = objective.fval(repressilator_problem.x_true)
+    objective.reset()
+    result = optimizers.get("local")().minimize(objective, _near_truth(repressilator_problem), np.random.default_rng(0))
+    assert result.fval_best <= f_true + 0.1
+    assert result.n_evals <= 1000 and result.status == "stopped"
+
+
+@pytest.mark.parametrize("name", LOCAL)
+def test_converges_on_small_model(two_step_problem, name):
+    objective = Objective(two_step_problem, budget=500)
+    f_true = objective.fval(two_step_problem.x_true)
+    objective.reset()
+    result = optimizers.get(name)().minimize(objective, _near_truth(two_step_problem, 0.5), np.random.default_rng(0))
+    assert result.fval_best <= f_true + 0.1
+    assert result.fval_best < result.fval0
+
+
+@pytest.mark.parametrize("name", LOCAL)
+@pytest.mark.parametrize("budget", [1, 2, 7, 30])
+def test_budget_is_never_exceeded(two_step_problem, name, budget):
+    objective = Objective(two_step_problem, budget=budget)
+    result = optimizers.get(name)().minimize(objective, two_step_problem.lower + 0.3, np.random.default_rng(0))
+    assert result.n_evals <= budget
+    assert result.status in ("budget", "stopped")
+    assert np.isfinite(result.fval_best)
+
+
+@pytest.mark.parametrize("name", LOCAL)
+def test_stays_inside_bounds(two_step_problem, name):
+    objective = Objective(two_step_problem, budget=200)
+    result = optimizers.get(name)().minimize(objective, two_step_problem.upper, np.random.default_rng(0))
+    assert np.all(result.x_best >= two_step_problem.lower) and np.all(result.x_best <= two_step_problem.upper)
+
+
+def test_survives_a_start_where_simulation_fails(two_step_problem):
+    objective = Objective(two_step_problem, budget=50)
+    objective.simulator.rr.getIntegrator().setValue("maximum_num_steps", 5)
+    result = optimizers.get("local")().minimize(objective, two_step_problem.upper, np.random.default_rng(0))
+    assert result.n_failures >= 1 and result.status != "error", result.message
+    assert result.n_evals <= 50
+
+
+def test_options_are_validated_and_typed():
+    opt = optimizers.get("local")(ftol="1e-6")
+    assert opt.options["ftol"] == 1e-6
+    with pytest.raises(PluginError, match="no option"):
+        optimizers.get("local")(tolerance=1)
+    with pytest.raises(PluginError, match="not a valid float"):
+        optimizers.get("local")(ftol="small")
+
+
+def test_unknown_optimizer_lists_the_known_ones():
+    with pytest.raises(PluginError, match="available: lbfgsb, local"):
+        optimizers.get("simplex")

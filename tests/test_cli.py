@@ -1,0 +1,94 @@
+"""The command line, as a user types it."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pandas as pd
+from click.testing import CliRunner
+
+from biobench.cli import main
+from tests.conftest import DATA
+
+TWO_STEP = str(DATA / "two_step.xml")
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_run_then_runs_in_every_format(tmp_path):
+    store = str(tmp_path / "r.sqlite")
+    result = invoke("run", "--model", TWO_STEP, "--starts", "3", "--budget", "80", "--results", store)
+    assert result.exit_code == 0, result.output
+    assert "fval at the true parameters" in result.output and "converged starts" in result.output
+
+    as_csv = invoke("runs", "--results", store, "--format", "csv")
+    frame = pd.read_csv(io.StringIO(as_csv.output))
+    assert len(frame) == 3 and {"x0", "x_best", "fval_best", "n_evals"} <= set(frame.columns)
+    assert len(json.loads(frame["x_best"].iloc[0])) == 2
+
+    as_json = json.loads(invoke("runs", "--results", store, "--format", "json").output)
+    assert len(as_json) == 3 and as_json[0]["initializer"] == "random" and as_json[0]["optimizer"] == "local"
+
+    table = invoke("runs", "--results", store, "--model", "two_step")
+    assert table.exit_code == 0 and "two_step" in table.output
+
+
+def test_run_with_config_file(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("starts: 2\nbudget: 40\nseed: 4\nproblem:\n  time: {end: 10, n: 6}\n")
+    store = str(tmp_path / "r.sqlite")
+    result = invoke("run", "--model", TWO_STEP, "--config", str(config), "--results", store, "--opt", "lbfgsb",
+                    "--opt-option", "gtol=1e-5")
+    assert result.exit_code == 0, result.output
+    runs = json.loads(invoke("runs", "--results", store, "--format", "json").output)
+    assert len(runs) == 2 and {r["seed"] for r in runs} == {4} and all(r["n_evals"] <= 40 for r in runs)
+
+
+def test_problem_json_describes_parameters_and_objective():
+    result = invoke("problem", "--model", TWO_STEP, "--format", "json")
+    info = json.loads(result.output)
+    assert [p["id"] for p in info["parameters"]] == ["k1", "R2_k2"]
+    assert info["parameters"][0] | {"nominal": 0.5, "scale": "log10"} == info["parameters"][0]
+    assert info["observables"] == ["A", "B", "C"] and info["n_data"] == 153
+    assert info["fval_nominal"] < 1e6
+
+
+def test_problem_table_for_the_offline_default(tmp_path):
+    result = CliRunner().invoke(main, ["problem", "--model", "BIOMD12"])
+    assert result.exit_code == 0, result.output
+    assert "offline copy" in result.output  # the notice, on stderr, is part of CliRunner's output
+    assert "tau_prot" in result.output and "objective (negative log-likelihood)" in result.output
+
+
+def test_fetch_and_models_list_the_cache():
+    assert invoke("fetch", "BIOMD12", "BIOMD507").exit_code == 0
+    listing = json.loads(invoke("models", "--format", "json").output)
+    assert [m["id"] for m in listing] == ["BIOMD0000000012", "BIOMD0000000507"]
+    assert listing[0]["species"] == 6 and listing[0]["estimable_parameters"] == 7
+    assert listing[0]["source"].startswith("offline copy")
+    assert "Repressilator" in invoke("models").output
+
+
+def test_user_errors_are_one_line_not_tracebacks(tmp_path):
+    cases = [
+        (["fetch", "../../etc/passwd"], "is not a BioModels identifier"),
+        (["run", "--model", "nonsense"], "neither a BioModels ID"),
+        (["run", "--model", TWO_STEP, "--opt", "simplex"], "unknown optimizer 'simplex'"),
+        (["run", "--model", TWO_STEP, "--init", "grid"], "unknown initializer 'grid'"),
+        (["run", "--model", TWO_STEP, "--opt-option", "ftol"], "expected KEY=VALUE"),
+        (["problem", "--model", str(DATA / "broken.xml")], "not valid SBML"),
+        (["problem", "--model", TWO_STEP, "--config", str(tmp_path / "none.yaml")], "no such configuration file"),
+    ]
+    for args, message in cases:
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code != 0, args
+        assert message in result.output, (args, result.output)
+        assert "Traceback" not in result.output
+
+
+def test_plugins_lists_methods_with_options():
+    output = invoke("plugins").output
+    assert "random" in output and "local" in output and "lbfgsb" in output and "ftol" in output

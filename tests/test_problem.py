@@ -1,0 +1,105 @@
+"""Problems: settings, reproducibility, and config validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from biobench.errors import ConfigError, ProblemError
+from biobench.problem import _nice_ceiling, build_problem
+from biobench.settings import NoiseSettings, ProblemSettings, TimeSettings, load_run_settings
+
+
+def test_same_settings_and_seed_give_bit_identical_data(two_step_model):
+    settings = ProblemSettings(time=TimeSettings(end=20, n=11), seed=7)
+    a, b = build_problem(two_step_model, settings), build_problem(two_step_model, settings)
+    assert a.key == b.key
+    assert a.data.tobytes() == b.data.tobytes()
+    assert a.sigma.tobytes() == b.sigma.tobytes()
+
+
+def test_another_seed_gives_other_noise_and_another_key(two_step_model):
+    a = build_problem(two_step_model, ProblemSettings(seed=1))
+    b = build_problem(two_step_model, ProblemSettings(seed=2))
+    assert a.key != b.key
+    assert not np.array_equal(a.data, b.data)
+    np.testing.assert_array_equal(a.sigma, b.sigma)
+
+
+def test_defaults_log10_scale_and_bounds_two_decades(two_step_problem):
+    p = two_step_problem
+    assert p.parameter_ids == ("k1", "R2_k2")
+    assert p.scales == ("log10", "log10")
+    np.testing.assert_allclose(p.lower, np.log10([0.5, 0.2]) - 2)
+    np.testing.assert_allclose(p.upper, np.log10([0.5, 0.2]) + 2)
+    np.testing.assert_allclose(p.to_natural(p.x_true), [0.5, 0.2])
+    assert p.observables == ("A", "B", "C")
+    assert p.data.shape == (21, 3) and p.n_data == 63
+
+
+def test_noise_follows_relative_plus_absolute_sigma(two_step_model):
+    settings = ProblemSettings(time=TimeSettings(points=[0, 1, 5]), noise=NoiseSettings(relative=0.2, absolute=0.05))
+    p = build_problem(two_step_model, settings)
+    from biobench.simulator import Simulator
+
+    y = Simulator(two_step_model, p.parameter_ids, p.observables).simulate_natural(p.nominal, p.timepoints)
+    np.testing.assert_allclose(p.sigma, 0.2 * np.abs(y) + 0.05)
+
+
+def test_auto_horizon_covers_the_transient(two_step_model):
+    p = build_problem(two_step_model)  # k2 = 0.2: settles within a few tens of time units
+    assert 10 <= p.timepoints[-1] <= 200
+    assert p.timepoints[0] == 0 and len(p.timepoints) == 51
+
+
+def test_nice_ceiling():
+    assert [_nice_ceiling(v) for v in (0.7, 1.0, 1.1, 3, 7, 999)] == [1.0, 1.0, 2.0, 5.0, 10.0, 1000.0]
+
+
+def test_explicit_parameters_and_bounds(two_step_model):
+    p = build_problem(two_step_model, ProblemSettings(parameters=["R2_k2"], bounds={"R2_k2": (0.01, 1.0)}))
+    assert p.parameter_ids == ("R2_k2",)
+    np.testing.assert_allclose([p.lower[0], p.upper[0]], [-2, 0])
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (ProblemSettings(parameters=["nope"]), "'nope' is not a global parameter"),
+        (ProblemSettings(parameters=["doubled"]), "cannot be estimated: it is not constant"),
+        (ProblemSettings(exclude=["k1", "R2_k2"]), "no estimable parameters"),
+        (ProblemSettings(bounds={"k1": (1.0, 2.0)}), "outside its bounds"),
+        (ProblemSettings(observables=["Q"]), "cannot observe"),
+    ],
+)
+def test_bad_problem_settings_are_named(two_step_model, settings, message):
+    with pytest.raises(ProblemError, match=message):
+        build_problem(two_step_model, settings)
+
+
+def test_config_file_with_typo_names_the_bad_key(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("starts: 3\nproblem:\n  noise:\n    relatve: 0.2\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'problem.noise.relatve'"):
+        load_run_settings(path)
+
+
+def test_config_file_with_bad_value_names_the_key(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("problem:\n  time:\n    n: 1\n")
+    with pytest.raises(ConfigError, match=r"'problem.time.n'"):
+        load_run_settings(path)
+
+
+def test_config_file_is_read(tmp_path):
+    path = tmp_path / "ok.yaml"
+    path.write_text("starts: 3\nbudget: 50\nproblem:\n  scale: log\n  time: {end: 10, n: 5}\n")
+    settings = load_run_settings(path)
+    assert (settings.starts, settings.budget, settings.problem.scale, settings.problem.time.end) == (3, 50, "log", 10)
+
+
+def test_invalid_yaml_is_a_config_error(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("problem: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_run_settings(path)

@@ -1,0 +1,94 @@
+"""Runs and the store: one complete row per start, resumable, survives being killed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from biobench.errors import StoreError
+from biobench.runner import run_starts
+from biobench.store import Store
+from tests.conftest import DATA, REPO
+
+
+def test_each_start_is_stored_with_x0_x_best_and_trace(two_step_problem, tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    summary = run_starts(two_step_problem, "random", "local", n_starts=4, budget=100, seed=3, store=store)
+    frame = store.runs_frame()
+    assert len(frame) == 4 == len(summary.records)
+    assert sorted(frame["start_index"]) == [0, 1, 2, 3]
+    assert all(len(x) == 2 for x in frame["x0"]) and all(len(x) == 2 for x in frame["x_best"])
+    assert (frame["n_evals"] <= 100).all()
+    assert (frame["fval_best"] <= frame["fval0"]).all()
+    assert frame["parameter_ids"].iloc[0] == ["k1", "R2_k2"]
+    assert frame["versions"].iloc[0]["libroadrunner"]
+    traces = store.traces_frame()
+    assert set(traces["run_id"]) == set(frame["run_id"])
+    last = traces.groupby("run_id")["fval_best"].last()
+    np.testing.assert_allclose(last.loc[frame["run_id"]].to_numpy(), frame["fval_best"].to_numpy())
+
+
+def test_same_seed_gives_the_same_records(two_step_problem, tmp_path):
+    a = run_starts(two_step_problem, "random", "local", n_starts=3, budget=60, seed=5, store=Store(tmp_path / "a.db"))
+    b = run_starts(two_step_problem, "random", "local", n_starts=3, budget=60, seed=5, store=Store(tmp_path / "b.db"))
+    assert [r.x0 for r in a.records] == [r.x0 for r in b.records]
+    assert [r.fval_best for r in a.records] == [r.fval_best for r in b.records]
+    c = run_starts(two_step_problem, "random", "local", n_starts=3, budget=60, seed=6, store=Store(tmp_path / "c.db"))
+    assert [r.x0 for r in a.records] != [r.x0 for r in c.records]
+
+
+def test_rerun_skips_finished_starts(two_step_problem, tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    run_starts(two_step_problem, "random", "local", n_starts=3, budget=50, seed=0, store=store)
+    again = run_starts(two_step_problem, "random", "local", n_starts=3, budget=50, seed=0, store=store)
+    assert again.skipped == 3 and again.records == []
+    assert len(store.runs_frame()) == 3
+
+
+def test_unopenable_store_is_a_clear_error(tmp_path):
+    with pytest.raises(StoreError, match="cannot open the results store"):
+        Store("nosuchdialect://x/y")
+
+
+def test_killed_run_leaves_only_complete_rows_and_the_next_run_finishes(tmp_path):
+    db = tmp_path / "killed.sqlite"
+    command = [sys.executable, str(REPO / "cli.py"), "run", "--model", str(DATA / "two_step.xml"),
+               "--starts", "40", "--budget", "200", "--seed", "1", "--results", str(db)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            if db.exists():
+                try:
+                    with sqlite3.connect(db) as conn:
+                        if conn.execute("select count(*) from runs").fetchone()[0] >= 3:
+                            break
+                except sqlite3.OperationalError:
+                    pass  # tables not created yet
+            time.sleep(0.02)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+        n_runs = conn.execute("select count(*) from runs").fetchone()[0]
+        assert 3 <= n_runs < 40, "the run was supposed to be killed midway"
+        orphans = conn.execute("select count(*) from runs where run_id not in (select run_id from traces)").fetchone()
+        assert orphans[0] == 0
+        assert conn.execute("select count(*) from runs where x_best is null or n_evals is null").fetchone()[0] == 0
+
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert f"{n_runs} of 40 starts were already in the store" in finished.stdout
+    with sqlite3.connect(db) as conn:
+        indices = [row[0] for row in conn.execute("select start_index from runs order by start_index")]
+    assert indices == list(range(40))
