@@ -173,8 +173,14 @@ def run(model_spec, initializer, optimizer, starts, budget, seed, results, confi
             best[0] = min(best[0], record.fval_best)
             progress.update(task, advance=1, best=_fmt(best[0]))
 
-        summary = run_starts(prob, initializer, optimizer, n_starts=starts, budget=budget, seed=seed, store=store,
-                             opt_options=_parse_options(opt_option), on_done=done)
+        try:
+            summary = run_starts(prob, initializer, optimizer, n_starts=starts, budget=budget, seed=seed, store=store,
+                                 opt_options=_parse_options(opt_option), on_done=done)
+        except KeyboardInterrupt:
+            progress.stop()
+            err_console.print(f"Interrupted. Finished starts are stored in {store.url}; "
+                              "rerun the same command to run the rest.")
+            raise SystemExit(130) from None
         progress.update(task, completed=starts)
     if summary.skipped:
         console.print(f"{summary.skipped} of {starts} starts were already in the store ({store.url}) and were skipped.")

@@ -103,3 +103,14 @@ def test_invalid_yaml_is_a_config_error(tmp_path):
     path.write_text("problem: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_run_settings(path)
+
+
+def test_shipped_example_config_builds_a_problem():
+    from biobench.models import resolve_model
+    from tests.conftest import REPO
+
+    settings = load_run_settings(REPO / "configs" / "repressilator.yaml")
+    problem = build_problem(resolve_model("BIOMD0000000012"), settings.problem)
+    assert problem.observables == ("PX", "PY", "PZ")
+    km = problem.parameter_ids.index("KM")
+    np.testing.assert_allclose([problem.to_natural(problem.lower)[km], problem.to_natural(problem.upper)[km]], [1.0, 1000.0])
