@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from biobench.errors import PluginError
 from biobench.initializers import initializers
 from biobench.objective import Objective
 from biobench.optimizers import optimizers
@@ -33,6 +34,17 @@ def true_fval(problem: Problem) -> float:
     return Objective(problem).fval(problem.x_true)
 
 
+def checked_starts(starts, problem: Problem, n_starts: int, name: str) -> np.ndarray:
+    """Hold third-party initializers to the interface: right shape, finite, inside the bounds."""
+    starts = np.asarray(starts, dtype=float)
+    if starts.shape != (n_starts, problem.n_parameters):
+        raise PluginError(f"initializer {name!r} returned shape {starts.shape}, "
+                          f"expected ({n_starts}, {problem.n_parameters}).")
+    if not np.isfinite(starts).all() or (starts < problem.lower).any() or (starts > problem.upper).any():
+        raise PluginError(f"initializer {name!r} returned points outside the problem's bounds.")
+    return starts
+
+
 def run_starts(
     problem: Problem,
     initializer: str,
@@ -44,7 +56,6 @@ def run_starts(
     store: Store,
     init_options: dict | None = None,
     opt_options: dict | None = None,
-    on_start: Callable[[int, int], None] | None = None,
     on_done: Callable[[RunRecord], None] | None = None,
 ) -> RunSummary:
     """Run ``n_starts`` starts of (initializer, optimizer) on ``problem`` and store each record."""
@@ -57,7 +68,8 @@ def run_starts(
     store.add_problem(problem, f_true)
 
     seeds = np.random.SeedSequence(seed).spawn(n_starts + 1)
-    starts = np.asarray(init.sample(problem, n_starts, np.random.default_rng(seeds[0])), dtype=float)
+    starts = checked_starts(init.sample(problem, n_starts, np.random.default_rng(seeds[0])), problem, n_starts,
+                            initializer)
     keys = [task_key(problem.key, initializer, init_options, optimizer, opt_options, seed, n_starts, budget, i)
             for i in range(n_starts)]
     done = store.done_task_keys(keys)
@@ -67,8 +79,6 @@ def run_starts(
     for i, x0 in enumerate(starts):
         if keys[i] in done:
             continue
-        if on_start is not None:
-            on_start(i, n_starts)
         objective.reset()
         result = opt.minimize(objective, x0, np.random.default_rng(seeds[i + 1]))
         record = RunRecord(
@@ -80,18 +90,9 @@ def run_starts(
             start_index=i,
             n_starts=n_starts,
             budget=budget,
-            x0=result.x0.tolist(),
-            fval0=result.fval0,
-            x_best=np.asarray(result.x_best).tolist(),
-            fval_best=result.fval_best,
-            n_evals=result.n_evals,
-            n_failures=result.n_failures,
-            seconds=result.seconds,
-            status=result.status,
-            message=result.message,
             init_options=init_options,
             opt_options=opt_options,
-            trace=result.trace,
+            **result.record_fields(),
         )
         store.add_run(record)
         records.append(record)

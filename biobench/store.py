@@ -149,35 +149,20 @@ class Store:
 
     def add_run(self, record: RunRecord) -> int:
         """Write a start's row and its trace atomically; return its run_id."""
+        row = record.as_dict()
+        trace = row.pop("trace")
+        for key in ("x0", "x_best"):
+            row[key] = json.dumps([float(v) for v in row[key]])
+        for key in ("init_options", "opt_options"):
+            row[key] = json.dumps(row[key], sort_keys=True)
+        row.update(task_key=record.task_key, fval0=_float(record.fval0), fval_best=_float(record.fval_best),
+                   versions=self._versions, created_at=_now())
         with self.engine.begin() as conn:
-            result = conn.execute(runs.insert().values(
-                task_key=record.task_key,
-                problem_key=record.problem_key,
-                model_id=record.model_id,
-                initializer=record.initializer,
-                optimizer=record.optimizer,
-                init_options=json.dumps(record.init_options, sort_keys=True),
-                opt_options=json.dumps(record.opt_options, sort_keys=True),
-                seed=record.seed,
-                start_index=record.start_index,
-                n_starts=record.n_starts,
-                budget=record.budget,
-                x0=json.dumps(list(record.x0)),
-                fval0=_float(record.fval0),
-                x_best=json.dumps(list(record.x_best)),
-                fval_best=_float(record.fval_best),
-                n_evals=record.n_evals,
-                n_failures=record.n_failures,
-                seconds=record.seconds,
-                status=record.status,
-                message=record.message,
-                versions=self._versions,
-                created_at=_now(),
-            ))
+            result = conn.execute(runs.insert().values(**row))
             run_id = result.inserted_primary_key[0]
-            if record.trace:
+            if trace:
                 conn.execute(traces.insert(), [
-                    {"run_id": run_id, "eval_index": i, "fval_best": f, "seconds": s} for i, f, s in record.trace
+                    {"run_id": run_id, "eval_index": i, "fval_best": f, "seconds": s} for i, f, s in trace
                 ])
         return run_id
 

@@ -9,6 +9,7 @@ misreport its evaluations.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -31,6 +32,12 @@ class OptimizerResult:
     status: str
     message: str
     trace: list[tuple[int, float, float]]
+
+    def record_fields(self) -> dict[str, Any]:
+        """The part of a ``RunRecord`` that the optimizer run determines."""
+        fields = dataclasses.asdict(self)
+        fields["x0"], fields["x_best"] = self.x0.tolist(), np.asarray(self.x_best).tolist()
+        return fields
 
 
 class Optimizer(ABC):
