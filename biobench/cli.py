@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import warnings
 
 import click
 import numpy as np
@@ -35,6 +36,12 @@ class _Group(click.Group):
 @click.version_option(package_name="biobench")
 def main() -> None:
     """Benchmark parameter-estimation methods on SBML models from BioModels."""
+    warnings.showwarning = _show_warning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings meant for the user read as one line, not as a source location."""
+    err_console.print(f"[yellow]warning: {message}[/yellow]")
 
 
 def _fmt(value: float) -> str:
@@ -131,12 +138,12 @@ def problem(model_spec: str, config: str | None, fmt: str) -> None:
     console.print(f"objective (negative log-likelihood) at the nominal parameters: {_fmt(f_nominal)}")
 
 
-def _parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
+def _parse_options(pairs: tuple[str, ...], flag: str) -> dict[str, str]:
     options = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise ConfigError(f"--opt-option {pair!r}: expected KEY=VALUE, e.g. --opt-option ftol=1e-6.")
+            raise ConfigError(f"{flag} {pair!r}: expected KEY=VALUE, e.g. {flag} name=value.")
         options[key.strip()] = value.strip()
     return options
 
@@ -150,14 +157,22 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--seed", type=click.IntRange(min=0), help="Seed of start points and optimizers [default: 0, or the config's].")
 @click.option("--results", help="Results store: a path, or an SQLAlchemy URL [default: $BIOBENCH_RESULTS or results/biobench.sqlite].")
 @click.option("--config", type=click.Path(dir_okay=False), help="YAML file with problem settings and run defaults.")
+@click.option("--starts-file", type=click.Path(dir_okay=False),
+              help="CSV of your own start points (columns: parameter ids, natural values; or log10(id), scaled); "
+                   "they come first, the initializer fills the rest.")
+@click.option("--init-option", "init_option", multiple=True, metavar="KEY=VALUE", help="Initializer option; repeatable.")
 @click.option("--opt-option", "opt_option", multiple=True, metavar="KEY=VALUE", help="Optimizer option; repeatable.")
-def run(model_spec, initializer, optimizer, starts, budget, seed, results, config, opt_option) -> None:
+def run(model_spec, initializer, optimizer, starts, budget, seed, results, config, starts_file, init_option,
+        opt_option) -> None:
     """Run a multistart of one initializer and one optimizer on a model, storing every start."""
     from biobench.runner import run_starts
     from biobench.store import Store
 
+    from biobench.initializers.guesses import read_starts_file
+
     prob, settings = _problem_from(model_spec, config)
-    starts = starts or settings.starts
+    guesses = read_starts_file(starts_file, prob) if starts_file else None
+    starts = starts or max(settings.starts, 0 if guesses is None else len(guesses))
     budget = budget or settings.budget
     seed = settings.seed if seed is None else seed
     store = Store(results)
@@ -175,7 +190,9 @@ def run(model_spec, initializer, optimizer, starts, budget, seed, results, confi
 
         try:
             summary = run_starts(prob, initializer, optimizer, n_starts=starts, budget=budget, seed=seed, store=store,
-                                 opt_options=_parse_options(opt_option), on_done=done)
+                                 init_options=_parse_options(init_option, "--init-option"),
+                                 opt_options=_parse_options(opt_option, "--opt-option"), guesses=guesses,
+                                 on_done=done)
         except KeyboardInterrupt:
             progress.stop()
             err_console.print(f"Interrupted. Finished starts are stored in {store.url}; "
@@ -207,6 +224,43 @@ def _print_run_summary(store, prob, initializer: str, optimizer: str, summary) -
     table.add_row("seconds (total)", f"{mine['seconds'].sum():.1f}")
     console.print(table)
     console.print(f"results: {store.url}")
+
+
+@main.command()
+@click.option("--model", "model_spec", required=True, help="BioModels ID (BIOMD0000000012, BIOMD12) or SBML file path.")
+@click.option("--init", "initializer", default="random", show_default=True, help="Initializer (see 'biobench plugins').")
+@click.option("-n", "--starts", "n_starts", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--config", type=click.Path(dir_okay=False), help="YAML file with problem settings.")
+@click.option("--starts-file", type=click.Path(dir_okay=False), help="CSV of your own start points, placed first.")
+@click.option("--init-option", "init_option", multiple=True, metavar="KEY=VALUE", help="Initializer option; repeatable.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def starts(model_spec, initializer, n_starts, seed, config, starts_file, init_option, fmt) -> None:
+    """Print the start points an initializer gives (scaled space), exactly as 'run' would use them."""
+    import pandas as pd
+
+    from biobench.initializers import initializers
+    from biobench.initializers.guesses import read_starts_file
+    from biobench.runner import start_points
+
+    prob, _ = _problem_from(model_spec, config)
+    init = initializers.get(initializer)(**_parse_options(init_option, "--init-option"))
+    guesses = read_starts_file(starts_file, prob) if starts_file else None
+    points = start_points(prob, init, n_starts, seed, guesses)
+    frame = pd.DataFrame(points, columns=[f"{s}({p})" if s != "lin" else p
+                                          for p, s in zip(prob.parameter_ids, prob.scales)])
+    if fmt == "csv":
+        click.echo(frame.to_csv(index=False), nl=False)
+    elif fmt == "json":
+        click.echo(frame.to_json(orient="records", indent=2))
+    else:
+        table = Table(title=f"{n_starts} {initializer} starts for {prob.problem_id} (seed {seed}, scaled)")
+        table.add_column("start", justify="right")
+        for column in frame.columns:
+            table.add_column(column, justify="right")
+        for i, row in enumerate(frame.itertuples(index=False)):
+            table.add_row(str(i), *(f"{v:.4g}" for v in row))
+        console.print(table)
 
 
 @main.command("runs")

@@ -78,13 +78,19 @@ class Problem:
         }
 
 
+def to_scale(values: np.ndarray, scale: str) -> np.ndarray:
+    """Natural values of one parameter onto its estimation scale."""
+    return np.log10(values) if scale == "log10" else np.log(values) if scale == "log" else np.asarray(values)
+
+
+def from_scale(x: np.ndarray, scale: str) -> np.ndarray:
+    return 10.0**x if scale == "log10" else np.exp(x) if scale == "log" else np.asarray(x)
+
+
 def _transform(values: np.ndarray, scales: tuple[str, ...], forward: bool) -> np.ndarray:
     out = np.array(values, dtype=float, copy=True)
     for i, scale in enumerate(scales):
-        if scale == "log10":
-            out[..., i] = np.log10(values[..., i]) if forward else 10.0 ** values[..., i]
-        elif scale == "log":
-            out[..., i] = np.log(values[..., i]) if forward else np.exp(values[..., i])
+        out[..., i] = to_scale(values[..., i], scale) if forward else from_scale(values[..., i], scale)
     return out
 
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from biobench.errors import PluginError
+from biobench.errors import ConfigError, PluginError
 from biobench.initializers import initializers
+from biobench.initializers.guesses import guesses_digest
 from biobench.objective import Objective
 from biobench.optimizers import optimizers
 from biobench.problem import Problem
@@ -45,6 +46,25 @@ def checked_starts(starts, problem: Problem, n_starts: int, name: str) -> np.nda
     return starts
 
 
+def start_points(problem: Problem, initializer, n_starts: int, seed: int,
+                 guesses: np.ndarray | None = None) -> np.ndarray:
+    """The starts of a multistart: the user's guesses first, the initializer's points after.
+
+    The initializer draws from child 0 of ``SeedSequence(seed)``, the same stream
+    whatever the number of starts, so ``biobench starts`` shows what ``run`` uses.
+    """
+    n_guesses = 0 if guesses is None else len(guesses)
+    if n_guesses > n_starts:
+        raise ConfigError(f"the starts file has {n_guesses} points but only {n_starts} starts were asked for; "
+                          f"pass --starts {n_guesses} or more.")
+    n_sampled = n_starts - n_guesses
+    sampled = np.empty((0, problem.n_parameters))
+    if n_sampled:
+        rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+        sampled = checked_starts(initializer.sample(problem, n_sampled, rng), problem, n_sampled, initializer.name)
+    return sampled if n_guesses == 0 else np.vstack([guesses, sampled])
+
+
 def run_starts(
     problem: Problem,
     initializer: str,
@@ -56,11 +76,15 @@ def run_starts(
     store: Store,
     init_options: dict | None = None,
     opt_options: dict | None = None,
+    guesses: np.ndarray | None = None,
     on_done: Callable[[RunRecord], None] | None = None,
 ) -> RunSummary:
     """Run ``n_starts`` starts of (initializer, optimizer) on ``problem`` and store each record."""
     init_options, opt_options = dict(init_options or {}), dict(opt_options or {})
     init = initializers.get(initializer)(**init_options)
+    init_options = dict(init.options)
+    if guesses is not None:
+        init_options["guesses"] = guesses_digest(guesses)
     opt = optimizers.get(optimizer)(**opt_options)
     opt_options = dict(opt.options)  # with defaults filled in, so the record says what ran
 
@@ -68,8 +92,7 @@ def run_starts(
     store.add_problem(problem, f_true)
 
     seeds = np.random.SeedSequence(seed).spawn(n_starts + 1)
-    starts = checked_starts(init.sample(problem, n_starts, np.random.default_rng(seeds[0])), problem, n_starts,
-                            initializer)
+    starts = start_points(problem, init, n_starts, seed, guesses)
     keys = [task_key(problem.key, initializer, init_options, optimizer, opt_options, seed, n_starts, budget, i)
             for i in range(n_starts)]
     done = store.done_task_keys(keys)

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
-
 import numpy as np
 
 from biobench.problem import Problem
-from biobench.registry import Registry
+from biobench.plugins import Plugin, Registry
 
 
-class Initializer(ABC):
+class Initializer(Plugin, ABC):
     """Proposes start points inside the problem's scaled bounds."""
 
-    name: ClassVar[str] = ""
-    description: ClassVar[str] = ""
-
-    def __init__(self, **options) -> None:
-        if options:
-            raise TypeError(f"{type(self).__name__} takes no options, got {sorted(options)}")
+    kind = "initializer"
 
     @abstractmethod
     def sample(self, problem: Problem, n_starts: int, rng: np.random.Generator) -> np.ndarray:
@@ -27,3 +20,8 @@ class Initializer(ABC):
 
 
 initializers: Registry[Initializer] = Registry("initializer", "biobench.initializers")
+
+
+def scale_unit(unit: np.ndarray, problem: Problem) -> np.ndarray:
+    """Map points from the unit cube onto the problem's scaled bounds."""
+    return problem.lower + np.asarray(unit, dtype=float) * (problem.upper - problem.lower)

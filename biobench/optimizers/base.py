@@ -8,16 +8,15 @@ misreport its evaluations.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 import dataclasses
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
-from biobench.errors import PluginError
 from biobench.objective import BudgetExhausted, Objective
-from biobench.registry import Registry
+from biobench.plugins import Plugin, Registry
 
 
 @dataclass(frozen=True)
@@ -40,21 +39,10 @@ class OptimizerResult:
         return fields
 
 
-class Optimizer(ABC):
+class Optimizer(Plugin, ABC):
     """Minimizes an ``Objective`` from a start point within the objective's budget."""
 
-    name: ClassVar[str] = ""
-    description: ClassVar[str] = ""
-    defaults: ClassVar[dict[str, Any]] = {}  # option name -> default; the type of the default is enforced
-
-    def __init__(self, **options: Any) -> None:
-        unknown = sorted(set(options) - set(self.defaults))
-        if unknown:
-            known = ", ".join(f"{k}={v!r}" for k, v in self.defaults.items()) or "none"
-            raise PluginError(f"optimizer {self.name!r} has no option(s) {unknown}; its options: {known}.")
-        self.options = {**self.defaults}
-        for key, value in options.items():
-            self.options[key] = _coerce(self.name, key, value, self.defaults[key])
+    kind = "optimizer"
 
     def minimize(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator) -> OptimizerResult:
         x0 = np.clip(np.asarray(x0, dtype=float), objective.lower, objective.upper)
@@ -88,24 +76,6 @@ class Optimizer(ABC):
     @abstractmethod
     def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator) -> tuple[str, str]:
         """Optimize; return (status, message): "stopped" when the method's own criterion ended it."""
-
-
-def _coerce(plugin: str, key: str, value: Any, default: Any) -> Any:
-    """Options from the command line arrive as strings; give them the default's type."""
-    if default is None or isinstance(value, type(default)) and not isinstance(value, bool) ^ isinstance(default, bool):
-        return value
-    try:
-        if isinstance(default, bool):
-            if str(value).lower() in ("true", "1", "yes"):
-                return True
-            if str(value).lower() in ("false", "0", "no"):
-                return False
-            raise ValueError
-        return type(default)(value)
-    except (TypeError, ValueError):
-        raise PluginError(
-            f"optimizer {plugin!r}: option {key}={value!r} is not a valid {type(default).__name__}."
-        ) from None
 
 
 optimizers: Registry[Optimizer] = Registry("optimizer", "biobench.optimizers")
