@@ -17,6 +17,11 @@ from biobench.problem import Problem
 from biobench.simulator import Simulator
 
 
+# How many recently used points are remembered: samplers such as DEMetropolisZ ask for
+# the current point and the proposal at every step, finite differences revisit the centre.
+_RECENT = 4
+
+
 class BudgetExhausted(Exception):
     """Raised by the objective when a start has used its evaluation budget.
 
@@ -62,8 +67,7 @@ class Objective:
         self.best_x: np.ndarray | None = None
         self.trace: list[tuple[int, float, float]] = []  # (evaluation, best fval so far, seconds)
         self._t0 = time.perf_counter()
-        self._last_key: bytes | None = None
-        self._last: tuple[np.ndarray, float] = (self._failed_residuals, math.inf)
+        self._recent: dict[bytes, tuple[np.ndarray, float]] = {}
 
     @property
     def remaining(self) -> int | None:
@@ -82,10 +86,12 @@ class Objective:
         return v
 
     def _evaluate(self, x: np.ndarray) -> tuple[np.ndarray, float]:
-        """Simulate once per new point; (residuals, fval) of the last point are remembered."""
+        """Simulate once per new point; (residuals, fval) of the last few points are remembered."""
         key = x.tobytes()
-        if key == self._last_key:  # the same point again is not a new evaluation
-            return self._last
+        known = self._recent.pop(key, None)
+        if known is not None:  # a point seen a moment ago is not a new evaluation
+            self._recent[key] = known  # most recently used last
+            return known
         if self.budget is not None and self.n_evals >= self.budget:
             raise BudgetExhausted(f"budget of {self.budget} evaluations used")
         self.n_evals += 1
@@ -100,7 +106,9 @@ class Objective:
             if fval < self.best_fval:
                 self.best_fval, self.best_x = fval, x.copy()
                 self.trace.append((self.n_evals, fval, self.seconds))
-        self._last_key, self._last = key, (res, fval)
+        if len(self._recent) >= _RECENT:
+            del self._recent[next(iter(self._recent))]
+        self._recent[key] = (res, fval)
         return res, fval
 
     def residuals(self, x: np.ndarray) -> np.ndarray:

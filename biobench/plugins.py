@@ -30,6 +30,10 @@ class Plugin:
         self.options = {**self.defaults}
         for key, value in options.items():
             self.options[key] = self._coerce(key, value, self.defaults[key])
+        self.check_options()
+
+    def check_options(self) -> None:
+        """Raise ``PluginError`` for option values the method cannot use (called on construction)."""
 
     def _coerce(self, key: str, value: Any, default: Any) -> Any:
         """Options from the command line arrive as strings; give them the default's type."""

@@ -31,6 +31,7 @@ class RunRecord:
     init_options: dict = field(default_factory=dict)
     opt_options: dict = field(default_factory=dict)
     trace: list[tuple[int, float, float]] = field(default_factory=list, repr=False)
+    extras: dict = field(default_factory=dict)  # method-specific results, e.g. MCMC posterior summaries
 
     @property
     def task_key(self) -> str:

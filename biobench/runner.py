@@ -92,7 +92,9 @@ def run_starts(
     store.add_problem(problem, f_true)
 
     seeds = np.random.SeedSequence(seed).spawn(n_starts + 1)
-    starts = start_points(problem, init, n_starts, seed, guesses)
+    per_start = opt.n_start_points()
+    design = start_points(problem, init, n_starts * per_start, seed, guesses)
+    starts = design.reshape(n_starts, per_start, problem.n_parameters)
     keys = [task_key(problem.key, initializer, init_options, optimizer, opt_options, seed, n_starts, budget, i)
             for i in range(n_starts)]
     done = store.done_task_keys(keys)
@@ -103,7 +105,8 @@ def run_starts(
         if keys[i] in done:
             continue
         objective.reset()
-        result = opt.minimize(objective, x0, np.random.default_rng(seeds[i + 1]))
+        result = opt.minimize(objective, x0, np.random.default_rng(seeds[i + 1]),
+                              artifacts=store.artifacts_dir / keys[i])
         record = RunRecord(
             problem_key=problem.key,
             model_id=problem.model.model_id,

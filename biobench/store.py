@@ -67,6 +67,7 @@ runs = sa.Table(
     sa.Column("seconds", sa.Float, nullable=False),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("message", sa.Text),
+    sa.Column("extras", sa.Text),  # JSON
     sa.Column("versions", sa.Text),
     sa.Column("created_at", sa.String(40)),
 )
@@ -153,7 +154,7 @@ class Store:
         trace = row.pop("trace")
         for key in ("x0", "x_best"):
             row[key] = json.dumps([float(v) for v in row[key]])
-        for key in ("init_options", "opt_options"):
+        for key in ("init_options", "opt_options", "extras"):
             row[key] = json.dumps(row[key], sort_keys=True)
         row.update(task_key=record.task_key, fval0=_float(record.fval0), fval_best=_float(record.fval_best),
                    versions=self._versions, created_at=_now())
@@ -165,6 +166,14 @@ class Store:
                     {"run_id": run_id, "eval_index": i, "fval_best": f, "seconds": s} for i, f, s in trace
                 ])
         return run_id
+
+    @property
+    def artifacts_dir(self) -> Path:
+        """Where bulky per-run output (MCMC samples) goes: beside an SQLite file, else under results/."""
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
+            db = Path(self.engine.url.database)
+            return db.with_name(db.stem + "_artifacts")
+        return Path(DEFAULT_RESULTS).parent / "artifacts"
 
     def done_task_keys(self, keys: list[str]) -> set[str]:
         if not keys:
@@ -184,7 +193,7 @@ class Store:
             query = query.where(runs.c.model_id == model_id)
         with self.engine.connect() as conn:
             frame = pd.read_sql(query, conn)
-        for column in ("x0", "x_best", "parameter_ids", "init_options", "opt_options", "versions"):
+        for column in ("x0", "x_best", "parameter_ids", "init_options", "opt_options", "extras", "versions"):
             frame[column] = frame[column].map(lambda v: json.loads(v) if isinstance(v, str) else v)
         return frame
 

@@ -72,3 +72,24 @@ def wide_problem(tmp_path_factory):
     path = tmp_path_factory.mktemp("wide") / "decays50.xml"
     path.write_text(decay_model_sbml(50))
     return build_problem(load_model(path), ProblemSettings(time=TimeSettings(end=10, n=5)))
+
+
+def quadratic_model_sbml(n_parameters: int) -> str:
+    """A model whose observables are its parameters: on lin scale the objective is an exact quadratic."""
+    parameters = "".join(f'<parameter id="p{i}" value="{1 + i}" constant="true"/>' for i in range(n_parameters))
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><sbml xmlns="http://www.sbml.org/sbml/level3/version1/core" '
+        'level="3" version="1"><model id="quadratic"><listOfCompartments><compartment id="c" size="1" '
+        'constant="true"/></listOfCompartments><listOfSpecies><species id="S" compartment="c" '
+        'initialConcentration="1" hasOnlySubstanceUnits="false" boundaryCondition="false" constant="false"/>'
+        f'</listOfSpecies><listOfParameters>{parameters}</listOfParameters></model></sbml>'
+    )
+
+
+@pytest.fixture(scope="session")
+def quadratic_problem(tmp_path_factory):
+    path = tmp_path_factory.mktemp("quadratic") / "quadratic.xml"
+    path.write_text(quadratic_model_sbml(3))
+    settings = ProblemSettings(scale="lin", bounds_factor=4, observables=["p0", "p1", "p2"],
+                               time=TimeSettings(points=[0.0, 1.0]))
+    return build_problem(load_model(path), settings)

@@ -17,11 +17,14 @@ class LatinHypercubeInitializer(Initializer):
     description = "Latin hypercube (scipy.stats.qmc), each point jittered inside its strata"
     defaults = {"optimization": "none"}
 
+    def check_options(self) -> None:
+        if self.options["optimization"] not in _OPTIMIZATIONS:
+            # Lloyd-Voronoi iterations would break the one-point-per-stratum property.
+            raise PluginError(f"lhs: optimization must be one of {', '.join(_OPTIMIZATIONS)}, "
+                              f"not {self.options['optimization']!r}.")
+
     def sample(self, problem: Problem, n_starts: int, rng: np.random.Generator) -> np.ndarray:
         optimization = self.options["optimization"]
-        if optimization not in _OPTIMIZATIONS:
-            # Lloyd-Voronoi iterations would break the one-point-per-stratum property.
-            raise PluginError(f"lhs: optimization must be one of {', '.join(_OPTIMIZATIONS)}, not {optimization!r}.")
         sampler = qmc.LatinHypercube(
             d=problem.n_parameters, optimization=None if optimization == "none" else optimization, rng=rng
         )

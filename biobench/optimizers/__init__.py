@@ -1,6 +1,10 @@
-"""Optimizers, registered by name (``--opt NAME``)."""
+"""Optimizers, registered by name (``--opt NAME``).
 
-from biobench.optimizers import local  # noqa: F401  (registers "local", "lbfgsb")
+The libraries behind them (scikit-optimize, optuna, pymc, pymoo) are imported when a
+method runs, not here, so listing or using one method does not pay for the others.
+"""
+
+from biobench.optimizers import bo, ga, local, mcmc  # noqa: F401  (each registers itself)
 from biobench.optimizers.base import Optimizer, OptimizerResult, optimizers
 
 __all__ = ["Optimizer", "OptimizerResult", "optimizers"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ class OptimizerResult:
     status: str
     message: str
     trace: list[tuple[int, float, float]]
+    extras: dict = dataclasses.field(default_factory=dict)
 
     def record_fields(self) -> dict[str, Any]:
         """The part of a ``RunRecord`` that the optimizer run determines."""
@@ -40,18 +42,34 @@ class OptimizerResult:
 
 
 class Optimizer(Plugin, ABC):
-    """Minimizes an ``Objective`` from a start point within the objective's budget."""
+    """Minimizes an ``Objective`` from its start point(s) within the objective's budget.
+
+    Single-point methods get one start point. Population methods (BO's initial design,
+    GA's population, MCMC's chains) say how many points they need through
+    ``n_start_points``; the runner draws them all from the chosen initializer.
+    """
 
     kind = "optimizer"
 
-    def minimize(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator) -> OptimizerResult:
-        x0 = np.clip(np.asarray(x0, dtype=float), objective.lower, objective.upper)
+    def n_start_points(self) -> int:
+        return 1
+
+    def minimize(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator,
+                 artifacts: Path | None = None) -> OptimizerResult:
+        """Run from ``x0`` (one point, or ``n_start_points()`` rows) and report from the objective's counts.
+
+        ``artifacts`` is a path prefix under which a method may save bulky output
+        (MCMC samples); the files it writes are listed in the result's extras.
+        """
+        starts = np.clip(np.atleast_2d(np.asarray(x0, dtype=float)), objective.lower, objective.upper)
         # Evaluated here so every record has fval0; the objective does not charge the
-        # plugin again when its first call is at x0.
-        fval0 = objective.fval(x0)
-        status, message = "error", ""
+        # plugin again when its first call is at the same point.
+        fval0 = objective.fval(starts[0])
+        status, message, extras = "error", "", {}
         try:
-            status, message = self._run(objective, x0, rng)
+            outcome = self._run(objective, starts if self.n_start_points() > 1 else starts[0], rng, artifacts)
+            status, message = outcome[:2]
+            extras = outcome[2] if len(outcome) > 2 else {}
         except BudgetExhausted as exc:
             status, message = "budget", str(exc)
         except Exception as exc:  # a library failure ends this start, not the benchmark
@@ -59,11 +77,11 @@ class Optimizer(Plugin, ABC):
         if objective.best_x is None:
             status = "failed" if status != "error" else status
             message = message or "no finite objective value was found"
-        best_x = objective.best_x if objective.best_x is not None else x0
+        best_x = objective.best_x if objective.best_x is not None else starts[0]
         return OptimizerResult(
             x_best=best_x,
             fval_best=objective.best_fval,
-            x0=x0,
+            x0=starts[0],
             fval0=fval0,
             n_evals=objective.n_evals,
             n_failures=objective.n_failures,
@@ -71,11 +89,27 @@ class Optimizer(Plugin, ABC):
             status=status,
             message=message,
             trace=list(objective.trace),
+            extras=extras,
         )
 
     @abstractmethod
-    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator) -> tuple[str, str]:
-        """Optimize; return (status, message): "stopped" when the method's own criterion ended it."""
+    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator,
+             artifacts: Path | None) -> tuple:
+        """Optimize; return (status, message) or (status, message, extras).
+
+        status is "stopped" when the method's own criterion ended it; extras is a
+        JSON-serialisable dict stored with the record (e.g. posterior summaries).
+        """
+
+
+def seed_from(rng: np.random.Generator) -> int:
+    """An integer seed for libraries that do not take a numpy Generator."""
+    return int(rng.integers(0, 2**31 - 1))
+
+
+def penalized(fval: float, worst: float) -> float:
+    """A finite stand-in for a failed simulation: the worst value seen, for surrogate models."""
+    return fval if np.isfinite(fval) else worst
 
 
 optimizers: Registry[Optimizer] = Registry("optimizer", "biobench.optimizers")

@@ -8,6 +8,8 @@ scaled space: the default sqrt(machine eps) would difference CVODE's own error
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from scipy.optimize import least_squares, minimize
 
@@ -25,7 +27,7 @@ class LeastSquaresOptimizer(Optimizer):
     description = "scipy least_squares, trust-region reflective on the weighted residuals (bounded)"
     defaults = {"ftol": 1e-8, "xtol": 1e-8, "gtol": 1e-8, "diff_step": 1e-5}
 
-    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator) -> tuple[str, str]:
+    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
         def residuals(x: np.ndarray) -> np.ndarray:
             r = objective.residuals(x)
             return np.where(np.isfinite(r), r, _PENALTY_RESIDUAL)
@@ -50,7 +52,7 @@ class LbfgsbOptimizer(Optimizer):
     description = "scipy L-BFGS-B on the negative log-likelihood (bounded, finite-difference gradient)"
     defaults = {"ftol": 1e-10, "gtol": 1e-6, "diff_step": 1e-5, "maxcor": 10}
 
-    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator) -> tuple[str, str]:
+    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
         def fval(x: np.ndarray) -> float:
             f = objective.fval(x)
             return f if np.isfinite(f) else _PENALTY_FVAL

@@ -1,0 +1,145 @@
+"""Bayesian optimization: scikit-optimize's GP (``bo``) and optuna's samplers (``bo-tpe``, ``bo-gp``).
+
+All work in scaled space; the initializer's points are the initial design. The
+surrogates model asinh(fval): the negative log-likelihood spans many decades between
+a bad start and the optimum, and a GP fitted to raw values sees only the worst points.
+asinh is monotone (the minimizer is unchanged), handles negative values, and is
+logarithmic for large ones. A failed simulation is shown to the surrogate as the worst
+value seen so far.
+
+A Gaussian process costs O(n^3) per iteration in the number of evaluated points, so
+the GP variants stop at ``max_evals`` (default 100) even when the budget allows more;
+the record shows how many evaluations they used.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from biobench.errors import PluginError
+from biobench.objective import Objective
+from biobench.optimizers.base import Optimizer, optimizers, penalized, seed_from
+
+
+def _check_positive(plugin: Optimizer, *names: str) -> None:
+    for name in names:
+        if plugin.options[name] < 1:
+            raise PluginError(f"{plugin.name}: option {name} must be at least 1, not {plugin.options[name]}.")
+
+
+def _calls_left(objective: Objective, max_evals: int) -> int:
+    """Calls a library may make: the first design point was evaluated already (and is free)."""
+    remaining = objective.remaining
+    return max_evals if remaining is None else min(max_evals, remaining + 1)
+
+
+class _Surrogate:
+    """The objective as a surrogate model should see it: finite and on an asinh scale."""
+
+    def __init__(self, objective: Objective) -> None:
+        self.objective = objective
+        self.worst = None
+
+    def __call__(self, x) -> float:
+        value = np.arcsinh(self.objective.fval(np.asarray(x, dtype=float)))
+        if np.isfinite(value):
+            self.worst = value if self.worst is None else max(self.worst, value)
+        return float(penalized(value, self.worst if self.worst is not None else 1e3))
+
+
+@optimizers.register("bo")
+class SkoptGaussianProcess(Optimizer):
+    description = "Bayesian optimization, scikit-optimize GP (Matern 5/2), gp_hedge acquisition"
+    defaults = {"n_initial": 10, "max_evals": 100, "acq_func": "gp_hedge", "n_restarts_optimizer": 2,
+                "n_points": 2000}
+
+    def n_start_points(self) -> int:
+        return self.options["n_initial"]
+
+    def check_options(self) -> None:
+        _check_positive(self, "n_initial", "max_evals", "n_restarts_optimizer", "n_points")
+        if self.options["acq_func"] not in ("gp_hedge", "EI", "PI", "LCB"):
+            raise PluginError(f"bo: acq_func must be gp_hedge, EI, PI or LCB, not {self.options['acq_func']!r}.")
+
+    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
+        from skopt import gp_minimize
+
+        n_calls = _calls_left(objective, self.options["max_evals"])
+        design = [list(map(float, x)) for x in x0[:n_calls]]
+        if n_calls <= len(design):  # no room for a model-based step: the design is all there is
+            for x in design:
+                objective.fval(np.asarray(x))
+            return "budget", "the budget ended within the initial design"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # skopt warns about repeated points near convergence
+            gp_minimize(
+                _Surrogate(objective),
+                dimensions=list(zip(map(float, objective.lower), map(float, objective.upper))),
+                n_calls=n_calls,
+                x0=design,
+                n_initial_points=0,
+                acq_func=self.options["acq_func"],
+                n_restarts_optimizer=self.options["n_restarts_optimizer"],
+                n_points=self.options["n_points"],
+                random_state=seed_from(rng),
+            )
+        return "stopped", f"{objective.n_evals} evaluations (max_evals {self.options['max_evals']})"
+
+
+class _OptunaOptimizer(Optimizer):
+    """Optuna study over the scaled box; the initializer's points are enqueued first."""
+
+    def n_start_points(self) -> int:
+        return self.options["n_initial"]
+
+    def check_options(self) -> None:
+        _check_positive(self, "n_initial", "max_evals")
+
+    def _sampler(self, seed: int):
+        raise NotImplementedError
+
+    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.ERROR)  # per-trial chatter and optional-speed-up notes
+        names = [f"x{i}" for i in range(objective.dim)]
+        surrogate = _Surrogate(objective)
+
+        def trial_value(trial) -> float:
+            x = [trial.suggest_float(n, float(lo), float(up)) for n, lo, up in
+                 zip(names, objective.lower, objective.upper)]
+            return surrogate(x)
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # experimental-feature warnings of optuna's samplers
+            study = optuna.create_study(direction="minimize", sampler=self._sampler(seed_from(rng)))
+            for point in x0:
+                study.enqueue_trial(dict(zip(names, map(float, point))))
+            study.optimize(trial_value, n_trials=_calls_left(objective, self.options["max_evals"]), catch=())
+        return "stopped", f"{objective.n_evals} evaluations (max_evals {self.options['max_evals']})"
+
+
+@optimizers.register("bo-tpe")
+class OptunaTPE(_OptunaOptimizer):
+    description = "Bayesian optimization, optuna TPESampler (multivariate); cheap per step, uses the whole budget"
+    defaults = {"n_initial": 10, "max_evals": 100_000}
+
+    def _sampler(self, seed: int):
+        import optuna
+
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=self.options["n_initial"])
+
+
+@optimizers.register("bo-gp")
+class OptunaGP(_OptunaOptimizer):
+    description = "Bayesian optimization, optuna GPSampler (needs torch)"
+    defaults = {"n_initial": 10, "max_evals": 100}
+
+    def _sampler(self, seed: int):
+        import optuna
+
+        return optuna.samplers.GPSampler(seed=seed, n_startup_trials=self.options["n_initial"],
+                                         deterministic_objective=True)

@@ -1,0 +1,59 @@
+"""A real-coded genetic algorithm: pymoo's GA (SBX crossover, polynomial mutation).
+
+The initial population is the initializer's points; survival keeps the best
+individuals of parents and offspring together, so the best solution is never lost
+(elitism). The budget is the total number of evaluations over all generations; the
+objective stops the run mid-generation when it is spent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from biobench.errors import PluginError
+from biobench.objective import Objective
+from biobench.optimizers.base import Optimizer, optimizers, seed_from
+
+_PENALTY = 1e300  # failed simulations rank last; the GA needs only an ordering
+
+
+@optimizers.register("ga")
+class GeneticAlgorithm(Optimizer):
+    description = "real-coded genetic algorithm (pymoo GA: tournament, SBX, polynomial mutation, elitist survival)"
+    defaults = {"pop_size": 20, "eta_crossover": 15.0, "eta_mutation": 20.0}
+
+    def n_start_points(self) -> int:
+        return self.options["pop_size"]
+
+    def check_options(self) -> None:
+        if self.options["pop_size"] < 2:
+            raise PluginError("ga: pop_size must be at least 2.")
+
+    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
+        from pymoo.algorithms.soo.nonconvex.ga import GA
+        from pymoo.core.problem import ElementwiseProblem
+        from pymoo.operators.crossover.sbx import SBX
+        from pymoo.operators.mutation.pm import PM
+        from pymoo.optimize import minimize
+
+        class _Problem(ElementwiseProblem):
+            def __init__(self) -> None:
+                super().__init__(n_var=objective.dim, n_obj=1, xl=objective.lower, xu=objective.upper)
+
+            def _evaluate(self, x, out, *args, **kwargs) -> None:
+                f = objective.fval(x)
+                out["F"] = f if np.isfinite(f) else _PENALTY
+
+        algorithm = GA(
+            pop_size=self.options["pop_size"],
+            sampling=np.asarray(x0, dtype=float),
+            crossover=SBX(eta=self.options["eta_crossover"], prob=0.9),
+            mutation=PM(eta=self.options["eta_mutation"]),
+            eliminate_duplicates=True,
+        )
+        budget = objective.budget if objective.budget is not None else 100 * self.options["pop_size"]
+        # The first individual was evaluated for fval0 already and is free again.
+        minimize(_Problem(), algorithm, termination=("n_eval", budget + 1), seed=seed_from(rng), verbose=False)
+        return "stopped", f"{objective.n_evals} evaluations"
