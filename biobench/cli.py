@@ -190,8 +190,11 @@ def run(model_spec, initializer, optimizer, starts, budget, seed, results, confi
 
         try:
             summary = run_starts(prob, initializer, optimizer, n_starts=starts, budget=budget, seed=seed, store=store,
-                                 init_options=_parse_options(init_option, "--init-option"),
-                                 opt_options=_parse_options(opt_option, "--opt-option"), guesses=guesses,
+                                 init_options=settings.options.get(initializer, {})
+                                 | _parse_options(init_option, "--init-option"),
+                                 opt_options=settings.options.get(optimizer, {})
+                                 | _parse_options(opt_option, "--opt-option"),
+                                 guesses=guesses,
                                  on_done=done)
         except KeyboardInterrupt:
             progress.stop()
@@ -277,11 +280,11 @@ def runs_command(model_id: str | None, results: str | None, fmt: str) -> None:
     frame = Store(results).runs_frame(model_id=model_id)
     columns = ["run_id", "problem_id", "model_id", "initializer", "optimizer", "seed", "start_index", "fval0",
                "fval_best", "n_evals", "n_failures", "seconds", "status", "parameter_ids", "x0", "x_best", "message",
-               "created_at"]
+               "opt_options", "extras", "created_at"]
     frame = frame[columns]
     if fmt == "csv":
         out = frame.copy()
-        for column in ("parameter_ids", "x0", "x_best"):
+        for column in ("parameter_ids", "x0", "x_best", "opt_options", "extras"):
             out[column] = out[column].map(json.dumps)
         click.echo(out.to_csv(index=False), nl=False)
         return

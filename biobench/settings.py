@@ -7,7 +7,7 @@ pydantic so that a typo names the bad key instead of being silently ignored.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -112,6 +112,7 @@ class RunSettings(_Strict):
     starts: int = Field(10, ge=1)
     budget: int = Field(1000, ge=1)  # objective evaluations per start
     seed: int = Field(0, ge=0)
+    options: dict[str, dict[str, Any]] = {}  # method name -> its options, e.g. {"bo": {"max_evals": 50}}
 
 
 def load_run_settings(path: str | Path | None) -> RunSettings:

@@ -92,3 +92,21 @@ def test_user_errors_are_one_line_not_tracebacks(tmp_path):
 def test_plugins_lists_methods_with_options():
     output = invoke("plugins").output
     assert "random" in output and "local" in output and "lbfgsb" in output and "ftol" in output
+
+
+def test_method_options_from_config_and_mcmc_extras(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("starts: 1\nbudget: 60\noptions:\n  mcmc: {chains: 2}\n  lhs: {optimization: random-cd}\n")
+    store = tmp_path / "r.sqlite"
+    result = invoke("run", "--model", TWO_STEP, "--config", str(config), "--init", "lhs", "--opt", "mcmc",
+                    "--results", str(store))
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(invoke("runs", "--results", str(store), "--format", "json").output)
+    assert row["opt_options"]["chains"] == 2 and row["n_evals"] <= 60
+    posterior = row["extras"]["posterior"]
+    assert len(posterior["mean"]) == 2 and len(posterior["r_hat"]) == 2
+    import numpy as np
+
+    samples = np.load(row["extras"]["samples"])["theta"]
+    assert samples.shape[0] == 2 and samples.shape[2] == 2
+    assert str(tmp_path) in row["extras"]["samples"]

@@ -1,0 +1,36 @@
+"""Every initializer with every optimizer, end to end, on two offline BioModels models."""
+
+from __future__ import annotations
+
+import pytest
+
+from biobench.initializers import initializers
+from biobench.models import resolve_model
+from biobench.optimizers import optimizers
+from biobench.problem import build_problem
+from biobench.runner import run_starts
+from biobench.store import Store
+
+SMALL = {"bo": {"n_initial": 4, "max_evals": 12, "n_restarts_optimizer": 1, "n_points": 300},
+         "bo-gp": {"n_initial": 4, "max_evals": 12}, "bo-tpe": {"n_initial": 4}, "ga": {"pop_size": 6},
+         "mcmc": {"chains": 2}}
+
+
+@pytest.fixture(scope="module", params=["BIOMD0000000012", "BIOMD0000000507"])
+def offline_problem(request):
+    return build_problem(resolve_model(request.param))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("initializer", initializers.names())
+@pytest.mark.parametrize("optimizer", optimizers.names())
+def test_every_pair_runs_and_is_stored(offline_problem, initializer, optimizer, tmp_path):
+    store = Store(tmp_path / "e2e.sqlite")
+    summary = run_starts(offline_problem, initializer, optimizer, n_starts=2, budget=24, seed=0, store=store,
+                         opt_options=SMALL.get(optimizer, {}))
+    frame = store.runs_frame()
+    assert len(frame) == 2
+    assert (frame["n_evals"] <= 24).all()
+    assert (frame["status"] != "error").all(), frame["message"].tolist()
+    assert (frame["fval_best"] <= frame["fval0"]).all()
+    assert all(r.optimizer == optimizer and r.initializer == initializer for r in summary.records)
