@@ -16,8 +16,9 @@ from rich.table import Table
 from biobench.errors import BiobenchError, ConfigError
 
 # Piped output (logs, CI) gets wide lines instead of rich's 80-column default.
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+# Markup is off: model names, paths and error messages may contain [brackets].
+console = Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, highlight=False, markup=False, width=None if sys.stderr.isatty() else 160)
 
 DELTA = 0.1  # a start has converged when fval_best <= f_ref + DELTA (DESIGN.md)
 
@@ -36,12 +37,15 @@ class _Group(click.Group):
 @click.version_option(package_name="biobench")
 def main() -> None:
     """Benchmark parameter-estimation methods on SBML models from BioModels."""
+    # Libraries' notices about their own future APIs are for developers, not users of this command.
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.showwarning = _show_warning
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Warnings meant for the user read as one line, not as a source location."""
-    err_console.print(f"[yellow]warning: {message}[/yellow]")
+    err_console.print(f"warning: {message}", style="yellow")
 
 
 def _fmt(value: float) -> str:
@@ -51,7 +55,7 @@ def _fmt(value: float) -> str:
 
 
 def _notify(message: str) -> None:
-    err_console.print(f"[yellow]{message}[/yellow]")
+    err_console.print(message, style="yellow")
 
 
 @main.command()
@@ -123,7 +127,7 @@ def problem(model_spec: str, config: str | None, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(info, indent=2))
         return
-    console.print(f"[bold]{prob.model.name}[/bold] ({prob.model.model_id}, {prob.model.source})")
+    console.print(f"{prob.model.name} ({prob.model.model_id}, {prob.model.source})", style="bold")
     table = Table(title=f"{prob.n_parameters} estimated parameters")
     for column in ("parameter", "scale", "lower", "upper", "nominal"):
         table.add_column(column, justify="left" if column in ("parameter", "scale") else "right")
