@@ -6,6 +6,7 @@ import json
 import math
 import sys
 import warnings
+from pathlib import Path
 
 import click
 import numpy as np
@@ -273,9 +274,12 @@ def starts(model_spec, initializer, n_starts, seed, config, starts_file, init_op
 @main.command("runs")
 @click.option("--model", "model_id", help="Only runs of this model ID.")
 @click.option("--results", help="Results store: a path, or an SQLAlchemy URL.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-def runs_command(model_id: str | None, results: str | None, fmt: str) -> None:
-    """List stored runs, one row per start (x0 and x_best included)."""
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "parquet"]), default="table",
+              show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of the terminal "
+              "(required for parquet).")
+def runs_command(model_id: str | None, results: str | None, fmt: str, out: str | None) -> None:
+    """List stored runs, one row per start (x0 and x_best included); export for pandas."""
     from biobench.models.ids import looks_like_model_id, normalize_model_id
     from biobench.store import Store
 
@@ -286,14 +290,27 @@ def runs_command(model_id: str | None, results: str | None, fmt: str) -> None:
                "fval_best", "n_evals", "n_failures", "seconds", "status", "parameter_ids", "x0", "x_best", "message",
                "opt_options", "extras", "created_at"]
     frame = frame[columns]
-    if fmt == "csv":
-        out = frame.copy()
+    if fmt in ("csv", "parquet"):
+        flat = frame.copy()
         for column in ("parameter_ids", "x0", "x_best", "opt_options", "extras"):
-            out[column] = out[column].map(json.dumps)
-        click.echo(out.to_csv(index=False), nl=False)
+            flat[column] = flat[column].map(json.dumps)  # one cell each, readable back with json.loads
+        if fmt == "parquet":
+            if out is None:
+                raise ConfigError("--format parquet writes a binary file: pass --out runs.parquet.")
+            _write_atomically(out, lambda tmp: flat.to_parquet(tmp, index=False))
+        elif out is not None:
+            _write_atomically(out, lambda tmp: flat.to_csv(tmp, index=False))
+        else:
+            click.echo(flat.to_csv(index=False), nl=False)
+        if out is not None:
+            console.print(f"{len(flat)} runs written to {out}")
         return
     if fmt == "json":
-        click.echo(frame.to_json(orient="records", indent=2))
+        text = frame.to_json(orient="records", indent=2)
+        if out is not None:
+            _write_atomically(out, lambda tmp: Path(tmp).write_text(text))
+        else:
+            click.echo(text)
         return
     if frame.empty:
         console.print("No runs stored yet. Try: biobench run --model BIOMD0000000012")
@@ -306,6 +323,64 @@ def runs_command(model_id: str | None, results: str | None, fmt: str) -> None:
         table.add_row(str(row.run_id), row.model_id, row.initializer, row.optimizer, str(row.seed),
                       str(row.start_index), _fmt(row.fval0), _fmt(row.fval_best), str(row.n_evals),
                       f"{row.seconds:.2f}", row.status, "[" + ", ".join(f"{v:.3g}" for v in row.x_best) + "]")
+    console.print(table)
+
+
+def _write_atomically(path: str, write) -> None:
+    """Write through a temporary file in the same folder, so a failed export leaves no half file."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        write(tmp)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@main.command("leaderboard")
+@click.option("--model", "model_id", help="Only this model ID.")
+@click.option("--results", help="Results store: a path, or an SQLAlchemy URL.")
+@click.option("--delta", type=click.FloatRange(min=0), default=0.1, show_default=True,
+              help="A start has converged when fval_best <= f_ref + delta.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table",
+              show_default=True)
+def leaderboard_command(model_id: str | None, results: str | None, delta: float, fmt: str) -> None:
+    """Rank methods per problem and across problems (computed from the store alone)."""
+    from biobench import metrics
+    from biobench.models.ids import looks_like_model_id, normalize_model_id
+    from biobench.store import Store
+
+    if model_id is not None and looks_like_model_id(model_id):
+        model_id = normalize_model_id(model_id)
+    runs = Store(results).runs_frame(model_id=model_id)
+    if runs.empty:
+        console.print("No runs stored yet. Try: biobench run --model BIOMD0000000012")
+        return
+    board = metrics.per_problem(runs, delta)[metrics.LEADERBOARD_COLUMNS]
+    summary = metrics.overall(metrics.per_problem(runs, delta))
+    if fmt == "csv":
+        click.echo(board.to_csv(index=False), nl=False)
+    elif fmt == "json":
+        click.echo(json.dumps({"delta": delta, "per_problem": json.loads(board.to_json(orient="records")),
+                               "overall": json.loads(summary.to_json(orient="records"))}, indent=2))
+    elif fmt == "markdown":
+        click.echo(f"### Per problem (converged: fval_best <= f_ref + {delta})\n")
+        click.echo(board.to_markdown(index=False, floatfmt=".4g"))
+        click.echo("\n### Across problems\n")
+        click.echo(summary.to_markdown(index=False, floatfmt=".4g"))
+    else:
+        _print_frame(board, f"Leaderboard per problem (converged: fval_best <= f_ref + {delta})")
+        _print_frame(summary, "Across problems (rank by converged starts per 1000 evaluations; "
+                              "AUC of the performance profile, 1 = best everywhere)")
+
+
+def _print_frame(frame, title: str) -> None:
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(column.replace("_", " "), justify="left" if frame[column].dtype == object else "right")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(_fmt(v) if isinstance(v, float) else str(v) for v in row))
     console.print(table)
 
 

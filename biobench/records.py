@@ -32,6 +32,10 @@ class RunRecord:
     opt_options: dict = field(default_factory=dict)
     trace: list[tuple[int, float, float]] = field(default_factory=list, repr=False)
     extras: dict = field(default_factory=dict)  # method-specific results, e.g. MCMC posterior summaries
+    # This start's share of evaluations and seconds an initializer spent before the starts
+    # existed (the cvae's pilot design); charged to the method in every per-evaluation metric.
+    pilot_evals: float = 0.0
+    pilot_seconds: float = 0.0
 
     @property
     def task_key(self) -> str:

@@ -65,6 +65,8 @@ runs = sa.Table(
     sa.Column("n_evals", sa.Integer, nullable=False),
     sa.Column("n_failures", sa.Integer, nullable=False),
     sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("pilot_evals", sa.Float, nullable=False, server_default="0"),
+    sa.Column("pilot_seconds", sa.Float, nullable=False, server_default="0"),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("message", sa.Text),
     sa.Column("extras", sa.Text),  # JSON
@@ -123,6 +125,7 @@ class Store:
             if self.engine.dialect.name == "sqlite":
                 sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             meta.create_all(self.engine)
+            _add_missing_columns(self.engine)
         except (sa.exc.SQLAlchemyError, ImportError) as exc:
             raise StoreError(f"cannot open the results store {self.url}: {exc}. "
                              "Pass --results with a writable path or a valid SQLAlchemy URL.") from None
@@ -200,6 +203,28 @@ class Store:
     def traces_frame(self) -> pd.DataFrame:
         with self.engine.connect() as conn:
             return pd.read_sql(sa.select(traces).order_by(traces.c.run_id, traces.c.eval_index), conn)
+
+
+def _add_missing_columns(engine: sa.Engine) -> None:
+    """Bring a store written by an older biobench up to date: add new columns, never drop data.
+
+    Only columns that can be added to existing rows (nullable, or with a server
+    default) are ever introduced, so this is always possible.
+    """
+    inspector = sa.inspect(engine)
+    with engine.begin() as conn:
+        for table in meta.sorted_tables:
+            existing = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in existing:
+                    continue
+                if not column.nullable and column.server_default is None:
+                    raise StoreError(f"the store's table {table.name} lacks column {column.name}, which cannot be "
+                                     "added to existing rows; use a new --results location.")
+                kind = column.type.compile(dialect=engine.dialect)
+                default = f" DEFAULT {column.server_default.arg}" if column.server_default is not None else ""
+                null = "" if column.nullable else " NOT NULL"
+                conn.execute(sa.text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{default}{null}'))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

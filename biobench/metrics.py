@@ -1,0 +1,130 @@
+"""Leaderboard metrics, who wins: per-problem metrics, ranks across problems and Dolan-More performance profiles.
+
+Everything is computed from the store's runs table alone. A method is an
+(initializer, optimizer) pair. A start has converged when
+``fval_best <= f_ref + delta``, where f_ref is the lowest objective value known for
+its problem: the best of all stored runs (any method) and the value at the true
+parameters. Per-evaluation and per-minute metrics charge pilot costs (the cvae's
+training design) to the method that spent them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_DELTA = 0.1
+METHOD_KEYS = ["initializer", "optimizer"]
+
+
+def method_label(frame: pd.DataFrame) -> pd.Series:
+    return frame["initializer"] + " + " + frame["optimizer"]
+
+
+def with_convergence(runs: pd.DataFrame, delta: float = DEFAULT_DELTA) -> pd.DataFrame:
+    """Runs with f_ref, converged, total evaluations and seconds (pilot included) added."""
+    runs = runs.copy()
+    runs["fval_best"] = runs["fval_best"].astype(float).fillna(np.inf)  # NULL = no finite value found
+    best_run = runs.groupby("problem_key")["fval_best"].transform("min")
+    f_true = runs["f_true"].astype(float).fillna(np.inf)
+    runs["f_ref"] = np.minimum(best_run, f_true)
+    runs["converged"] = runs["fval_best"] <= runs["f_ref"] + delta
+    runs["failed"] = ~np.isfinite(runs["fval_best"]) | runs["status"].isin(["failed", "error"])
+    runs["total_evals"] = runs["n_evals"] + runs.get("pilot_evals", 0.0)
+    runs["total_seconds"] = runs["seconds"] + runs.get("pilot_seconds", 0.0)
+    runs["method"] = method_label(runs)
+    return runs
+
+
+def per_problem(runs: pd.DataFrame, delta: float = DEFAULT_DELTA) -> pd.DataFrame:
+    """One row per (problem, method): the leaderboard's main table."""
+    runs = with_convergence(runs, delta)
+    grouped = runs.groupby(["problem_id", "model_id", "problem_key", *METHOD_KEYS, "method"], sort=True)
+    board = grouped.agg(
+        starts=("run_id", "size"),
+        best_fval=("fval_best", "min"),
+        median_fval=("fval_best", "median"),
+        f_ref=("f_ref", "first"),
+        converged=("converged", "sum"),
+        evaluations=("total_evals", "sum"),
+        seconds=("total_seconds", "sum"),
+        median_seconds=("total_seconds", "median"),
+        failed_starts=("failed", "sum"),
+    ).reset_index()
+    board["success_rate"] = board["converged"] / board["starts"]
+    board["converged_per_1000_evals"] = 1000.0 * board["converged"] / board["evaluations"]
+    board["converged_per_minute"] = 60.0 * board["converged"] / board["seconds"].where(board["seconds"] > 0)
+    board["converged"] = board["converged"].astype(int)
+    board["failed_starts"] = board["failed_starts"].astype(int)
+    return board
+
+
+def ranks(board: pd.DataFrame) -> pd.DataFrame:
+    """Rank of each method on each problem: more converged starts per 1000 evaluations is better.
+
+    Ties share the average rank; success rate, then median final fval, break ties
+    first, so two methods that never converge are still told apart.
+    """
+    out = []
+    for _, group in board.groupby("problem_key"):
+        order = group.sort_values(["converged_per_1000_evals", "success_rate", "median_fval"],
+                                  ascending=[False, False, True])
+        keys = list(zip(order["converged_per_1000_evals"], order["success_rate"], order["median_fval"]))
+        # average ranks over exact ties of the whole key
+        positions: dict[tuple, list[int]] = {}
+        for position, key in enumerate(keys, start=1):
+            positions.setdefault(key, []).append(position)
+        order = order.assign(rank=[float(np.mean(positions[key])) for key in keys])
+        out.append(order[["problem_key", "problem_id", "method", "rank"]])
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["problem_key", "problem_id",
+                                                                              "method", "rank"])
+
+
+def performance_profile(board: pd.DataFrame, n_points: int = 200) -> pd.DataFrame:
+    """Dolan-More profile: share of problems a method solves within tau x the best method's cost.
+
+    The cost of a method on a problem is its evaluations per converged start (pilot
+    included); a method with no converged start has infinite cost there.
+    """
+    cost = board.assign(cost=board["evaluations"] / board["converged"].where(board["converged"] > 0))
+    cost["cost"] = cost["cost"].fillna(np.inf)
+    table = cost.pivot_table(index="problem_key", columns="method", values="cost", aggfunc="first")
+    best = table.min(axis=1).replace(0, np.nan)
+    ratio = table.div(best, axis=0)
+    finite = ratio.to_numpy()[np.isfinite(ratio.to_numpy())]
+    log_max = max(1.0, float(np.log2(finite.max()))) if finite.size else 1.0
+    log_tau = np.linspace(0.0, log_max * 1.05, n_points)
+    rows = []
+    for method in ratio.columns:
+        r = ratio[method].to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_r = np.where(np.isfinite(r), np.log2(r), np.inf)
+        for t in log_tau:
+            rows.append({"method": method, "log2_tau": t, "tau": 2.0**t,
+                         "share_solved": float(np.mean(log_r <= t + 1e-12))})
+    return pd.DataFrame(rows)
+
+
+def overall(board: pd.DataFrame) -> pd.DataFrame:
+    """Across problems: mean rank, problems covered and the area under the performance profile.
+
+    The area is normalised to [0, 1]: 1 means best on every problem, 0 means never converged.
+    """
+    rank = ranks(board).groupby("method")["rank"].agg(mean_rank="mean", problems="size")
+    profile = performance_profile(board)
+    if profile.empty:
+        return rank.assign(profile_auc=np.nan).reset_index()
+    span = profile["log2_tau"].max()
+    auc = profile.groupby("method").apply(
+        lambda g: float(np.trapezoid(g["share_solved"], g["log2_tau"]) / span) if span > 0
+        else float(g["share_solved"].iloc[0]), include_groups=False)
+    totals = board.groupby("method").agg(starts=("starts", "sum"), converged=("converged", "sum"),
+                                         evaluations=("evaluations", "sum"))
+    result = rank.join(auc.rename("profile_auc")).join(totals)
+    result["success_rate"] = result["converged"] / result["starts"]
+    return result.reset_index().sort_values(["mean_rank", "profile_auc"], ascending=[True, False])
+
+
+LEADERBOARD_COLUMNS = ["problem_id", "method", "starts", "best_fval", "median_fval", "f_ref", "success_rate",
+                       "converged", "converged_per_1000_evals", "converged_per_minute", "median_seconds",
+                       "failed_starts"]

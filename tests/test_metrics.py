@@ -1,0 +1,124 @@
+"""Leaderboard metrics on a hand-built store whose answers are known."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from biobench import api, metrics
+from biobench.problem import build_problem
+from biobench.records import RunRecord
+from biobench.runner import true_fval
+from biobench.settings import ProblemSettings, TimeSettings
+from biobench.store import Store
+
+
+def record(problem, init, opt, i, fval, n_evals, seconds=1.0, status="stopped", pilot_evals=0.0):
+    x = problem.x_true.tolist()
+    return RunRecord(problem_key=problem.key, model_id=problem.model.model_id, initializer=init, optimizer=opt,
+                     seed=0, start_index=i, n_starts=10, budget=1000, x0=x, fval0=fval + 10, x_best=x,
+                     fval_best=fval, n_evals=n_evals, n_failures=0, seconds=seconds, status=status,
+                     pilot_evals=pilot_evals, trace=[(1, fval, seconds)] if math.isfinite(fval) else [])
+
+
+@pytest.fixture(scope="module")
+def store(two_step_model, tmp_path_factory):
+    a = build_problem(two_step_model, ProblemSettings(time=TimeSettings(end=20, n=11), seed=0))
+    b = build_problem(two_step_model, ProblemSettings(time=TimeSettings(end=20, n=11), seed=1))
+    fa, fb = true_fval(a), true_fval(b)
+    s = Store(tmp_path_factory.mktemp("metrics") / "hand.sqlite")
+    s.add_problem(a, fa)
+    s.add_problem(b, fb)
+    for init in ("random", "sobol"):  # two methods with identical results: a tie
+        for i, f in enumerate([fa - 1, fa - 0.95, fa + 5]):
+            s.add_run(record(a, init, "local", i, f, 100))
+    s.add_run(record(a, "lhs", "ga", 0, math.inf, 50, status="failed"))  # never converges
+    s.add_run(record(a, "lhs", "ga", 1, fa + 1, 50, status="budget"))
+    s.add_run(record(a, "cvae", "local", 0, fa - 1, 100, pilot_evals=100))  # pilot cost charged
+    s.add_run(record(b, "random", "local", 0, fb + 0.05, 10))  # the only method on problem b
+    s.known = {"fa": fa, "fb": fb, "a": a.problem_id, "b": b.problem_id}
+    return s
+
+
+def row(board, problem_id, method):
+    (found,) = board[(board["problem_id"] == problem_id) & (board["method"] == method)].to_dict("records")
+    return found
+
+
+def test_per_problem_metrics(store):
+    board = metrics.per_problem(store.runs_frame())
+    fa = store.known["fa"]
+    r = row(board, store.known["a"], "random + local")
+    assert r["starts"] == 3 and r["converged"] == 2 and r["success_rate"] == pytest.approx(2 / 3)
+    assert r["f_ref"] == pytest.approx(fa - 1) and r["best_fval"] == pytest.approx(fa - 1)
+    assert r["median_fval"] == pytest.approx(fa - 0.95)
+    assert r["converged_per_1000_evals"] == pytest.approx(1000 * 2 / 300)
+    assert r["converged_per_minute"] == pytest.approx(60 * 2 / 3)
+    assert r["median_seconds"] == 1.0 and r["failed_starts"] == 0
+
+
+def test_a_method_that_never_converges_and_infinite_fvals(store):
+    r = row(metrics.per_problem(store.runs_frame()), store.known["a"], "lhs + ga")
+    assert r["converged"] == 0 and r["success_rate"] == 0 and r["converged_per_1000_evals"] == 0
+    assert r["failed_starts"] == 1
+    assert r["best_fval"] == pytest.approx(store.known["fa"] + 1)
+    assert r["median_fval"] == math.inf
+
+
+def test_pilot_evaluations_are_charged(store):
+    r = row(metrics.per_problem(store.runs_frame()), store.known["a"], "cvae + local")
+    assert r["converged"] == 1 and r["converged_per_1000_evals"] == pytest.approx(1000 / 200)
+
+
+def test_f_ref_includes_the_true_parameters(store):
+    r = row(metrics.per_problem(store.runs_frame()), store.known["b"], "random + local")
+    assert r["f_ref"] == pytest.approx(store.known["fb"])  # no run beat the truth here
+    assert r["converged"] == 1  # fb + 0.05 <= fb + 0.1
+
+
+def test_delta_is_configurable(store):
+    r = row(metrics.per_problem(store.runs_frame(), delta=0.01), store.known["b"], "random + local")
+    assert r["converged"] == 0
+
+
+def test_ranks_share_ties_and_mean_over_problems(store):
+    board = metrics.per_problem(store.runs_frame())
+    rank = metrics.ranks(board)
+    on_a = dict(zip(rank[rank.problem_id == store.known["a"]]["method"], rank[rank.problem_id == store.known["a"]]["rank"]))
+    assert on_a == {"random + local": 1.5, "sobol + local": 1.5, "cvae + local": 3.0, "lhs + ga": 4.0}
+    summary = metrics.overall(board).set_index("method")
+    assert summary.loc["random + local", "mean_rank"] == pytest.approx(1.25)
+    assert summary.loc["random + local", "problems"] == 2  # the model with a single method counts too
+    assert summary.loc["lhs + ga", "mean_rank"] == 4.0
+
+
+def test_performance_profile_area(store):
+    summary = metrics.overall(metrics.per_problem(store.runs_frame())).set_index("method")
+    assert summary.loc["random + local", "profile_auc"] == pytest.approx(1.0)
+    assert summary.loc["sobol + local", "profile_auc"] == pytest.approx(0.5)  # not run on problem b
+    assert summary.loc["lhs + ga", "profile_auc"] == 0.0
+    # cvae costs 200 evaluations per converged start against the best 150: solved from tau = 4/3 on
+    expected = 0.5 * (1.05 - np.log2(4 / 3)) / 1.05
+    assert summary.loc["cvae + local", "profile_auc"] == pytest.approx(expected, abs=0.01)
+
+
+def test_python_api_returns_dataframes(store):
+    path = store.url.removeprefix("sqlite:///")
+    runs = api.load_results(path)
+    assert len(runs) == 10 and {"x0", "x_best", "fval_best", "initializer"} <= set(runs.columns)
+    assert set(api.load_traces(path)["run_id"]) <= set(runs["run_id"])
+    assert len(api.leaderboard(path)) == 5
+    assert list(api.overall(path)["method"])[0] == "random + local"
+
+
+def test_an_older_store_gains_new_columns(tmp_path, two_step_problem):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    Store(path).add_problem(two_step_problem, 1.0)
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE runs DROP COLUMN pilot_evals")
+    Store(path).add_run(record(two_step_problem, "random", "local", 0, 1.0, 10))
+    assert Store(path).runs_frame()["pilot_evals"].tolist() == [0.0]
