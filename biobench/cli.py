@@ -385,6 +385,19 @@ def _print_frame(frame, title: str) -> None:
 
 
 @main.command()
+@click.option("--results", help="Results store: a path, or an SQLAlchemy URL.")
+@click.option("--out", default="results/report", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for report.html.")
+@click.option("--delta", type=click.FloatRange(min=0), default=0.1, show_default=True)
+def report(results: str | None, out: str, delta: float) -> None:
+    """Write a self-contained HTML report with leaderboards and figures."""
+    from biobench.report import build_report
+
+    path = build_report(results, out, delta)
+    console.print(f"report written to {path}")
+
+
+@main.command()
 def plugins() -> None:
     """List registered initializers and optimizers, with their options."""
     from biobench.initializers import initializers

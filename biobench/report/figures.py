@@ -1,0 +1,200 @@
+"""The report's figures, each a (title, figure, caption) computed from store frames alone.
+
+A figure function returns None when the store has nothing for it to show, so the
+report simply leaves that section out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display is ever needed
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from biobench import metrics  # noqa: E402
+
+FLOOR = 1e-3  # distances to f_ref below this are drawn at this value on log axes
+
+
+@dataclass
+class Figure:
+    title: str
+    figure: plt.Figure
+    caption: str
+
+
+def _gap(values: pd.Series, f_ref: pd.Series) -> pd.Series:
+    """fval - f_ref, floored for log axes (0 = as good as the best known value)."""
+    return (values - f_ref).clip(lower=FLOOR)
+
+
+def waterfall(runs: pd.DataFrame, delta: float) -> list[Figure]:
+    out = []
+    for problem_id, group in runs.groupby("problem_id"):
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for method, starts in group.groupby("method"):
+            gap = _gap(starts["fval_best"], starts["f_ref"]).sort_values().to_numpy()
+            ax.step(np.arange(1, len(gap) + 1), np.where(np.isfinite(gap), gap, np.nan), where="mid",
+                    marker="o", markersize=3, label=method)
+        ax.axhline(delta, color="black", linestyle="--", linewidth=1, label=f"converged (f_ref + {delta})")
+        ax.set(yscale="log", xlabel="start, sorted by final objective value (rank)",
+               ylabel="final fval - f_ref (negative log-likelihood units)",
+               title=f"Waterfall: {problem_id}")
+        ax.legend(fontsize=8)
+        out.append(Figure(f"Waterfall plot, {problem_id}", fig,
+                          f"Every start's final objective value minus f_ref (the best value known for the problem, "
+                          f"{group['f_ref'].iloc[0]:.6g}), sorted from best to worst, one line per method. A flat "
+                          f"run of points below the dashed line is a set of starts that found the best basin; "
+                          f"plateaus above it are local optima. Failed starts (no finite value) are not drawn."))
+    return out
+
+
+def _resample(traces: pd.DataFrame, runs: pd.DataFrame, axis: str, grid: np.ndarray) -> pd.DataFrame:
+    """Best-so-far gap of every run at common grid points (evaluations or seconds)."""
+    rows = []
+    f_ref = runs.set_index("run_id")["f_ref"]
+    method = runs.set_index("run_id")["method"]
+    for run_id, trace in traces.groupby("run_id"):
+        if run_id not in f_ref.index:
+            continue
+        x, y = trace[axis].to_numpy(), trace["fval_best"].to_numpy()
+        idx = np.searchsorted(x, grid, side="right") - 1
+        values = np.where(idx >= 0, y[np.clip(idx, 0, None)], np.nan)
+        rows.append(pd.DataFrame({"grid": grid, "gap": np.clip(values - f_ref[run_id], FLOOR, None),
+                                  "method": method[run_id]}))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["grid", "gap", "method"])
+
+
+def convergence(runs: pd.DataFrame, traces: pd.DataFrame, delta: float) -> list[Figure]:
+    out = []
+    if traces.empty:
+        return out
+    for problem_id, group in runs.groupby("problem_id"):
+        mine = traces[traces["run_id"].isin(group["run_id"])]
+        if mine.empty:
+            continue
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+        for ax, axis, label in ((axes[0], "eval_index", "objective evaluations"), (axes[1], "seconds", "seconds")):
+            top = max(float(mine[axis].max()), 1e-9)
+            grid = np.linspace(top / 200, top, 200) if axis == "seconds" else np.unique(
+                np.linspace(1, top, 200).round())
+            curves = _resample(mine, group, axis, grid)
+            for method, curve in curves.groupby("method"):
+                stats = curve.groupby("grid")["gap"].quantile([0.25, 0.5, 0.75]).unstack()
+                ax.plot(stats.index, stats[0.5], label=method)
+                ax.fill_between(stats.index, stats[0.25], stats[0.75], alpha=0.2)
+            ax.axhline(delta, color="black", linestyle="--", linewidth=1)
+            ax.set(yscale="log", xlabel=label, ylabel="best fval so far - f_ref", title=f"against {label}")
+        axes[0].legend(fontsize=8)
+        fig.suptitle(f"Convergence: {problem_id}")
+        fig.tight_layout()
+        out.append(Figure(f"Convergence, {problem_id}", fig,
+                          "Best objective value found so far minus f_ref, against objective evaluations (left) and "
+                          "wall-clock seconds (right): the line is the median over a method's starts and the band "
+                          "the 25-75% quantiles. Curves that reach the dashed line (f_ref + delta) early are cheap "
+                          "paths to the best basin. Pilot evaluations of a method are not in these curves (see the "
+                          "leaderboard, which charges them)."))
+    return out
+
+
+def final_values(runs: pd.DataFrame, delta: float) -> Figure:
+    data = runs.assign(gap=_gap(runs["fval_best"], runs["f_ref"]))
+    data = data[np.isfinite(data["gap"])]
+    g = sns.catplot(data=data, x="method", y="gap", col="model_id", kind="box", col_wrap=min(3, data["model_id"].nunique()),
+                    sharey=False, height=3.5, aspect=1.3, color="lightsteelblue", fliersize=0)
+    g.map_dataframe(sns.stripplot, x="method", y="gap", size=3, color="black", alpha=0.6)
+    for ax in g.axes.flat:
+        ax.set_yscale("log")
+        ax.axhline(delta, color="black", linestyle="--", linewidth=1)
+        ax.tick_params(axis="x", rotation=30)
+    g.set_axis_labels("method (initializer + optimizer)", "final fval - f_ref")
+    g.set_titles("{col_name}")
+    g.figure.suptitle("Final objective values per model and method", y=1.02)
+    return Figure("Final objective values", g.figure,
+                  "Each dot is one start's final objective value minus f_ref, boxes show quartiles; one panel per "
+                  "model. Lower is better; the dashed line is the convergence threshold delta.")
+
+
+def success_heatmap(board: pd.DataFrame) -> Figure:
+    table = board.pivot_table(index="model_id", columns="method", values="success_rate", aggfunc="mean")
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * table.shape[1], 1.2 + 0.6 * table.shape[0]))
+    sns.heatmap(table, annot=True, fmt=".0%", vmin=0, vmax=1, cmap="viridis", ax=ax,
+                cbar_kws={"label": "success rate (converged starts / starts)"})
+    ax.set(xlabel="method (initializer + optimizer)", ylabel="model", title="Success rate")
+    ax.tick_params(axis="x", rotation=30)
+    return Figure("Success rate", fig, "Share of starts that converged (fval_best <= f_ref + delta) for every model "
+                                       "and method; blank cells are combinations that were not run.")
+
+
+def performance_profiles(board: pd.DataFrame) -> Figure:
+    profile = metrics.performance_profile(board)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for method, curve in profile.groupby("method"):
+        ax.step(curve["tau"], curve["share_solved"], where="post", label=method)
+    ax.set_xscale("log", base=2)
+    ax.set(xlabel="tau: cost within tau x the best method's (evaluations per converged start)",
+           ylabel="share of problems", ylim=(-0.02, 1.02), title="Performance profiles (Dolan-More)")
+    ax.legend(fontsize=8)
+    return Figure("Performance profiles", fig,
+                  "For each method, the share of problems on which its cost (evaluations per converged start, pilot "
+                  "evaluations included) is within a factor tau of the cheapest method's. The curve's value at "
+                  "tau = 1 is how often the method was the cheapest; its height at the right is how often it "
+                  "converged at all. Higher and further left is better.")
+
+
+def parameter_recovery(runs: pd.DataFrame, problems: pd.DataFrame) -> Figure | None:
+    rows = []
+    truth = problems.set_index("problem_key")
+    best = runs[np.isfinite(runs["fval_best"])].sort_values("fval_best").groupby(["problem_key", "method"]).head(1)
+    for record in best.itertuples():
+        x_true = truth.loc[record.problem_key, "x_true"]
+        if x_true is None:
+            continue
+        for pid, estimate, true in zip(record.parameter_ids, record.x_best, x_true):
+            rows.append({"problem": record.problem_id, "method": record.method, "parameter": pid,
+                         "true": true, "estimated": estimate})
+    if not rows:
+        return None
+    data = pd.DataFrame(rows)
+    g = sns.relplot(data=data, x="true", y="estimated", hue="method", col="problem",
+                    col_wrap=min(3, data["problem"].nunique()), height=3.5, facet_kws={"sharex": False,
+                                                                                      "sharey": False})
+    for ax in g.axes.flat:
+        low, high = ax.get_xlim()
+        ax.plot([low, high], [low, high], color="grey", linestyle=":", linewidth=1)
+    g.set_axis_labels("true value (log10)", "estimate of the best start (log10)")
+    g.set_titles("{col_name}")
+    g.figure.suptitle("Parameter recovery on synthetic problems", y=1.02)
+    return Figure("Parameter recovery", g.figure,
+                  "Estimated against true parameter values (scaled, log10 by default) for the best start of each "
+                  "method on each synthetic problem. Points on the dotted diagonal are recovered; points far from "
+                  "it with a converged fit are practically non-identifiable parameters.")
+
+
+def cvae_diagnostics(runs: pd.DataFrame) -> Figure | None:
+    """Training curves of the cVAE initializer, when any run used it."""
+    found = {}
+    for record in runs.itertuples():
+        cvae = (record.extras or {}).get("cvae")
+        if cvae and "train_loss" in cvae:
+            found.setdefault(record.problem_id, cvae)
+    if not found:
+        return None
+    fig, axes = plt.subplots(1, len(found), figsize=(5 * len(found), 3.5), squeeze=False)
+    for ax, (problem_id, cvae) in zip(axes[0], found.items()):
+        ax.plot(np.arange(1, len(cvae["train_loss"]) + 1), cvae["train_loss"], label="training")
+        if cvae.get("val_loss"):
+            ax.plot(np.arange(1, len(cvae["val_loss"]) + 1), cvae["val_loss"], label="validation")
+        ax.set(xlabel="epoch", ylabel="loss (reconstruction + KL, per sample)", title=problem_id)
+        ax.legend(fontsize=8)
+    fig.suptitle("cVAE training")
+    fig.tight_layout()
+    return Figure("cVAE diagnostics", fig,
+                  "Training and validation loss of the conditional VAE initializer per epoch; a validation curve "
+                  "that rises while training falls means it memorizes its pilot design.")

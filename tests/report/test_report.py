@@ -1,0 +1,104 @@
+"""The HTML report renders from the store alone, with optional sections present or absent."""
+
+from __future__ import annotations
+
+import base64
+import re
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+
+from biobench.cli import main
+from biobench.errors import StoreError
+from biobench.records import RunRecord
+from biobench.report import build_report
+from biobench.runner import run_starts
+from biobench.store import Store
+
+
+def copy_store(source, target):
+    """A consistent copy (the store runs in WAL mode, so the file alone may lag behind)."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    return target
+
+
+def sections(path):
+    text = path.read_text()
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', text)
+    for image in images:
+        assert base64.b64decode(image)[:8] == b"\x89PNG\r\n\x1a\n"
+    return re.findall(r"<h2>([^<]+)</h2>", text), len(images), text
+
+
+@pytest.fixture(scope="module")
+def small_store(two_step_problem, tmp_path_factory):
+    path = tmp_path_factory.mktemp("report") / "small.sqlite"
+    store = Store(path)
+    for init, opt in (("random", "local"), ("lhs", "ga")):
+        run_starts(two_step_problem, init, opt, n_starts=3, budget=40, seed=0, store=store,
+                   opt_options={"pop_size": 4} if opt == "ga" else None)
+    return path
+
+
+def test_report_has_every_core_figure_with_captions(small_store, tmp_path):
+    path = build_report(str(small_store), tmp_path / "out")
+    titles, n_images, text = sections(path)
+    assert titles[:2] == ["Leaderboard per problem", "Across problems"]
+    for expected in ("Waterfall plot", "Convergence", "Final objective values", "Success rate",
+                     "Performance profiles", "Parameter recovery"):
+        assert any(t.startswith(expected) for t in titles), expected
+    assert "cVAE diagnostics" not in titles  # no run used the cvae
+    assert n_images == len(titles) - 2
+    assert text.count("<figcaption>") == n_images
+    assert "random + local" in text and "lhs + ga" in text
+    assert "http://" not in text and "https://" not in text  # self-contained
+
+
+def test_optional_sections_appear_when_their_data_exist(small_store, two_step_problem, tmp_path):
+    copy = copy_store(small_store, tmp_path / "with_cvae.sqlite")
+    store = Store(copy)
+    x = two_step_problem.x_true.tolist()
+    store.add_run(RunRecord(problem_key=two_step_problem.key, model_id="two_step", initializer="cvae",
+                            optimizer="local", seed=0, start_index=0, n_starts=1, budget=40, x0=x, fval0=10.0,
+                            x_best=x, fval_best=5.0, n_evals=40, n_failures=0, seconds=0.1, status="stopped",
+                            pilot_evals=20, trace=[(1, 5.0, 0.1)],
+                            extras={"cvae": {"train_loss": [3.0, 2.0, 1.5], "val_loss": [3.1, 2.2, 1.9]}}))
+    titles, _, _ = sections(build_report(str(copy), tmp_path / "out"))
+    assert "cVAE diagnostics" in titles
+
+
+def test_parameter_recovery_is_left_out_without_true_parameters(small_store, tmp_path):
+    copy = copy_store(small_store, tmp_path / "no_truth.sqlite")
+    with sqlite3.connect(copy) as conn:
+        conn.execute("update problems set x_true = null")
+    titles, _, _ = sections(build_report(str(copy), tmp_path / "out"))
+    assert "Parameter recovery" not in titles and "Waterfall plot" in " ".join(titles)
+
+
+def test_empty_store_is_a_clear_error(tmp_path):
+    with pytest.raises(StoreError, match="holds no runs"):
+        build_report(str(tmp_path / "empty.sqlite"), tmp_path / "out")
+
+
+def test_report_and_leaderboard_commands(small_store, tmp_path):
+    result = CliRunner().invoke(main, ["report", "--results", str(small_store), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "r" / "report.html").exists()
+    board = CliRunner().invoke(main, ["leaderboard", "--results", str(small_store), "--format", "markdown"])
+    assert board.exit_code == 0 and "| random + local" in board.output and "### Across problems" in board.output
+    as_json = CliRunner().invoke(main, ["leaderboard", "--results", str(small_store), "--format", "json"])
+    assert '"per_problem"' in as_json.output and '"overall"' in as_json.output
+
+
+def test_runs_export_to_parquet_and_csv(small_store, tmp_path):
+    import pandas as pd
+
+    out = tmp_path / "runs.parquet"
+    result = CliRunner().invoke(main, ["runs", "--results", str(small_store), "--format", "parquet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_parquet(out)
+    assert len(frame) == 6 and {"x0", "x_best", "fval_best"} <= set(frame.columns)
+    refused = CliRunner().invoke(main, ["runs", "--results", str(small_store), "--format", "parquet"])
+    assert refused.exit_code != 0 and "--out" in refused.output
