@@ -66,6 +66,7 @@ class Objective:
         self.best_fval = math.inf
         self.best_x: np.ndarray | None = None
         self.trace: list[tuple[int, float, float]] = []  # (evaluation, best fval so far, seconds)
+        self.history: list[tuple[np.ndarray, float]] = []  # every evaluated point: training data for the cvae
         self._t0 = time.perf_counter()
         self._recent: dict[bytes, tuple[np.ndarray, float]] = {}
 
@@ -106,6 +107,7 @@ class Objective:
             if fval < self.best_fval:
                 self.best_fval, self.best_x = fval, x.copy()
                 self.trace.append((self.n_evals, fval, self.seconds))
+        self.history.append((x.copy(), fval))
         if len(self._recent) >= _RECENT:
             del self._recent[next(iter(self._recent))]
         self._recent[key] = (res, fval)

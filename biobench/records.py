@@ -36,6 +36,7 @@ class RunRecord:
     # existed (the cvae's pilot design); charged to the method in every per-evaluation metric.
     pilot_evals: float = 0.0
     pilot_seconds: float = 0.0
+    evaluations: list[tuple[list[float], float]] = field(default_factory=list, repr=False)  # every (x, fval)
 
     @property
     def task_key(self) -> str:

@@ -1,8 +1,9 @@
 """The results store: SQLite by default, any SQLAlchemy URL (e.g. PostgreSQL) on request.
 
-One row per start in ``runs``, its best-so-far trace in ``traces``, and one row per
-problem in ``problems`` (with the objective at the true parameters, which
-leaderboards need for f_ref). A start's row and its trace are written in a single
+One row per start in ``runs``, its best-so-far trace in ``traces``, every point it
+evaluated in ``evaluations`` (training data for the cvae), and one row per problem in
+``problems`` (with the objective at the true parameters, which
+leaderboards need for f_ref). A start's rows are written in a single
 transaction, so a run killed midway leaves only complete rows behind.
 """
 
@@ -15,6 +16,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -81,6 +83,16 @@ traces = sa.Table(
     sa.Column("eval_index", sa.Integer, primary_key=True),
     sa.Column("fval_best", sa.Float, nullable=False),
     sa.Column("seconds", sa.Float, nullable=False),
+)
+
+
+evaluations = sa.Table(
+    "evaluations",
+    meta,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("eval_index", sa.Integer, primary_key=True),
+    sa.Column("x", sa.Text, nullable=False),  # JSON list, scaled
+    sa.Column("fval", sa.Float),  # NULL: the simulation failed
 )
 
 
@@ -155,6 +167,7 @@ class Store:
         """Write a start's row and its trace atomically; return its run_id."""
         row = record.as_dict()
         trace = row.pop("trace")
+        evaluated = row.pop("evaluations")
         for key in ("x0", "x_best"):
             row[key] = json.dumps([float(v) for v in row[key]])
         for key in ("init_options", "opt_options", "extras"):
@@ -167,6 +180,11 @@ class Store:
             if trace:
                 conn.execute(traces.insert(), [
                     {"run_id": run_id, "eval_index": i, "fval_best": f, "seconds": s} for i, f, s in trace
+                ])
+            if evaluated:
+                conn.execute(evaluations.insert(), [
+                    {"run_id": run_id, "eval_index": i, "x": json.dumps(x), "fval": f if math.isfinite(f) else None}
+                    for i, (x, f) in enumerate(evaluated, start=1)
                 ])
         return run_id
 
@@ -199,6 +217,19 @@ class Store:
         for column in ("x0", "x_best", "parameter_ids", "init_options", "opt_options", "extras", "versions"):
             frame[column] = frame[column].map(lambda v: json.loads(v) if isinstance(v, str) else v)
         return frame
+
+    def evaluated_points(self, problem_key: str) -> tuple[np.ndarray, np.ndarray]:
+        """Every point evaluated by any stored run of a problem: (x, fval), +inf where it failed."""
+        query = (sa.select(evaluations.c.x, evaluations.c.fval)
+                 .join(runs, runs.c.run_id == evaluations.c.run_id)
+                 .where(runs.c.problem_key == problem_key))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return np.empty((0, 0)), np.empty(0)
+        x = np.array([json.loads(r[0]) for r in rows], dtype=float)
+        f = np.array([np.inf if r[1] is None else r[1] for r in rows], dtype=float)
+        return x, f
 
     def traces_frame(self) -> pd.DataFrame:
         with self.engine.connect() as conn:

@@ -92,3 +92,13 @@ def test_killed_run_leaves_only_complete_rows_and_the_next_run_finishes(tmp_path
     with sqlite3.connect(db) as conn:
         indices = [row[0] for row in conn.execute("select start_index from runs order by start_index")]
     assert indices == list(range(40))
+
+
+def test_every_evaluated_point_is_stored(two_step_problem, tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    summary = run_starts(two_step_problem, "random", "local", n_starts=2, budget=30, seed=1, store=store)
+    x, f = store.evaluated_points(two_step_problem.key)
+    assert len(x) == sum(r.n_evals for r in summary.records)
+    assert x.shape[1] == 2
+    assert f.min() == pytest.approx(min(r.fval_best for r in summary.records))
+    assert store.evaluated_points("no such problem")[0].size == 0

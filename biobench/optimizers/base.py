@@ -33,10 +33,11 @@ class OptimizerResult:
     message: str
     trace: list[tuple[int, float, float]]
     extras: dict = dataclasses.field(default_factory=dict)
+    evaluations: list[tuple[list[float], float]] = dataclasses.field(default_factory=list, repr=False)
 
     def record_fields(self) -> dict[str, Any]:
         """The part of a ``RunRecord`` that the optimizer run determines."""
-        fields = dataclasses.asdict(self)
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         fields["x0"], fields["x_best"] = self.x0.tolist(), np.asarray(self.x_best).tolist()
         return fields
 
@@ -90,6 +91,7 @@ class Optimizer(Plugin, ABC):
             message=message,
             trace=list(objective.trace),
             extras=extras,
+            evaluations=[(x.tolist(), f) for x, f in objective.history],
         )
 
     @abstractmethod
