@@ -227,9 +227,13 @@ def _print_run_summary(store, prob, initializer: str, optimizer: str, summary) -
     table.add_row("median fval", _fmt(float(fvals.median())) if len(fvals) else "-")
     table.add_row("fval at the true parameters", _fmt(summary.f_true))
     table.add_row(f"converged starts (fval <= f_ref + {DELTA}, f_ref = {_fmt(f_ref)})", f"{converged} / {len(mine)}")
-    table.add_row("evaluations (total)", str(int(mine["n_evals"].sum())))
+    pilot = float(mine["pilot_evals"].sum())
+    if pilot:
+        table.add_row(f"pilot evaluations of {initializer} (charged to it)", f"{pilot:.0f}")
+        table.add_row(f"pilot seconds of {initializer} (charged to it)", f"{mine['pilot_seconds'].sum():.1f}")
+    table.add_row("evaluations (total, pilot included)", f"{mine['n_evals'].sum() + pilot:.0f}")
     table.add_row("failed simulations", str(int(mine["n_failures"].sum())))
-    table.add_row("seconds (total)", f"{mine['seconds'].sum():.1f}")
+    table.add_row("seconds (total, pilot included)", f"{mine['seconds'].sum() + mine['pilot_seconds'].sum():.1f}")
     console.print(table)
     console.print(f"results: {store.url}")
 

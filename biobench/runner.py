@@ -91,13 +91,19 @@ def run_starts(
     f_true = true_fval(problem)
     store.add_problem(problem, f_true)
 
-    seeds = np.random.SeedSequence(seed).spawn(n_starts + 1)
-    per_start = opt.n_start_points()
-    design = start_points(problem, init, n_starts * per_start, seed, guesses)
-    starts = design.reshape(n_starts, per_start, problem.n_parameters)
     keys = [task_key(problem.key, initializer, init_options, optimizer, opt_options, seed, n_starts, budget, i)
             for i in range(n_starts)]
     done = store.done_task_keys(keys)
+    if len(done) == n_starts:  # nothing left: do not even sample (a cvae would train)
+        return RunSummary(records=[], skipped=len(done), f_true=f_true)
+
+    seeds = np.random.SeedSequence(seed).spawn(n_starts + 1)
+    per_start = opt.n_start_points()
+    init.store = store
+    design = start_points(problem, init, n_starts * per_start, seed, guesses)
+    starts = design.reshape(n_starts, per_start, problem.n_parameters)
+    # Whatever the initializer spent before the starts existed is shared out among them.
+    pilot_evals, pilot_seconds = init.pilot_evals / n_starts, init.pilot_seconds / n_starts
     objective = Objective(problem, budget=budget)
 
     records = []
@@ -118,7 +124,9 @@ def run_starts(
             budget=budget,
             init_options=init_options,
             opt_options=opt_options,
-            **result.record_fields(),
+            pilot_evals=pilot_evals,
+            pilot_seconds=pilot_seconds,
+            **(result.record_fields() | {"extras": {**init.extras, **result.extras}}),
         )
         store.add_run(record)
         records.append(record)

@@ -14,6 +14,7 @@ from biobench.store import Store
 SMALL = {"bo": {"n_initial": 4, "max_evals": 12, "n_restarts_optimizer": 1, "n_points": 300},
          "bo-gp": {"n_initial": 4, "max_evals": 12}, "bo-tpe": {"n_initial": 4}, "ga": {"pop_size": 6},
          "mcmc": {"chains": 2}}
+INIT_OPTIONS = {"cvae": {"pilot": 48, "trials": 1, "max_epochs": 30, "patience": 5, "diagnostic_samples": 2}}
 
 
 @pytest.fixture(scope="module", params=["BIOMD0000000012", "BIOMD0000000507"])
@@ -27,7 +28,7 @@ def offline_problem(request):
 def test_every_pair_runs_and_is_stored(offline_problem, initializer, optimizer, tmp_path):
     store = Store(tmp_path / "e2e.sqlite")
     summary = run_starts(offline_problem, initializer, optimizer, n_starts=2, budget=24, seed=0, store=store,
-                         opt_options=SMALL.get(optimizer, {}))
+                         init_options=INIT_OPTIONS.get(initializer), opt_options=SMALL.get(optimizer, {}))
     frame = store.runs_frame()
     assert len(frame) == 2
     assert (frame["n_evals"] <= 24).all()

@@ -1,0 +1,116 @@
+"""The cvae initializer: determinism, shapes and bounds, safe loading, reuse, honest accounting."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from biobench import metrics
+from biobench.errors import PluginError
+from biobench.initializers import initializers
+from biobench.initializers.cvae import normalise_fvals
+from biobench.runner import run_starts
+from biobench.store import Store
+
+FAST = {"pilot": 48, "trials": 1, "max_epochs": 30, "patience": 5, "diagnostic_samples": 2}
+
+
+def make(store, **options):
+    init = initializers.get("cvae")(**(FAST | options))
+    init.store = store
+    return init
+
+
+@pytest.fixture
+def store(tmp_path):
+    return Store(tmp_path / "cvae.sqlite")
+
+
+def test_shapes_bounds_and_determinism(two_step_problem, store):
+    a = make(store).sample(two_step_problem, 12, np.random.default_rng(0))
+    assert a.shape == (12, 2)
+    assert np.all(a >= two_step_problem.lower) and np.all(a <= two_step_problem.upper)
+    b = make(store, retrain=True).sample(two_step_problem, 12, np.random.default_rng(0))
+    np.testing.assert_array_equal(a, b)  # retrained from scratch on CPU: the same model, the same points
+    c = make(store).sample(two_step_problem, 12, np.random.default_rng(1))
+    assert not np.array_equal(a, c)
+
+
+def test_fifty_parameters(wide_problem, tmp_path):
+    points = make(Store(tmp_path / "w.sqlite"), pilot=32).sample(wide_problem, 5, np.random.default_rng(0))
+    assert points.shape == (5, 50) and np.all(points >= wide_problem.lower) and np.all(points <= wide_problem.upper)
+
+
+def test_trained_model_is_saved_and_reused_without_retraining(two_step_problem, store):
+    first = make(store)
+    first.sample(two_step_problem, 4, np.random.default_rng(0))
+    folder = first.model_folder(two_step_problem)
+    assert (folder / "model.pt").exists() and (folder / "config.json").exists()
+    stamp = (folder / "model.pt").stat().st_mtime_ns
+    second = make(store)
+    second.sample(two_step_problem, 4, np.random.default_rng(0))
+    assert second.extras["cvae"]["reused"] is True and first.extras["cvae"]["reused"] is False
+    assert (folder / "model.pt").stat().st_mtime_ns == stamp
+    assert second.pilot_evals == first.pilot_evals  # the model's cost is charged to every run that uses it
+    other = make(store, beta=0.5)  # another model option: another model
+    assert other.model_folder(two_step_problem) != folder
+
+
+def test_loading_is_safe(two_step_problem, store):
+    init = make(store)
+    init.sample(two_step_problem, 2, np.random.default_rng(0))
+    folder = init.model_folder(two_step_problem)
+
+    class Payload:  # an arbitrary object: weights_only loading must refuse it
+        def __reduce__(self):
+            return (print, ("this should never run",))
+
+    torch.save({"weights": Payload()}, folder / "model.pt")
+    with pytest.raises(PluginError, match="cannot be loaded safely"):
+        make(store).sample(two_step_problem, 2, np.random.default_rng(0))
+    (folder / "model.pt").write_bytes(b"not a torch file")
+    with pytest.raises(PluginError, match="retrain=true"):
+        make(store).sample(two_step_problem, 2, np.random.default_rng(0))
+    points = make(store, retrain=True).sample(two_step_problem, 2, np.random.default_rng(0))
+    assert points.shape == (2, 2)
+
+
+def test_training_uses_evaluated_points_from_the_store(two_step_problem, store):
+    run_starts(two_step_problem, "random", "local", n_starts=2, budget=30, seed=0, store=store)
+    n_stored = len(store.evaluated_points(two_step_problem.key)[0])
+    init = make(store)
+    init.sample(two_step_problem, 3, np.random.default_rng(0))
+    assert init.extras["cvae"]["n_from_store"] == n_stored > 0
+    assert init.extras["cvae"]["n_train"] + init.extras["cvae"]["n_validation"] + \
+        init.extras["cvae"]["n_infinite"] == FAST["pilot"] + n_stored
+
+
+def test_pilot_cost_is_charged_in_records_and_metrics(two_step_problem, store):
+    summary = run_starts(two_step_problem, "cvae", "local", n_starts=4, budget=20, seed=0, store=store,
+                         init_options=FAST)
+    pilot = FAST["pilot"] + 3 * FAST["diagnostic_samples"]
+    assert all(r.pilot_evals == pilot / 4 for r in summary.records)
+    assert all(r.pilot_seconds > 0 for r in summary.records)
+    board = metrics.per_problem(store.runs_frame())
+    row = board[board["initializer"] == "cvae"].iloc[0]
+    assert row["evaluations"] == sum(r.n_evals for r in summary.records) + pilot
+    diagnostics = json.loads(json.dumps(summary.records[0].extras["cvae"]))
+    for key in ("train_loss", "val_loss", "recon_rmse", "recon_pearson", "recon_spearman", "finite_fraction",
+                "fval_by_condition", "distances", "n_infinite"):
+        assert key in diagnostics, key
+    assert set(diagnostics["finite_fraction"]) == {"below [-0.25, 0)", "inside [0, 1]", "above (1, 1.25]"}
+
+
+def test_condition_is_log_scaled_when_fvals_span_decades():
+    c, scaling = normalise_fvals(np.array([10.0, 1e3, 1e6]))
+    assert scaling["log"] and c.min() == 0.0 and c.max() == 1.0 and 0 < c[1] < 0.6
+    c, scaling = normalise_fvals(np.array([10.0, 20.0, 30.0]))
+    assert not scaling["log"] and np.allclose(c, [0, 0.5, 1])
+
+
+def test_bad_options_are_named():
+    with pytest.raises(PluginError, match="pilot must be at least 8"):
+        initializers.get("cvae")(pilot=2)
