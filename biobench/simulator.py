@@ -19,9 +19,10 @@ from biobench.models.model import Model
 from biobench.settings import IntegratorSettings
 
 # Failed simulations are counted, not printed: roadrunner's logger and SUNDIALS' own
-# error logger (read from the environment when an integrator is created) stay quiet.
+# error and warning loggers (read from the environment when an integrator is created) stay quiet.
 roadrunner.Logger.setLevel(roadrunner.Logger.LOG_FATAL)
 os.environ.setdefault("SUNLOGGER_ERROR_FILENAME", os.devnull)
+os.environ.setdefault("SUNLOGGER_WARNING_FILENAME", os.devnull)
 
 
 class Simulator:
