@@ -9,7 +9,6 @@ import warnings
 from pathlib import Path
 
 import click
-import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -20,8 +19,6 @@ from biobench.errors import BiobenchError, ConfigError
 # Markup is off: model names, paths and error messages may contain [brackets].
 console = Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, highlight=False, markup=False, width=None if sys.stderr.isatty() else 160)
-
-DELTA = 0.1  # a start has converged when fval_best <= f_ref + DELTA (DESIGN.md)
 
 
 class _Group(click.Group):
@@ -170,10 +167,9 @@ def _parse_options(pairs: tuple[str, ...], flag: str) -> dict[str, str]:
 def run(model_spec, initializer, optimizer, starts, budget, seed, results, config, starts_file, init_option,
         opt_option) -> None:
     """Run a multistart of one initializer and one optimizer on a model, storing every start."""
+    from biobench.initializers.guesses import read_starts_file
     from biobench.runner import run_starts
     from biobench.store import Store
-
-    from biobench.initializers.guesses import read_starts_file
 
     prob, settings = _problem_from(model_spec, config)
     guesses = read_starts_file(starts_file, prob) if starts_file else None
@@ -187,7 +183,7 @@ def run(model_spec, initializer, optimizer, starts, budget, seed, results, confi
     with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), TextColumn("best fval {task.fields[best]}"), console=console,
                   transient=False) as progress:
-        task = progress.add_task("starts", total=starts, best="-")
+        task = progress.add_task("preparing starts", total=starts, best="-")
 
         def done(record) -> None:
             best[0] = min(best[0], record.fval_best)
@@ -199,7 +195,7 @@ def run(model_spec, initializer, optimizer, starts, budget, seed, results, confi
                                  | _parse_options(init_option, "--init-option"),
                                  opt_options=settings.options.get(optimizer, {})
                                  | _parse_options(opt_option, "--opt-option"),
-                                 guesses=guesses,
+                                 guesses=guesses, on_ready=lambda: progress.update(task, description="starts"),
                                  on_done=done)
         except KeyboardInterrupt:
             progress.stop()
@@ -209,31 +205,33 @@ def run(model_spec, initializer, optimizer, starts, budget, seed, results, confi
         progress.update(task, completed=starts)
     if summary.skipped:
         console.print(f"{summary.skipped} of {starts} starts were already in the store ({store.url}) and were skipped.")
-    _print_run_summary(store, prob, initializer, optimizer, summary)
+    _print_run_summary(store, prob, initializer, optimizer, seed, budget, summary)
 
 
-def _print_run_summary(store, prob, initializer: str, optimizer: str, summary) -> None:
-    frame = store.runs_frame(model_id=prob.model.model_id)
-    frame = frame[frame["problem_key"] == prob.key]
-    f_ref = min([summary.f_true, *frame["fval_best"].dropna().tolist()])
-    mine = frame[(frame["initializer"] == initializer) & (frame["optimizer"] == optimizer)]
-    fvals = mine["fval_best"].astype(float).fillna(np.inf)
-    converged = int((fvals <= f_ref + DELTA).sum())
-    table = Table(title=f"{prob.problem_id}: {initializer} + {optimizer}")
+def _print_run_summary(store, prob, initializer: str, optimizer: str, seed: int, budget: int, summary) -> None:
+    from biobench import metrics
+
+    runs = store.runs_frame(model_id=prob.model.model_id)
+    runs = metrics.with_convergence(runs[runs["problem_key"] == prob.key])  # f_ref over every run of the problem
+    mine = runs[(runs["initializer"] == initializer) & (runs["optimizer"] == optimizer) & (runs["seed"] == seed)
+                & (runs["budget"] == budget)]
+    table = Table(title=f"{prob.problem_id}: {initializer} + {optimizer}, seed {seed}")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    table.add_row("starts in store", str(len(mine)))
-    table.add_row("best fval", _fmt(float(fvals.min())) if len(fvals) else "-")
-    table.add_row("median fval", _fmt(float(fvals.median())) if len(fvals) else "-")
+    table.add_row("starts", str(len(mine)))
+    table.add_row("best fval", _fmt(float(mine["fval_best"].min())) if len(mine) else "-")
+    table.add_row("median fval", _fmt(float(mine["fval_best"].median())) if len(mine) else "-")
     table.add_row("fval at the true parameters", _fmt(summary.f_true))
-    table.add_row(f"converged starts (fval <= f_ref + {DELTA}, f_ref = {_fmt(f_ref)})", f"{converged} / {len(mine)}")
+    f_ref = float(runs["f_ref"].iloc[0]) if len(runs) else summary.f_true
+    table.add_row(f"converged starts (fval <= f_ref + {metrics.DEFAULT_DELTA}, f_ref = {_fmt(f_ref)})",
+                  f"{int(mine['converged'].sum())} / {len(mine)}")
     pilot = float(mine["pilot_evals"].sum())
     if pilot:
         table.add_row(f"pilot evaluations of {initializer} (charged to it)", f"{pilot:.0f}")
         table.add_row(f"pilot seconds of {initializer} (charged to it)", f"{mine['pilot_seconds'].sum():.1f}")
-    table.add_row("evaluations (total, pilot included)", f"{mine['n_evals'].sum() + pilot:.0f}")
+    table.add_row("evaluations (total, pilot included)", f"{mine['total_evals'].sum():.0f}")
     table.add_row("failed simulations", str(int(mine["n_failures"].sum())))
-    table.add_row("seconds (total, pilot included)", f"{mine['seconds'].sum() + mine['pilot_seconds'].sum():.1f}")
+    table.add_row("seconds (total, pilot included)", f"{mine['total_seconds'].sum():.1f}")
     console.print(table)
     console.print(f"results: {store.url}")
 
@@ -255,8 +253,9 @@ def starts(model_spec, initializer, n_starts, seed, config, starts_file, init_op
     from biobench.initializers.guesses import read_starts_file
     from biobench.runner import start_points
 
-    prob, _ = _problem_from(model_spec, config)
-    init = initializers.get(initializer)(**_parse_options(init_option, "--init-option"))
+    prob, settings = _problem_from(model_spec, config)
+    init = initializers.get(initializer)(**settings.options.get(initializer, {})
+                                         | _parse_options(init_option, "--init-option"))
     guesses = read_starts_file(starts_file, prob) if starts_file else None
     points = start_points(prob, init, n_starts, seed, guesses)
     frame = pd.DataFrame(points, columns=[f"{s}({p})" if s != "lin" else p

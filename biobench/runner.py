@@ -77,6 +77,7 @@ def run_starts(
     init_options: dict | None = None,
     opt_options: dict | None = None,
     guesses: np.ndarray | None = None,
+    on_ready: Callable[[], None] | None = None,
     on_done: Callable[[RunRecord], None] | None = None,
 ) -> RunSummary:
     """Run ``n_starts`` starts of (initializer, optimizer) on ``problem`` and store each record."""
@@ -105,6 +106,8 @@ def run_starts(
     # Whatever the initializer spent before the starts existed is shared out among them.
     pilot_evals, pilot_seconds = init.pilot_evals / n_starts, init.pilot_seconds / n_starts
     objective = Objective(problem, budget=budget)
+    if on_ready is not None:
+        on_ready()
 
     records = []
     for i, x0 in enumerate(starts):
