@@ -40,8 +40,8 @@ def waterfall(runs: pd.DataFrame, delta: float) -> list[Figure]:
         fig, ax = plt.subplots(figsize=(7, 4))
         for method, starts in group.groupby("method"):
             gap = _gap(starts["fval_best"], starts["f_ref"]).sort_values().to_numpy()
-            ax.step(np.arange(1, len(gap) + 1), np.where(np.isfinite(gap), gap, np.nan), where="mid",
-                    marker="o", markersize=3, label=method)
+            ax.plot(np.arange(1, len(gap) + 1), np.where(np.isfinite(gap), gap, np.nan), marker="o", markersize=3,
+                    linewidth=1, label=method)
         ax.axhline(delta, color="black", linestyle="--", linewidth=1, label=f"converged (f_ref + {delta})")
         ax.set(yscale="log", xlabel="start, sorted by final objective value (rank)",
                ylabel="final fval - f_ref (negative log-likelihood units)",
@@ -81,16 +81,20 @@ def convergence(runs: pd.DataFrame, traces: pd.DataFrame, delta: float) -> list[
             continue
         fig, axes = plt.subplots(1, 2, figsize=(11, 4))
         for ax, axis, label in ((axes[0], "eval_index", "objective evaluations"), (axes[1], "seconds", "seconds")):
+            # log-spaced grids on log axes: early progress and long runs are both visible
             top = max(float(mine[axis].max()), 1e-9)
-            grid = np.linspace(top / 200, top, 200) if axis == "seconds" else np.unique(
-                np.linspace(1, top, 200).round())
+            low = max(float(mine.loc[mine[axis] > 0, axis].min()), top * 1e-4) if (mine[axis] > 0).any() else top
+            grid = np.geomspace(low, top, 200)
+            if axis == "eval_index":
+                grid = np.unique(grid.round())
             curves = _resample(mine, group, axis, grid)
             for method, curve in curves.groupby("method"):
                 stats = curve.groupby("grid")["gap"].quantile([0.25, 0.5, 0.75]).unstack()
                 ax.plot(stats.index, stats[0.5], label=method)
                 ax.fill_between(stats.index, stats[0.25], stats[0.75], alpha=0.2)
             ax.axhline(delta, color="black", linestyle="--", linewidth=1)
-            ax.set(yscale="log", xlabel=label, ylabel="best fval so far - f_ref", title=f"against {label}")
+            ax.set(xscale="log", yscale="log", xlabel=f"{label} (log scale)", ylabel="best fval so far - f_ref",
+                   title=f"against {label}")
         axes[0].legend(fontsize=8)
         fig.suptitle(f"Convergence: {problem_id}")
         fig.tight_layout()

@@ -25,8 +25,9 @@ from biobench.store import Store, problems
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }
 h1 { margin-bottom: 0.2rem; } .meta { color: #666; margin-top: 0; }
-table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0 1.5rem; }
-th, td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: right; }
+.table-wrap { overflow-x: auto; margin: 0.5rem 0 1.5rem; }
+table { border-collapse: collapse; font-size: 0.85rem; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: right; white-space: nowrap; }
 th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; }
 figure { margin: 1rem 0 2rem; } figure img { max-width: 100%; }
 figcaption { color: #444; font-size: 0.9rem; max-width: 60rem; }
@@ -46,7 +47,8 @@ def _figure_html(item: figures.Figure) -> str:
 
 
 def _table_html(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, na_rep="-")
+    table = frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, na_rep="-")
+    return f"<div class='table-wrap'>{table}</div>"
 
 
 def _problems_frame(store: Store) -> pd.DataFrame:
