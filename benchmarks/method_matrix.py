@@ -7,7 +7,9 @@
     # optimizers compared (issue 4):
     python benchmarks/method_matrix.py
     # initializers compared with one local optimizer, the cvae's pilot included (issue 5):
-    python benchmarks/method_matrix.py --inits random lhs cvae --optimizers local
+    python benchmarks/method_matrix.py --inits cvae random lhs --optimizers local
+    # an optimizer option, e.g. bo's acquisition function (one store per setting):
+    python benchmarks/method_matrix.py --optimizers bo --starts 5 --opt-option acq_func=EI --results results/bo_ei.sqlite
 
 Runs are stored (a rerun skips finished starts) and the table comes from the store
 through biobench.metrics: converged means fval_best <= f_ref + 0.1, f_ref being the
@@ -37,7 +39,10 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--results", default="results/method_matrix.sqlite")
+    parser.add_argument("--opt-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="an option for every optimizer run, e.g. acq_func=EI")
     args = parser.parse_args()
+    opt_options = dict(pair.split("=", 1) for pair in args.opt_option)
 
     store = Store(args.results)
     for model_id in args.models:
@@ -46,7 +51,7 @@ def main() -> None:
             for optimizer in args.optimizers:
                 start = time.perf_counter()
                 run_starts(problem, init, optimizer, n_starts=args.starts, budget=args.budget, seed=args.seed,
-                           store=store)
+                           store=store, opt_options=opt_options)
                 print(f"{model_id} {init} + {optimizer}: {time.perf_counter() - start:.1f} s", flush=True)
 
     runs = store.runs_frame()
