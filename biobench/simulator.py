@@ -44,9 +44,10 @@ class Simulator:
         # Parameters defined by assignment rules cannot be written; every other one is
         # written on each evaluation. Ask roadrunner which is which rather than guess.
         settable = [i for i in range(len(all_ids)) if self._can_set(i, values[i])]
-        self._settable = settable
+        self._settable = np.asarray(settable, dtype=np.int32)  # roadrunner converts an int32 array fastest
         self._base = values[settable]
         self._index = np.array([settable.index(all_ids.index(pid)) for pid in parameter_ids], dtype=int)
+        self._model = self.rr.model  # each attribute access builds a new SWIG proxy
         try:
             self.rr.timeCourseSelections = list(observables)
         except Exception as exc:
@@ -75,7 +76,7 @@ class Simulator:
         full[self._index] = values
         rr = self.rr
         try:
-            rr.model.setGlobalParameterValues(self._settable, full)
+            self._model.setGlobalParameterValues(self._settable, full)
             rr.reset()
             result = rr.simulate(times=times)
         except RuntimeError as exc:
