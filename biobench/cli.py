@@ -60,7 +60,7 @@ def _notify(message: str) -> None:
 @click.argument("model_ids", nargs=-1, required=True)
 @click.option("--refresh", is_flag=True, help="Download again even when a verified copy is cached.")
 def fetch(model_ids: tuple[str, ...], refresh: bool) -> None:
-    """Download BioModels entries (e.g. BIOMD0000000012 or BIOMD12) into the model cache."""
+    """Download BioModels entries into the model cache (BIOMD0000000012, or short: BIOMD12)."""
     from biobench.models import fetch_model
 
     for model_id in model_ids:
