@@ -388,6 +388,49 @@ def _print_frame(frame, title: str) -> None:
 
 
 @main.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--executor", type=click.Choice(["serial", "processes", "dask"]), default="serial", show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), help="Worker processes [default: all cores].")
+@click.option("--scheduler", metavar="tcp://HOST:PORT", help="An existing Dask scheduler (with --executor dask).")
+@click.option("--results", help="Results store: a path or SQLAlchemy URL [default: the config's, else "
+                                "$BIOBENCH_RESULTS or results/biobench.sqlite].")
+def bench(config: str, executor: str, workers: int | None, scheduler: str | None, results: str | None) -> None:
+    """Run a whole benchmark (models x initializers x optimizers x seeds); rerun to resume."""
+    from rich.progress import TimeRemainingColumn
+
+    from biobench import metrics
+    from biobench import bench as bench_module
+    from biobench.bench_config import load_bench_config
+    from biobench.store import Store
+
+    if scheduler is not None and executor != "dask":
+        raise ConfigError("--scheduler goes with --executor dask.")
+    settings = load_bench_config(config)
+    store = Store(results or settings.results)
+    console.print(f"planning {config}: {len(settings.model_specs())} models, store {store.url}")
+    plan = bench_module.plan(settings, store, notify=_notify)
+    total = len(plan.tasks) + plan.skipped
+    console.print(f"{total} starts: {plan.skipped} already stored, {len(plan.tasks)} to run "
+                  f"({executor}{f', {workers} workers' if workers else ''})")
+    with Progress(TextColumn("starts"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("ETA"), TimeRemainingColumn(), console=console) as progress:
+        task = progress.add_task("starts", total=len(plan.tasks))
+        try:
+            bench_module.run_plan(plan, store, executor, workers, scheduler,
+                                  on_done=lambda record: progress.advance(task))
+        except KeyboardInterrupt:
+            progress.stop()
+            err_console.print(f"Interrupted. Finished starts are stored in {store.url}; rerun the same command "
+                              "to run the rest.")
+            raise SystemExit(130) from None
+    runs = store.runs_frame()
+    runs = runs[runs["problem_key"].isin(plan.problems)]
+    if not runs.empty:
+        _print_frame(metrics.overall(metrics.per_problem(runs, settings.delta)),
+                     f"Across problems (delta {settings.delta}); 'biobench leaderboard' and 'biobench report' say more")
+
+
+@main.command()
 @click.option("--results", help="Results store: a path, or an SQLAlchemy URL.")
 @click.option("--out", default="results/report", show_default=True, type=click.Path(file_okay=False),
               help="Folder for report.html.")

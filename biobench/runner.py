@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -65,6 +66,107 @@ def start_points(problem: Problem, initializer, n_starts: int, seed: int,
     return sampled if n_guesses == 0 else np.vstack([guesses, sampled])
 
 
+@dataclass(frozen=True)
+class StartTask:
+    """One start, ready to run anywhere: everything but the problem, which workers build and keep.
+
+    The driver prepares tasks (it owns the store and trains any learning initializer);
+    ``execute`` runs one in whatever process or machine the executor chose. Its result
+    depends only on the task, so executors and worker counts cannot change the numbers.
+    """
+
+    key: str
+    problem_key: str
+    model_id: str
+    initializer: str
+    init_options: dict
+    optimizer: str
+    opt_options: dict
+    seed: int
+    start_index: int
+    n_starts: int
+    budget: int
+    x0: np.ndarray  # one point, or n_start_points() rows for population methods
+    rng: np.random.SeedSequence
+    pilot_evals: float
+    pilot_seconds: float
+    init_extras: dict
+    artifacts: str
+
+
+def prepare_starts(
+    problem: Problem,
+    initializer: str,
+    optimizer: str,
+    *,
+    n_starts: int,
+    budget: int,
+    seed: int,
+    store: Store,
+    init_options: dict | None = None,
+    opt_options: dict | None = None,
+    guesses: np.ndarray | None = None,
+) -> tuple[list[StartTask], int, float]:
+    """The starts of (initializer, optimizer) on ``problem`` not yet in the store; also (skipped, f_true)."""
+    init_options, opt_options = dict(init_options or {}), dict(opt_options or {})
+    init = initializers.get(initializer)(**init_options)
+    init_options = dict(init.options)
+    if guesses is not None:
+        init_options["guesses"] = guesses_digest(guesses)
+    opt = optimizers.get(optimizer)(**opt_options)
+    opt_options = dict(opt.options)  # with defaults filled in, so the record says what ran
+
+    f_true = true_fval(problem)
+    store.add_problem(problem, f_true)
+    keys = [task_key(problem.key, initializer, init_options, optimizer, opt_options, seed, n_starts, budget, i)
+            for i in range(n_starts)]
+    done = store.done_task_keys(keys)
+    if len(done) == n_starts:  # nothing left: do not even sample (a cvae would train)
+        return [], len(done), f_true
+
+    seeds = np.random.SeedSequence(seed).spawn(n_starts + 1)
+    per_start = opt.n_start_points()
+    init.store = store
+    design = start_points(problem, init, n_starts * per_start, seed, guesses)
+    starts = design.reshape(n_starts, per_start, problem.n_parameters)
+    tasks = [
+        StartTask(
+            key=keys[i], problem_key=problem.key, model_id=problem.model.model_id, initializer=initializer,
+            init_options=init_options, optimizer=optimizer, opt_options=opt_options, seed=seed, start_index=i,
+            n_starts=n_starts, budget=budget, x0=starts[i], rng=seeds[i + 1],
+            # whatever the initializer spent before the starts existed is shared out among them
+            pilot_evals=init.pilot_evals / n_starts, pilot_seconds=init.pilot_seconds / n_starts,
+            init_extras=dict(init.extras), artifacts=str(store.artifacts_dir / keys[i]),
+        )
+        for i in range(n_starts) if keys[i] not in done
+    ]
+    return tasks, len(done), f_true
+
+
+def execute(problem: Problem, task: StartTask, objective: Objective | None = None) -> RunRecord:
+    """Run one start and return its record (the caller stores it)."""
+    opt = optimizers.get(task.optimizer)(**task.opt_options)
+    objective = objective or Objective(problem, budget=task.budget)
+    objective.budget = task.budget
+    objective.reset()
+    result = opt.minimize(objective, task.x0, np.random.default_rng(task.rng), artifacts=Path(task.artifacts))
+    return RunRecord(
+        problem_key=task.problem_key,
+        model_id=task.model_id,
+        initializer=task.initializer,
+        optimizer=task.optimizer,
+        seed=task.seed,
+        start_index=task.start_index,
+        n_starts=task.n_starts,
+        budget=task.budget,
+        init_options=task.init_options,
+        opt_options=task.opt_options,
+        pilot_evals=task.pilot_evals,
+        pilot_seconds=task.pilot_seconds,
+        **(result.record_fields() | {"extras": {**task.init_extras, **result.extras}}),
+    )
+
+
 def run_starts(
     problem: Problem,
     initializer: str,
@@ -80,59 +182,18 @@ def run_starts(
     on_ready: Callable[[], None] | None = None,
     on_done: Callable[[RunRecord], None] | None = None,
 ) -> RunSummary:
-    """Run ``n_starts`` starts of (initializer, optimizer) on ``problem`` and store each record."""
-    init_options, opt_options = dict(init_options or {}), dict(opt_options or {})
-    init = initializers.get(initializer)(**init_options)
-    init_options = dict(init.options)
-    if guesses is not None:
-        init_options["guesses"] = guesses_digest(guesses)
-    opt = optimizers.get(optimizer)(**opt_options)
-    opt_options = dict(opt.options)  # with defaults filled in, so the record says what ran
-
-    f_true = true_fval(problem)
-    store.add_problem(problem, f_true)
-
-    keys = [task_key(problem.key, initializer, init_options, optimizer, opt_options, seed, n_starts, budget, i)
-            for i in range(n_starts)]
-    done = store.done_task_keys(keys)
-    if len(done) == n_starts:  # nothing left: do not even sample (a cvae would train)
-        return RunSummary(records=[], skipped=len(done), f_true=f_true)
-
-    seeds = np.random.SeedSequence(seed).spawn(n_starts + 1)
-    per_start = opt.n_start_points()
-    init.store = store
-    design = start_points(problem, init, n_starts * per_start, seed, guesses)
-    starts = design.reshape(n_starts, per_start, problem.n_parameters)
-    # Whatever the initializer spent before the starts existed is shared out among them.
-    pilot_evals, pilot_seconds = init.pilot_evals / n_starts, init.pilot_seconds / n_starts
-    objective = Objective(problem, budget=budget)
+    """Run ``n_starts`` starts of (initializer, optimizer) on ``problem`` in this process, storing each record."""
+    tasks, skipped, f_true = prepare_starts(problem, initializer, optimizer, n_starts=n_starts, budget=budget,
+                                            seed=seed, store=store, init_options=init_options,
+                                            opt_options=opt_options, guesses=guesses)
     if on_ready is not None:
         on_ready()
-
+    objective = Objective(problem, budget=budget)  # one simulator for all starts
     records = []
-    for i, x0 in enumerate(starts):
-        if keys[i] in done:
-            continue
-        objective.reset()
-        result = opt.minimize(objective, x0, np.random.default_rng(seeds[i + 1]),
-                              artifacts=store.artifacts_dir / keys[i])
-        record = RunRecord(
-            problem_key=problem.key,
-            model_id=problem.model.model_id,
-            initializer=initializer,
-            optimizer=optimizer,
-            seed=seed,
-            start_index=i,
-            n_starts=n_starts,
-            budget=budget,
-            init_options=init_options,
-            opt_options=opt_options,
-            pilot_evals=pilot_evals,
-            pilot_seconds=pilot_seconds,
-            **(result.record_fields() | {"extras": {**init.extras, **result.extras}}),
-        )
+    for task in tasks:
+        record = execute(problem, task, objective)
         store.add_run(record)
         records.append(record)
         if on_done is not None:
             on_done(record)
-    return RunSummary(records=records, skipped=len(done), f_true=f_true)
+    return RunSummary(records=records, skipped=skipped, f_true=f_true)

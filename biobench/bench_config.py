@@ -1,0 +1,96 @@
+"""Benchmark configurations (``biobench bench CONFIG``): models x methods x seeds, validated.
+
+A method list entry is a name (``lhs``) or a one-key mapping to its options
+(``{ga: {pop_size: 10}}``). A model entry is a BioModels ID, an SBML path, or the name
+of a suite (``suite:offline``, ``suite:biomodels-small``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from biobench.errors import ConfigError
+from biobench.settings import ProblemSettings, _Strict, parse_settings, read_yaml
+
+# Genuine BioModels entries that installed packages ship: available with no network.
+OFFLINE_SUITE = ["BIOMD0000000012", "BIOMD0000000507"]
+# Small curated ODE models of BioModels (fetched on first use): oscillators, switches and
+# signalling cascades of 3-20 species with mass-action or Michaelis-Menten kinetics.
+SMALL_SUITE = [
+    "BIOMD0000000005",  # Tyson 1991, cell cycle
+    "BIOMD0000000010",  # Kholodenko 2000, MAPK cascade with negative feedback
+    "BIOMD0000000012",  # Elowitz 2000, repressilator
+    "BIOMD0000000021",  # Leloup 1999, Drosophila circadian clock
+    "BIOMD0000000028",  # Markevich 2004, MAPK double phosphorylation
+    "BIOMD0000000035",  # Vilar 2002, genetic oscillator
+    "BIOMD0000000507",  # Gardner 2000, genetic toggle switch
+]
+SUITES = {"offline": OFFLINE_SUITE, "biomodels-small": SMALL_SUITE}
+
+Method = str | dict[str, dict[str, Any]]
+
+
+class BenchConfig(_Strict):
+    """Everything ``biobench bench`` expands into tasks."""
+
+    models: list[str] = Field(min_length=1)
+    problem: ProblemSettings = ProblemSettings()
+    initializers: list[Method] = Field(default_factory=lambda: ["random"], min_length=1)
+    optimizers: list[Method] = Field(default_factory=lambda: ["local"], min_length=1)
+    starts: int = Field(10, ge=1)
+    budget: int = Field(1000, ge=1)
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    delta: float = Field(0.1, ge=0)
+    results: str | None = None
+
+    @field_validator("initializers", "optimizers")
+    @classmethod
+    def _one_key_mappings(cls, methods: list[Method]) -> list[Method]:
+        for method in methods:
+            if isinstance(method, dict) and len(method) != 1:
+                raise ValueError("a method with options is a mapping with exactly one key: {name: {option: value}}")
+        return methods
+
+    @field_validator("seeds")
+    @classmethod
+    def _non_negative(cls, seeds: list[int]) -> list[int]:
+        if any(seed < 0 for seed in seeds) or len(set(seeds)) != len(seeds):
+            raise ValueError("seeds must be distinct non-negative integers")
+        return seeds
+
+    def model_specs(self) -> list[str]:
+        """Models with suites expanded, duplicates dropped, order kept."""
+        specs: list[str] = []
+        for entry in self.models:
+            if entry.startswith("suite:"):
+                name = entry.removeprefix("suite:")
+                if name not in SUITES:
+                    raise ConfigError(f"models: unknown suite {name!r}; known: {', '.join(sorted(SUITES))}.")
+                specs += SUITES[name]
+            else:
+                specs.append(entry)
+        return list(dict.fromkeys(specs))
+
+    @staticmethod
+    def methods(entries: list[Method]) -> list[tuple[str, dict]]:
+        return [(entry, {}) if isinstance(entry, str) else next(iter(entry.items())) for entry in entries]
+
+
+def load_bench_config(path: str | Path) -> BenchConfig:
+    config = parse_settings(read_yaml(path), str(path), BenchConfig)
+    # Unknown method names and options are named now, not after an hour of runs.
+    from biobench.initializers import initializers
+    from biobench.optimizers import optimizers
+
+    for registry, entries, key in ((initializers, config.initializers, "initializers"),
+                                   (optimizers, config.optimizers, "optimizers")):
+        for name, options in config.methods(entries):
+            try:
+                registry.get(name)(**options)
+            except Exception as exc:
+                raise ConfigError(f"{path}: {key}: {exc}") from None
+    config.model_specs()
+    return config

@@ -1,0 +1,105 @@
+"""Where prepared starts run: in this process, a local process pool, or a Dask cluster.
+
+Workers receive each problem once and keep one compiled simulator per problem for
+all the starts they run; the driver alone writes the store, record by record, as
+results arrive. A start's numbers depend only on its task, never on the executor.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from multiprocessing import get_context
+
+from biobench.errors import ConfigError
+from biobench.objective import Objective
+from biobench.problem import Problem
+from biobench.records import RunRecord
+from biobench.runner import StartTask, execute
+
+EXECUTORS = ("serial", "processes", "dask")
+
+# Per-process state of a worker: the problems it was given and one objective each.
+_problems: dict[str, Problem] = {}
+_objectives: dict[str, Objective] = {}
+
+
+def _install(problems: dict[str, Problem]) -> None:
+    _problems.update(problems)
+
+
+def run_task(task: StartTask, *problems: Problem) -> RunRecord:
+    """Execute one start with this process's cached problem and simulator (``problems``: ones to install)."""
+    if problems:
+        _install({p.key: p for p in problems})
+    problem = _problems[task.problem_key]
+    objective = _objectives.get(task.problem_key)
+    if objective is None:
+        objective = _objectives[task.problem_key] = Objective(problem, budget=task.budget)
+    return execute(problem, task, objective)
+
+
+def run_tasks(tasks: list[StartTask], problems: dict[str, Problem], executor: str = "serial",
+              workers: int | None = None, scheduler: str | None = None) -> Iterator[RunRecord]:
+    """Yield records as their starts finish, in completion order."""
+    if executor not in EXECUTORS:
+        raise ConfigError(f"--executor {executor!r}: choose one of {', '.join(EXECUTORS)}.")
+    if not tasks:
+        return
+    if executor == "serial":
+        _install(problems)
+        for task in tasks:
+            yield run_task(task)
+    elif executor == "processes":
+        yield from _process_pool(tasks, problems, workers or os.cpu_count() or 1)
+    else:
+        yield from _dask(tasks, problems, workers, scheduler)
+
+
+def _process_pool(tasks: list[StartTask], problems: dict[str, Problem], workers: int) -> Iterator[RunRecord]:
+    # spawn, not fork: the driver has threads (progress display) and a compiled LLVM model
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_install,
+                             initargs=(problems,)) as pool:
+        pending = {pool.submit(run_task, task) for task in tasks}
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+        except BaseException:  # Ctrl-C or a dead worker: drop what has not started
+            for future in pending:
+                future.cancel()
+            raise
+
+
+def _dask(tasks: list[StartTask], problems: dict[str, Problem], workers: int | None,
+          scheduler: str | None) -> Iterator[RunRecord]:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:  # pragma: no cover - distributed is a dependency
+        raise ConfigError("--executor dask needs the 'distributed' package: pip install distributed") from None
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=40)
+    try:
+        client = Client(scheduler if scheduler is not None else cluster)
+    except OSError as exc:
+        raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    try:
+        # each worker receives each problem once; futures as top-level arguments are resolved there
+        shared = dict(zip(problems, client.scatter(list(problems.values()), broadcast=True)))
+
+        futures = [client.submit(run_task, task, shared[task.problem_key], pure=False, key=f"biobench-{task.key}")
+                   for task in tasks]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        except BaseException:
+            client.cancel(futures)
+            raise
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

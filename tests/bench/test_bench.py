@@ -1,0 +1,139 @@
+"""biobench bench: config validation, identical results on every executor, kill and resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from biobench import metrics
+from biobench.bench import plan, run_plan
+from biobench.bench_config import SUITES, load_bench_config
+from biobench.cli import main
+from biobench.errors import ConfigError
+from biobench.store import Store
+from tests.conftest import DATA, REPO
+
+TINY = f"""
+models: ["{DATA / 'two_step.xml'}", BIOMD0000000507]
+problem: {{time: {{n: 11}}}}
+initializers: [random, lhs]
+optimizers: [local, {{ga: {{pop_size: 6}}}}]
+starts: 3
+budget: 60
+seeds: [0, 1]
+"""
+COMPARED = ["problem_id", "method", "starts", "best_fval", "median_fval", "success_rate", "converged", "evaluations"]
+
+
+def write(tmp_path, text, name="bench.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("models: [BIOMD12]\nstrats: 3\n", "unknown key 'strats'"),
+        ("models: []\n", "'models'"),
+        ("models: [suite:everything]\n", "unknown suite 'everything'"),
+        ("models: [BIOMD12]\noptimizers: [simplex]\n", "unknown optimizer 'simplex'"),
+        ("models: [BIOMD12]\noptimizers: [{ga: {pop: 3}}]\n", "has no option"),
+        ("models: [BIOMD12]\nseeds: [1, 1]\n", "distinct"),
+        ("models: [BIOMD12]\nproblem: {noise: {relatve: 1}}\n", "problem.noise.relatve"),
+    ],
+)
+def test_bad_configs_name_the_key(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_bench_config(write(tmp_path, text))
+
+
+def test_shipped_configs_are_valid():
+    quick = load_bench_config(REPO / "configs" / "quick.yaml")
+    assert quick.model_specs() == SUITES["offline"]
+    small = load_bench_config(REPO / "configs" / "biomodels-small.yaml")
+    assert len(small.model_specs()) >= 5 and all(m.startswith("BIOMD") for m in small.model_specs())
+
+
+@pytest.mark.slow
+def test_every_executor_gives_the_same_leaderboard(tmp_path):
+    config = load_bench_config(write(tmp_path, TINY))
+    boards = {}
+    for executor in ("serial", "processes", "dask"):
+        store = Store(tmp_path / f"{executor}.sqlite")
+        bench = plan(config, store)
+        assert len(bench.tasks) == 2 * 2 * 2 * 2 * 3
+        assert run_plan(bench, store, executor, workers=2) == len(bench.tasks)
+        boards[executor] = metrics.per_problem(store.runs_frame())[COMPARED]
+        again = plan(config, store)  # a rerun finds everything done
+        assert again.tasks == [] and again.skipped == len(bench.tasks)
+    assert boards["serial"].equals(boards["processes"])
+    assert boards["serial"].equals(boards["dask"])
+
+
+def test_bench_command_runs_and_resumes(tmp_path):
+    config = write(tmp_path, TINY.replace("seeds: [0, 1]", "seeds: [0]") + f"results: {tmp_path / 'r.sqlite'}\n")
+    first = CliRunner().invoke(main, ["bench", str(config)])
+    assert first.exit_code == 0, first.output
+    assert "24 starts: 0 already stored, 24 to run" in first.output and "Across problems" in first.output
+    second = CliRunner().invoke(main, ["bench", str(config)])
+    assert "24 starts: 24 already stored, 0 to run" in second.output
+    refused = CliRunner().invoke(main, ["bench", str(config), "--scheduler", "tcp://127.0.0.1:1"])
+    assert refused.exit_code != 0 and "--scheduler goes with --executor dask" in refused.output
+
+
+def _count(db):
+    try:
+        with sqlite3.connect(db) as conn:
+            return conn.execute("select count(*) from runs").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
+def test_killed_bench_loses_only_starts_in_flight_and_resumes(tmp_path, how):
+    db = tmp_path / "killed.sqlite"
+    config = write(tmp_path, TINY.replace("budget: 60", "budget: 400") + f"results: {db}\n")
+    command = [sys.executable, str(REPO / "cli.py"), "bench", str(config), "--executor", "processes", "--workers", "2"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and _count(db) < 5 and proc.poll() is None:
+        time.sleep(0.05)
+    if how == signal.SIGKILL:
+        os.killpg(proc.pid, signal.SIGKILL)  # the driver and its workers, at once
+    else:
+        proc.send_signal(signal.SIGINT)  # Ctrl-C in the driver
+    try:
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # no worker may outlive the test
+        except ProcessLookupError:
+            pass
+    if how == signal.SIGINT:
+        assert proc.returncode == 130 and b"rerun the same command" in stderr
+
+    stored = _count(db)
+    assert 5 <= stored < 48, "the bench was supposed to be interrupted midway"
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stderr
+    assert f"{stored} already stored, {48 - stored} to run" in finished.stdout
+    with sqlite3.connect(db) as conn:
+        keys = [row[0] for row in conn.execute("select task_key from runs")]
+        orphans = conn.execute("select count(*) from runs where (select count(*) from evaluations e where e.run_id = runs.run_id) "
+            "!= runs.n_evals")
+        assert orphans.fetchone()[0] == 0
+    assert len(keys) == len(set(keys)) == 48
