@@ -136,7 +136,10 @@ class Store:
             self.engine = sa.create_engine(self.url)
             if self.engine.dialect.name == "sqlite":
                 sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-            meta.create_all(self.engine)
+            try:
+                meta.create_all(self.engine)
+            except (sa.exc.IntegrityError, sa.exc.ProgrammingError):
+                meta.create_all(self.engine)  # another process created the tables at the same moment
             _add_missing_columns(self.engine)
         except (sa.exc.SQLAlchemyError, ImportError) as exc:
             raise StoreError(f"cannot open the results store {self.url}: {exc}. "
@@ -144,11 +147,18 @@ class Store:
         self._versions = _versions()
 
     def add_problem(self, problem, f_true: float) -> None:
-        """Record a problem once; later calls with the same key are no-ops."""
-        with self.engine.begin() as conn:
+        """Record a problem once; later calls with the same key (from any process) are no-ops."""
+        with self.engine.connect() as conn:
             exists = conn.execute(sa.select(problems.c.problem_key).where(problems.c.problem_key == problem.key))
             if exists.first() is not None:
                 return
+        try:
+            self._insert_problem(problem, f_true)
+        except sa.exc.IntegrityError:
+            pass  # another driver recorded it a moment ago
+
+    def _insert_problem(self, problem, f_true: float) -> None:
+        with self.engine.begin() as conn:
             conn.execute(problems.insert().values(
                 problem_key=problem.key,
                 problem_id=problem.problem_id,
@@ -163,8 +173,20 @@ class Store:
                 created_at=_now(),
             ))
 
-    def add_run(self, record: RunRecord) -> int:
-        """Write a start's row and its trace atomically; return its run_id."""
+    def add_run(self, record: RunRecord) -> int | None:
+        """Write a start's rows atomically; return its run_id, or None when the start was already stored.
+
+        Task keys are unique: when two drivers share a store (PostgreSQL) and both ran a
+        start, the second write is dropped, so nothing is ever counted twice.
+        """
+        try:
+            return self._insert_run(record)
+        except sa.exc.IntegrityError:
+            if self.done_task_keys([record.task_key]):
+                return None
+            raise
+
+    def _insert_run(self, record: RunRecord) -> int:
         row = record.as_dict()
         trace = row.pop("trace")
         evaluated = row.pop("evaluations")

@@ -137,3 +137,36 @@ def test_killed_bench_loses_only_starts_in_flight_and_resumes(tmp_path, how):
             "!= runs.n_evals")
         assert orphans.fetchone()[0] == 0
     assert len(keys) == len(set(keys)) == 48
+
+
+@pytest.fixture(scope="module")
+def postgres_url(tmp_path_factory):
+    from tests.bench import postgres
+
+    if not postgres.available():
+        pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) are missing: .ci/run installs Debian's "
+                    "postgresql package; run it, or 'apt-get install postgresql'.")
+    server = postgres.PostgresServer(tmp_path_factory.mktemp("pg") / "cluster")
+    url = server.start()
+    yield url
+    server.stop()
+
+
+def test_bench_against_postgresql_with_two_concurrent_drivers(tmp_path, postgres_url):
+    """Two drivers share one PostgreSQL store: every start is stored exactly once."""
+    config = write(tmp_path, TINY.replace("seeds: [0, 1]", "seeds: [0]"))
+    command = [sys.executable, str(REPO / "cli.py"), "bench", str(config), "--results", postgres_url]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    drivers = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    for driver in drivers:
+        _, stderr = driver.communicate(timeout=600)
+        assert driver.returncode == 0, stderr
+    store = Store(postgres_url)
+    runs = store.runs_frame()
+    assert len(runs) == 24 and runs["task_key"].is_unique
+    board = metrics.per_problem(runs)
+    assert set(board["method"]) == {"random + local", "lhs + local", "random + ga", "lhs + ga"}
+    serial = Store(tmp_path / "serial.sqlite")
+    run_plan(plan(load_bench_config(config), serial), serial)
+    assert metrics.per_problem(serial.runs_frame())[COMPARED].equals(board[COMPARED])
