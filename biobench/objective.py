@@ -68,6 +68,7 @@ class Objective:
         self.trace: list[tuple[int, float, float]] = []  # (evaluation, best fval so far, seconds)
         self.history: list[tuple[np.ndarray, float]] = []  # every evaluated point: training data for the cvae
         self._t0 = time.perf_counter()
+        self._sim0 = self.simulator.seconds
         self._recent: dict[bytes, tuple[np.ndarray, float]] = {}
 
     @property
@@ -77,6 +78,11 @@ class Objective:
     @property
     def seconds(self) -> float:
         return time.perf_counter() - self._t0
+
+    @property
+    def simulation_seconds(self) -> float:
+        """Of ``seconds``, the part spent inside roadrunner."""
+        return self.simulator.seconds - self._sim0
 
     def _natural(self, x: np.ndarray) -> np.ndarray:
         if self._all_log10:

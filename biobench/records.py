@@ -34,6 +34,7 @@ class RunRecord:
     extras: dict = field(default_factory=dict)  # method-specific results, e.g. MCMC posterior summaries
     # This start's share of evaluations and seconds an initializer spent before the starts
     # existed (the cvae's pilot design); charged to the method in every per-evaluation metric.
+    simulation_seconds: float = 0.0  # of seconds, the time inside roadrunner
     pilot_evals: float = 0.0
     pilot_seconds: float = 0.0
     evaluations: list[tuple[list[float], float]] = field(default_factory=list, repr=False)  # every (x, fval)

@@ -9,6 +9,7 @@ grid. Anything extra here is paid on every objective evaluation.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -62,6 +63,7 @@ class Simulator:
             solver.setValue("absolute_tolerance", settings.absolute_tolerance)
         solver.setValue("maximum_num_steps", settings.maximum_num_steps)
         self.last_error: str | None = None
+        self.seconds = 0.0  # spent inside roadrunner (set, reset, simulate): the share benchmarks report
 
     def _can_set(self, index: int, value: float) -> bool:
         try:
@@ -75,13 +77,16 @@ class Simulator:
         full = self._base.copy()
         full[self._index] = values
         rr = self.rr
+        started = time.perf_counter()
         try:
             self._model.setGlobalParameterValues(self._settable, full)
             rr.reset()
             result = rr.simulate(times=times)
         except RuntimeError as exc:
+            self.seconds += time.perf_counter() - started
             self.last_error = str(exc).strip().splitlines()[0] if str(exc).strip() else "integration failed"
             return None
+        self.seconds += time.perf_counter() - started
         y = np.asarray(result)
         if y.shape[0] != len(times) or not np.isfinite(y).all():
             self.last_error = "non-finite or incomplete trajectory"

@@ -67,6 +67,7 @@ runs = sa.Table(
     sa.Column("n_evals", sa.Integer, nullable=False),
     sa.Column("n_failures", sa.Integer, nullable=False),
     sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("simulation_seconds", sa.Float, nullable=False, server_default="0"),
     sa.Column("pilot_evals", sa.Float, nullable=False, server_default="0"),
     sa.Column("pilot_seconds", sa.Float, nullable=False, server_default="0"),
     sa.Column("status", sa.String(20), nullable=False),

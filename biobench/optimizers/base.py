@@ -31,6 +31,7 @@ class OptimizerResult:
     seconds: float
     status: str
     message: str
+    simulation_seconds: float
     trace: list[tuple[int, float, float]]
     extras: dict = dataclasses.field(default_factory=dict)
     evaluations: list[tuple[list[float], float]] = dataclasses.field(default_factory=list, repr=False)
@@ -87,6 +88,7 @@ class Optimizer(Plugin, ABC):
             n_evals=objective.n_evals,
             n_failures=objective.n_failures,
             seconds=objective.seconds,
+            simulation_seconds=objective.simulation_seconds,
             status=status,
             message=message,
             trace=list(objective.trace),
