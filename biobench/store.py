@@ -119,6 +119,8 @@ def _now() -> str:
 def results_url(location: str | os.PathLike | None = None) -> str:
     """An SQLAlchemy URL from a path, a URL, ``$BIOBENCH_RESULTS`` or the default."""
     location = str(location or os.environ.get(RESULTS_ENV) or DEFAULT_RESULTS)
+    if location.startswith(("postgresql://", "postgres://")):  # the driver biobench installs: psycopg 3
+        return "postgresql+psycopg://" + location.split("://", 1)[1]
     if "://" in location:
         return location
     path = Path(location)

@@ -155,7 +155,8 @@ def postgres_url(tmp_path_factory):
 def test_bench_against_postgresql_with_two_concurrent_drivers(tmp_path, postgres_url):
     """Two drivers share one PostgreSQL store: every start is stored exactly once."""
     config = write(tmp_path, TINY.replace("seeds: [0, 1]", "seeds: [0]"))
-    command = [sys.executable, str(REPO / "cli.py"), "bench", str(config), "--results", postgres_url]
+    plain = postgres_url.replace("postgresql+psycopg://", "postgresql://")  # as a user types it
+    command = [sys.executable, str(REPO / "cli.py"), "bench", str(config), "--results", plain]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     drivers = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for _ in range(2)]
