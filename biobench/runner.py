@@ -143,6 +143,11 @@ def prepare_starts(
     return tasks, len(done), f_true
 
 
+# The record fields a task fixes before its start runs; the optimizer result gives the rest.
+_FROM_TASK = ("problem_key", "model_id", "initializer", "optimizer", "seed", "start_index", "n_starts", "budget",
+              "init_options", "opt_options", "pilot_evals", "pilot_seconds")
+
+
 def execute(problem: Problem, task: StartTask, objective: Objective | None = None) -> RunRecord:
     """Run one start and return its record (the caller stores it)."""
     opt = optimizers.get(task.optimizer)(**task.opt_options)
@@ -150,21 +155,8 @@ def execute(problem: Problem, task: StartTask, objective: Objective | None = Non
     objective.budget = task.budget
     objective.reset()
     result = opt.minimize(objective, task.x0, np.random.default_rng(task.rng), artifacts=Path(task.artifacts))
-    return RunRecord(
-        problem_key=task.problem_key,
-        model_id=task.model_id,
-        initializer=task.initializer,
-        optimizer=task.optimizer,
-        seed=task.seed,
-        start_index=task.start_index,
-        n_starts=task.n_starts,
-        budget=task.budget,
-        init_options=task.init_options,
-        opt_options=task.opt_options,
-        pilot_evals=task.pilot_evals,
-        pilot_seconds=task.pilot_seconds,
-        **(result.record_fields() | {"extras": {**task.init_extras, **result.extras}}),
-    )
+    from_task = {name: getattr(task, name) for name in _FROM_TASK}
+    return RunRecord(**from_task, **(result.record_fields() | {"extras": {**task.init_extras, **result.extras}}))
 
 
 def run_starts(
@@ -172,23 +164,20 @@ def run_starts(
     initializer: str,
     optimizer: str,
     *,
-    n_starts: int,
-    budget: int,
-    seed: int,
     store: Store,
-    init_options: dict | None = None,
-    opt_options: dict | None = None,
-    guesses: np.ndarray | None = None,
     on_ready: Callable[[], None] | None = None,
     on_done: Callable[[RunRecord], None] | None = None,
+    **settings,
 ) -> RunSummary:
-    """Run ``n_starts`` starts of (initializer, optimizer) on ``problem`` in this process, storing each record."""
-    tasks, skipped, f_true = prepare_starts(problem, initializer, optimizer, n_starts=n_starts, budget=budget,
-                                            seed=seed, store=store, init_options=init_options,
-                                            opt_options=opt_options, guesses=guesses)
+    """Run the starts of (initializer, optimizer) on ``problem`` in this process, storing each record.
+
+    ``settings`` are ``prepare_starts``'s: n_starts, budget, seed and optionally
+    init_options, opt_options, guesses.
+    """
+    tasks, skipped, f_true = prepare_starts(problem, initializer, optimizer, store=store, **settings)
     if on_ready is not None:
         on_ready()
-    objective = Objective(problem, budget=budget)  # one simulator for all starts
+    objective = Objective(problem, budget=settings["budget"])  # one simulator for all starts
     records = []
     for task in tasks:
         record = execute(problem, task, objective)
