@@ -379,9 +379,12 @@ def leaderboard_command(model_id: str | None, results: str | None, delta: float,
 
 
 def _print_frame(frame, title: str) -> None:
+    import pandas as pd
+
     table = Table(title=title)
     for column in frame.columns:
-        table.add_column(column.replace("_", " "), justify="left" if frame[column].dtype == object else "right")
+        numeric = pd.api.types.is_numeric_dtype(frame[column])
+        table.add_column(column.replace("_", " "), justify="right" if numeric else "left", no_wrap=not numeric)
     for row in frame.itertuples(index=False):
         table.add_row(*(_fmt(v) if isinstance(v, float) else str(v) for v in row))
     console.print(table)
