@@ -49,3 +49,7 @@ class PluginError(BiobenchError):
 
 class StoreError(BiobenchError):
     """A results store that cannot be opened or written."""
+
+
+class ExecutorError(BiobenchError):
+    """A worker or cluster failed; finished starts are stored and a rerun continues."""

@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
-from biobench.errors import ConfigError
+from biobench.errors import ConfigError, ExecutorError
 from biobench.objective import Objective
 from biobench.problem import Problem
 from biobench.records import RunRecord
@@ -66,7 +67,11 @@ def _process_pool(tasks: list[StartTask], problems: dict[str, Problem], workers:
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    yield future.result()
+                    try:
+                        yield future.result()
+                    except BrokenProcessPool:
+                        raise ExecutorError("a worker process died (killed, or out of memory); the finished starts "
+                                            "are stored: rerun the same command to run the rest.") from None
         except BaseException:  # Ctrl-C or a dead worker: drop what has not started
             for future in pending:
                 future.cancel()

@@ -171,3 +171,33 @@ def test_bench_against_postgresql_with_two_concurrent_drivers(tmp_path, postgres
     serial = Store(tmp_path / "serial.sqlite")
     run_plan(plan(load_bench_config(config), serial), serial)
     assert metrics.per_problem(serial.runs_frame())[COMPARED].equals(board[COMPARED])
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_reported_and_the_rerun_finishes(tmp_path):
+    db = tmp_path / "worker.sqlite"
+    config = write(tmp_path, TINY.replace("budget: 60", "budget: 400") + f"results: {db}\n")
+    command = [sys.executable, str(REPO / "cli.py"), "bench", str(config), "--executor", "processes", "--workers", "2"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and _count(db) < 3 and proc.poll() is None:
+            time.sleep(0.05)
+        workers = subprocess.run(["pgrep", "-P", str(proc.pid), "-f", "spawn_main"], capture_output=True,
+                                 text=True).stdout.split()
+        assert workers, "the pool's workers should be running"
+        os.kill(int(workers[0]), signal.SIGKILL)  # one worker dies, as under the OOM killer
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert proc.returncode != 0 and "a worker process died" in stderr and "Traceback" not in stderr
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stderr
+    with sqlite3.connect(db) as conn:
+        keys = [row[0] for row in conn.execute("select task_key from runs")]
+    assert len(keys) == len(set(keys)) == 48
