@@ -7,6 +7,12 @@ message (which names the input at fault and the way out) instead of a traceback.
 from __future__ import annotations
 
 
+def first_line(exc: BaseException, default: str = "") -> str:
+    """The first line of a library's error message (C++ libraries append traces and hints)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else (default or type(exc).__name__)
+
+
 class BiobenchError(Exception):
     """Base class of errors caused by input the user can fix."""
 

@@ -65,19 +65,11 @@ def ranks(board: pd.DataFrame) -> pd.DataFrame:
     Ties share the average rank; success rate, then median final fval, break ties
     first, so two methods that never converge are still told apart.
     """
-    out = []
-    for _, group in board.groupby("problem_key"):
-        order = group.sort_values(["converged_per_1000_evals", "success_rate", "median_fval"],
-                                  ascending=[False, False, True])
-        keys = list(zip(order["converged_per_1000_evals"], order["success_rate"], order["median_fval"]))
-        # average ranks over exact ties of the whole key
-        positions: dict[tuple, list[int]] = {}
-        for position, key in enumerate(keys, start=1):
-            positions.setdefault(key, []).append(position)
-        order = order.assign(rank=[float(np.mean(positions[key])) for key in keys])
-        out.append(order[["problem_key", "problem_id", "method", "rank"]])
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["problem_key", "problem_id",
-                                                                              "method", "rank"])
+    # one sortable key per row: higher efficiency, higher success, lower median fval first
+    key = pd.Series(list(zip(-board["converged_per_1000_evals"], -board["success_rate"], board["median_fval"])),
+                    index=board.index, dtype=object)
+    rank = key.groupby(board["problem_key"]).rank(method="average")
+    return board[["problem_key", "problem_id", "method"]].assign(rank=rank.astype(float)).reset_index(drop=True)
 
 
 def performance_profile(board: pd.DataFrame, n_points: int = 200) -> pd.DataFrame:

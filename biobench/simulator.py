@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import roadrunner
 
-from biobench.errors import ProblemError
+from biobench.errors import ProblemError, first_line
 from biobench.models.model import Model
 from biobench.settings import IntegratorSettings
 
@@ -83,10 +83,10 @@ class Simulator:
             rr.reset()
             result = rr.simulate(times=times)
         except RuntimeError as exc:
-            self.seconds += time.perf_counter() - started
-            self.last_error = str(exc).strip().splitlines()[0] if str(exc).strip() else "integration failed"
+            self.last_error = first_line(exc, "integration failed")
             return None
-        self.seconds += time.perf_counter() - started
+        finally:
+            self.seconds += time.perf_counter() - started
         y = np.asarray(result)
         if y.shape[0] != len(times) or not np.isfinite(y).all():
             self.last_error = "non-finite or incomplete trajectory"

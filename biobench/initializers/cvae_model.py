@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from biobench.atomic import atomic_write_bytes, atomic_write_text
-from biobench.errors import PluginError
+from biobench.errors import PluginError, first_line
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ def load(folder: Path, device: str = "cpu") -> tuple[ConditionalVAE, dict] | Non
         model.load_state_dict(state)
     except Exception as exc:  # weights_only refuses pickled code; a damaged file fails to parse
         raise PluginError(f"cvae: the saved model in {folder} cannot be loaded safely ({type(exc).__name__}: "
-                          f"{str(exc).splitlines()[0][:200]}); delete the folder or pass --init-option "
+                          f"{first_line(exc)[:200]}); delete the folder or pass --init-option "
                           "retrain=true.") from None
     model.to(device).eval()
     return model, config

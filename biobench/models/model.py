@@ -15,7 +15,7 @@ from pathlib import Path
 import libsbml
 import roadrunner
 
-from biobench.errors import ModelError
+from biobench.errors import ModelError, first_line
 from biobench.models.sbml import ParameterInfo, classify_parameters, promote_local_parameters, read_validated
 
 
@@ -46,8 +46,7 @@ def compile_sbml(sbml: str, origin: str) -> roadrunner.RoadRunner:
     try:
         return roadrunner.RoadRunner(sbml)
     except Exception as exc:  # roadrunner raises plain RuntimeError for unsupported constructs
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"{origin}: libroadrunner cannot simulate this model: {message}") from None
+        raise ModelError(f"{origin}: libroadrunner cannot simulate this model: {first_line(exc)}") from None
 
 
 def load_model(path: str | Path, model_id: str | None = None, source: str = "local file") -> Model:
