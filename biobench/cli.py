@@ -52,6 +52,13 @@ def _fmt(value: float) -> str:
     return f"{value:.6g}"
 
 
+def _cell(value) -> str:
+    """A table cell: whole numbers without a decimal point (counts that pandas made floats), NaN as -."""
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return _fmt(value) if isinstance(value, float) else str(value)
+
+
 def _notify(message: str) -> None:
     err_console.print(message, style="yellow")
 
@@ -92,13 +99,9 @@ def models(fmt: str) -> None:
     if not rows:
         console.print(f"No models cached in {cache.root}. Try: biobench fetch BIOMD0000000012")
         return
-    table = Table(title=f"Models cached in {cache.root}")
-    for column in ("ID", "name", "source", "species", "estimable parameters"):
-        table.add_column(column, justify="right" if column in ("species", "estimable parameters") else "left")
-    for row in rows:
-        table.add_row(row["id"], row["name"], row["source"], str(row["species"] if row["species"] is not None else "unreadable"),
-                      str(row["estimable_parameters"] if row["estimable_parameters"] is not None else "-"))
-    console.print(table)
+    import pandas as pd
+
+    _print_frame(pd.DataFrame(rows), f"Models cached in {cache.root} (- : the file cannot be read)")
 
 
 def _problem_from(model_spec: str, config: str | None):
@@ -386,7 +389,7 @@ def _print_frame(frame, title: str) -> None:
         numeric = pd.api.types.is_numeric_dtype(frame[column])
         table.add_column(column.replace("_", " "), justify="right" if numeric else "left", no_wrap=not numeric)
     for row in frame.itertuples(index=False):
-        table.add_row(*(_fmt(v) if isinstance(v, float) else str(v) for v in row))
+        table.add_row(*map(_cell, row))
     console.print(table)
 
 
