@@ -363,8 +363,8 @@ def leaderboard_command(model_id: str | None, results: str | None, delta: float,
     if runs.empty:
         console.print("No runs stored yet. Try: biobench run --model BIOMD0000000012")
         return
-    board = metrics.per_problem(runs, delta)[metrics.LEADERBOARD_COLUMNS]
-    summary = metrics.overall(metrics.per_problem(runs, delta))
+    full = metrics.per_problem(runs, delta)
+    board, summary = full[metrics.LEADERBOARD_COLUMNS], metrics.overall(full)
     if fmt == "csv":
         click.echo(board.to_csv(index=False), nl=False)
     elif fmt == "json":

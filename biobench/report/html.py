@@ -61,11 +61,11 @@ def _problems_frame(store: Store) -> pd.DataFrame:
 def build_report(results: str | None = None, out: str | Path = "results/report", delta: float = 0.1) -> Path:
     """Write ``<out>/report.html`` and return its path."""
     store = Store(results)
-    runs = store.runs_frame()
-    if runs.empty:
+    stored = store.runs_frame()
+    if stored.empty:
         raise StoreError(f"the store {store.url} holds no runs; run 'biobench run' first.")
-    runs = metrics.with_convergence(runs, delta)
-    board = metrics.per_problem(store.runs_frame(), delta)
+    runs = metrics.with_convergence(stored, delta)
+    board = metrics.per_problem(stored, delta)
     summary = metrics.overall(board)
     traces = store.traces_frame()
 
