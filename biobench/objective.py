@@ -102,6 +102,7 @@ class Objective:
         if self.budget is not None and self.n_evals >= self.budget:
             raise BudgetExhausted(f"budget of {self.budget} evaluations used")
         self.n_evals += 1
+        x = x.copy()  # the caller may reuse its array; history and best keep this one
         y = self.simulator.simulate_natural(self._natural(x), self._times) if np.isfinite(x).all() else None
         if y is None:
             self.n_failures += 1
@@ -111,9 +112,9 @@ class Objective:
             res = res.ravel() if self._all_measured else res[self._mask]
             fval = 0.5 * float(res @ res) + self._const
             if fval < self.best_fval:
-                self.best_fval, self.best_x = fval, x.copy()
+                self.best_fval, self.best_x = fval, x
                 self.trace.append((self.n_evals, fval, self.seconds))
-        self.history.append((x.copy(), fval))
+        self.history.append((x, fval))
         if len(self._recent) >= _RECENT:
             del self._recent[next(iter(self._recent))]
         self._recent[key] = (res, fval)

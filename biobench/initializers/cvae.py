@@ -18,6 +18,7 @@ loaded), spread over its starts, and appear in every per-evaluation metric.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -150,10 +151,10 @@ class CvaeInitializer(Initializer):
                 width=trial.suggest_categorical("width", [16, 32, 64, 128]),
                 latent=trial.suggest_int("latent", 2, max(2, min(8, problem.n_parameters))),
                 batch_norm=self.options["batch_norm"])
-            training = cvae_model.Training(**{**base.__dict__,
-                                              "lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
-                                              "weight_decay": trial.suggest_float("weight_decay", 1e-7, 1e-3, log=True),
-                                              "batch_size": trial.suggest_categorical("batch_size", [16, 32, 64])})
+            training = dataclasses.replace(
+                base, lr=trial.suggest_float("lr", 1e-4, 1e-2, log=True),
+                weight_decay=trial.suggest_float("weight_decay", 1e-7, 1e-3, log=True),
+                batch_size=trial.suggest_categorical("batch_size", [16, 32, 64]))
             return arch, training
 
         results = {}
