@@ -30,29 +30,51 @@ class BudgetExhausted(Exception):
     """
 
 
+class GridFit:
+    """Synthetic problems: one simulation on the time grid, Gaussian noise of known sigma."""
+
+    def __init__(self, problem: Problem, simulator: Simulator | None = None) -> None:
+        self.simulator = simulator or Simulator(
+            problem.model, problem.parameter_ids, problem.observables, problem.settings.integrator
+        )
+        self._times = problem.timepoints
+        self._data = problem.data
+        self._inv_sigma = 1.0 / problem.sigma
+        self._mask = np.isfinite(problem.data)
+        self._const = float(0.5 * np.sum(np.log(2.0 * math.pi * problem.sigma[self._mask] ** 2)))
+        self.n_residuals = int(self._mask.sum())
+        self._all_measured = bool(self._mask.all())
+
+    def __call__(self, values: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """(weighted residuals, negative log-likelihood) at natural-scale values; None when CVODE fails."""
+        y = self.simulator.simulate_natural(values, self._times)
+        if y is None:
+            return None
+        res = (self._data - y) * self._inv_sigma
+        res = res.ravel() if self._all_measured else res[self._mask]
+        return res, 0.5 * float(res @ res) + self._const
+
+
 class Objective:
-    """Negative log-likelihood of a problem's data (Gaussian noise with known sigma)."""
+    """Negative log-likelihood of a problem's data: synthetic (grid) or PEtab problems alike."""
 
     def __init__(self, problem: Problem, budget: int | None = None, simulator: Simulator | None = None) -> None:
         if budget is not None and budget < 1:
             raise ValueError("budget must be a positive number of evaluations")
         self.problem = problem
         self.budget = budget
-        self.simulator = simulator or Simulator(
-            problem.model, problem.parameter_ids, problem.observables, problem.settings.integrator
-        )
+        if problem.experiments is not None:
+            from biobench.petab.fit import PetabFit  # sympy and petab load only for PEtab problems
+
+            self.fit = PetabFit(problem)
+        else:
+            self.fit = GridFit(problem, simulator)
+        self.simulator = self.fit.simulator
         self.lower, self.upper = problem.lower, problem.upper
-        self._times = problem.timepoints
-        self._data = problem.data
-        self._inv_sigma = 1.0 / problem.sigma
-        self._mask = np.isfinite(problem.data)
-        self._const = float(0.5 * np.sum(np.log(2.0 * math.pi * problem.sigma[self._mask] ** 2)))
-        self._n_res = int(self._mask.sum())
         self._log10 = np.array([s == "log10" for s in problem.scales])
         self._ln = np.array([s == "log" for s in problem.scales])
         self._all_log10 = bool(self._log10.all())
-        self._all_measured = bool(self._mask.all())
-        self._failed_residuals = np.full(self._n_res, np.inf)
+        self._failed_residuals = np.full(self.fit.n_residuals, np.inf)
         self.reset()
 
     @property
@@ -103,14 +125,12 @@ class Objective:
             raise BudgetExhausted(f"budget of {self.budget} evaluations used")
         self.n_evals += 1
         x = x.copy()  # the caller may reuse its array; history and best keep this one
-        y = self.simulator.simulate_natural(self._natural(x), self._times) if np.isfinite(x).all() else None
-        if y is None:
+        fitted = self.fit(self._natural(x)) if np.isfinite(x).all() else None
+        if fitted is None:
             self.n_failures += 1
             res, fval = self._failed_residuals, math.inf
         else:
-            res = (self._data - y) * self._inv_sigma
-            res = res.ravel() if self._all_measured else res[self._mask]
-            fval = 0.5 * float(res @ res) + self._const
+            res, fval = fitted
             if fval < self.best_fval:
                 self.best_fval, self.best_x = fval, x
                 self.trace.append((self.n_evals, fval, self.seconds))

@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,13 +19,22 @@ from biobench.errors import ProblemError
 from biobench.models.model import Model
 from biobench.settings import ProblemSettings, TimeSettings
 
+if TYPE_CHECKING:
+    from biobench.petab.experiments import Experiments
+
 MAX_AUTO_END = 1000.0
 _SETTLE_TOLERANCE = 0.02
 
 
 @dataclass(frozen=True)
 class Problem:
-    """Everything an objective needs; immutable so every method sees the same instance."""
+    """Everything an objective needs; immutable so every method sees the same instance.
+
+    Synthetic problems measure ``observables`` on one grid (``data`` and ``sigma`` are
+    (time, observable) arrays). PEtab problems carry their compiled tables in
+    ``experiments``; their ``data`` is the measurement column in table order and
+    ``sigma`` is NaN (noise formulas may depend on parameters).
+    """
 
     model: Model
     settings: ProblemSettings
@@ -38,6 +48,7 @@ class Problem:
     data: np.ndarray = field(repr=False)  # (n_timepoints, n_observables)
     sigma: np.ndarray = field(repr=False)  # same shape
     key: str = ""
+    experiments: Experiments | None = field(default=None, repr=False)
 
     @property
     def n_parameters(self) -> int:
@@ -75,6 +86,7 @@ class Problem:
             "timepoints": self.timepoints.tolist(),
             "n_data": self.n_data,
             "settings": self.settings.model_dump(mode="json"),
+            **({"petab": self.experiments.describe()} if self.experiments is not None else {}),
         }
 
 

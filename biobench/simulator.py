@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import roadrunner
+from roadrunner import SelectionRecord
 
 from biobench.errors import ProblemError, first_line
 from biobench.models.model import Model
@@ -24,6 +25,30 @@ from biobench.settings import IntegratorSettings
 roadrunner.Logger.setLevel(roadrunner.Logger.LOG_FATAL)
 os.environ.setdefault("SUNLOGGER_ERROR_FILENAME", os.devnull)
 os.environ.setdefault("SUNLOGGER_WARNING_FILENAME", os.devnull)
+
+
+def settable_parameters(rr: roadrunner.RoadRunner) -> list[int]:
+    """Indices of the global parameters roadrunner lets us write.
+
+    Parameters defined by assignment rules cannot be written; every other one is
+    written on each evaluation. Ask roadrunner which is which rather than guess.
+    """
+    model = rr.model
+    values = model.getGlobalParameterValues()
+    settable = []
+    for index, value in enumerate(values):
+        try:
+            model.setGlobalParameterValues([index], [value])
+        except RuntimeError:
+            continue
+        settable.append(index)
+    return settable
+
+
+# What a reset restores: time, states (rate-rule ones included) and compartments, with initial
+# assignments re-evaluated at the current parameter values. Compartments are not in roadrunner's
+# default, so a compartment whose initial size depends on a parameter would keep its first size.
+RESET = int(SelectionRecord.TIME | SelectionRecord.RATE | SelectionRecord.FLOATING | SelectionRecord.COMPARTMENT)
 
 
 class Simulator:
@@ -42,9 +67,7 @@ class Simulator:
         if missing:
             raise ProblemError(f"{model.model_id}: roadrunner does not know parameters {missing}.")
         values = np.array(self.rr.model.getGlobalParameterValues(), dtype=float)
-        # Parameters defined by assignment rules cannot be written; every other one is
-        # written on each evaluation. Ask roadrunner which is which rather than guess.
-        settable = [i for i in range(len(all_ids)) if self._can_set(i, values[i])]
+        settable = settable_parameters(self.rr)
         self._settable = np.asarray(settable, dtype=np.int32)  # roadrunner converts an int32 array fastest
         self._base = values[settable]
         self._index = np.array([settable.index(all_ids.index(pid)) for pid in parameter_ids], dtype=int)
@@ -65,13 +88,6 @@ class Simulator:
         self.last_error: str | None = None
         self.seconds = 0.0  # spent inside roadrunner (set, reset, simulate): the share benchmarks report
 
-    def _can_set(self, index: int, value: float) -> bool:
-        try:
-            self.rr.model.setGlobalParameterValues([index], [value])
-        except RuntimeError:
-            return False
-        return True
-
     def simulate_natural(self, values: np.ndarray, times: np.ndarray) -> np.ndarray | None:
         """Observables at ``times`` (rows) for natural-scale ``values``; None when CVODE fails."""
         full = self._base.copy()
@@ -80,7 +96,7 @@ class Simulator:
         started = time.perf_counter()
         try:
             self._model.setGlobalParameterValues(self._settable, full)
-            rr.reset()
+            rr.reset(RESET)
             result = rr.simulate(times=times)
         except RuntimeError as exc:
             self.last_error = first_line(exc, "integration failed")

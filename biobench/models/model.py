@@ -64,6 +64,12 @@ def load_model(path: str | Path, model_id: str | None = None, source: str = "loc
         raise ModelError(f"{path}: not a UTF-8 text file, so not SBML.") from None
     doc = read_validated(text, str(path))
     promote_local_parameters(doc, str(path))
+    return model_from_document(doc, path, hashlib.sha256(raw).hexdigest(), model_id=model_id, source=source)
+
+
+def model_from_document(doc: libsbml.SBMLDocument, path: Path, sha256: str, model_id: str | None = None,
+                        source: str = "local file") -> Model:
+    """A ``Model`` from a validated, local-parameter-promoted document (possibly edited, as PEtab import does)."""
     sbml_model = doc.getModel()
     species = tuple(
         s.getId()
@@ -76,7 +82,7 @@ def load_model(path: str | Path, model_id: str | None = None, source: str = "loc
         model_id=model_id or sbml_model.getId() or path.stem,
         name=sbml_model.getName() or sbml_model.getId() or path.stem,
         path=path,
-        sha256=hashlib.sha256(raw).hexdigest(),
+        sha256=sha256,
         sbml=promoted,
         species=species,
         parameters=tuple(classify_parameters(sbml_model)),

@@ -1,0 +1,362 @@
+"""A PEtab problem compiled into arrays: what to simulate, and how each measurement is predicted.
+
+Everything the hot path needs is resolved here once: which model parameters each
+condition sets (to numbers or to estimated parameters), the time grid of each
+simulation, the row of the simulation each measurement reads, the placeholder
+values of each measurement, and the observable and noise formulas as text. The
+result is plain data (picklable), so worker processes receive it with the problem.
+
+Precedence follows the PEtab v1 specification: model < condition table <
+measurement table < parameter table.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import libsbml
+import numpy as np
+import pandas as pd
+from petab.v1 import C
+from petab.v1.math import sympify_petab
+from petab.v1.measurements import split_parameter_replacement_list
+from petab.v1.observables import get_formula_placeholders
+
+from biobench.errors import ProblemError
+from biobench.petab.initial_values import StateOverride, state_kind
+
+TIME_SYMBOL = "time"
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Values of the model's settable parameters in one condition: ``base``, then ``x[source]`` at ``target``."""
+
+    base: np.ndarray
+    target: np.ndarray
+    source: np.ndarray
+
+    def values(self, x_natural: np.ndarray) -> np.ndarray:
+        out = self.base.copy()
+        out[self.target] = x_natural[self.source]
+        return out
+
+
+@dataclass(frozen=True)
+class Reinitialization:
+    """States a simulation condition sets after pre-equilibration (the rest keep the steady state)."""
+
+    selectors: tuple[str, ...]
+    base: np.ndarray
+    source: np.ndarray  # index into x, or -1 for the value in ``base``
+
+    def values(self, x_natural: np.ndarray) -> np.ndarray:
+        out = self.base.copy()
+        estimated = self.source >= 0
+        out[estimated] = x_natural[self.source[estimated]]
+        return out
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """One simulation: a (pre-equilibration, simulation) condition pair and its output times."""
+
+    preequilibration_id: str
+    condition_id: str
+    preequilibration: Assignment | None
+    condition: Assignment
+    reinitialization: Reinitialization
+    times: np.ndarray  # starts at 0
+
+
+@dataclass(frozen=True)
+class Placeholders:
+    """Per-measurement values of placeholders (``observableParameter1_obs``...): numbers or estimated parameters."""
+
+    values: np.ndarray  # (n_measurements, n_columns); NaN where estimated
+    rows: np.ndarray
+    columns: np.ndarray
+    source: np.ndarray  # index into x
+
+    def resolve(self, x_natural: np.ndarray) -> np.ndarray:
+        if not self.source.size:
+            return self.values
+        out = self.values.copy()
+        out[self.rows, self.columns] = x_natural[self.source]
+        return out
+
+
+@dataclass(frozen=True)
+class ObservableSpec:
+    """One observable: formulas as PEtab text, transformation and noise distribution."""
+
+    observable_id: str
+    formula: str
+    noise_formula: str
+    transformation: str  # lin, log, log10
+    distribution: str  # normal, laplace
+    observable_placeholders: tuple[str, ...]
+    noise_placeholders: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Experiments:
+    """A compiled PEtab problem: simulations, measurements and how to predict them."""
+
+    settable: tuple[str, ...]  # roadrunner's writable global parameters, in the order every Assignment uses
+    simulations: tuple[Simulation, ...]
+    observables: tuple[ObservableSpec, ...]
+    model_symbols: dict[str, str]  # formula symbol -> roadrunner selector
+    parameter_symbols: dict[str, tuple[float, int]]  # formula symbol -> (fixed value, x index or -1)
+    measured: np.ndarray = field(repr=False)
+    times: np.ndarray = field(repr=False)
+    observable_index: np.ndarray = field(repr=False)  # per measurement, index into observables
+    simulation_index: np.ndarray = field(repr=False)
+    row: np.ndarray = field(repr=False)  # per measurement, row of the stacked simulation outputs
+    observable_parameters: Placeholders = field(repr=False)
+    noise_parameters: Placeholders = field(repr=False)
+    n_estimated: int = 0
+
+    @property
+    def n_measurements(self) -> int:
+        return len(self.measured)
+
+    def describe(self) -> dict:
+        return {
+            "simulations": [{"preequilibration": s.preequilibration_id or None, "condition": s.condition_id,
+                             "n_times": len(s.times)} for s in self.simulations],
+            "observables": [{"id": o.observable_id, "formula": o.formula, "noise": o.noise_formula,
+                             "transformation": o.transformation, "distribution": o.distribution}
+                            for o in self.observables],
+            "n_measurements": self.n_measurements,
+        }
+
+
+class _Values:
+    """Resolves a table entry (a number or a parameter-table ID) to (fixed value, x index or -1)."""
+
+    def __init__(self, parameter_df: pd.DataFrame, estimated: list[str]) -> None:
+        self.index = {pid: i for i, pid in enumerate(estimated)}
+        self.nominal = {pid: float(row[C.NOMINAL_VALUE]) for pid, row in parameter_df.iterrows()
+                        if C.NOMINAL_VALUE in row and pd.notna(row[C.NOMINAL_VALUE])}
+
+    def __call__(self, value, where: str) -> tuple[float, int]:
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                return float(text), -1
+            except ValueError:
+                pass
+            if text in self.index:
+                return math.nan, self.index[text]
+            if text in self.nominal:
+                return self.nominal[text], -1
+            raise ProblemError(f"{where}: {text!r} is neither a number nor a parameter of the parameter table; "
+                               "add it to the parameter table.")
+        return float(value), -1
+
+
+def _estimated(parameter_df: pd.DataFrame) -> list[str]:
+    return [pid for pid, row in parameter_df.iterrows() if int(row[C.ESTIMATE]) == 1]
+
+
+def _condition_assignment(
+    condition_id: str,
+    condition_df: pd.DataFrame,
+    settable: list[str],
+    defaults: np.ndarray,
+    parameter_df: pd.DataFrame,
+    overrides: dict[str, StateOverride],
+    values: _Values,
+) -> Assignment:
+    base = defaults.copy()
+    position = {pid: i for i, pid in enumerate(settable)}
+    from_x: dict[int, int] = {}
+
+    def put(pid: str, value: float, source: int) -> None:
+        if source >= 0:
+            from_x[position[pid]] = source
+        else:
+            from_x.pop(position[pid], None)
+            base[position[pid]] = value
+
+    row = condition_df.loc[condition_id] if condition_id else None
+    if row is not None:
+        for column, raw in row.items():
+            if column == C.CONDITION_NAME:
+                continue
+            where = f"condition table, condition {condition_id!r}, column {column!r}"
+            blank = isinstance(raw, float) and math.isnan(raw)
+            if column in overrides:
+                override = overrides[column]
+                put(override.flag_parameter, 0.0 if blank else 1.0, -1)
+                if not blank:
+                    put(override.value_parameter, *values(raw, where))
+            elif column in position and not blank:
+                put(column, *values(raw, where))
+            elif column not in position:
+                raise ProblemError(f"{where}: {column!r} is not a parameter, species or compartment the model lets "
+                                   "a condition set (unsupported PEtab feature).")
+    for pid, prow in parameter_df.iterrows():
+        if pid not in position:
+            continue
+        if int(prow[C.ESTIMATE]) == 1:
+            put(pid, math.nan, values.index[pid])
+        else:
+            put(pid, float(prow[C.NOMINAL_VALUE]), -1)
+    target = np.array(sorted(from_x), dtype=int)
+    return Assignment(base, target, np.array([from_x[t] for t in target], dtype=int))
+
+
+def _reinitialization(condition_id: str, condition_df: pd.DataFrame, overrides: dict[str, StateOverride],
+                      values: _Values) -> Reinitialization:
+    selectors, base, source = [], [], []
+    for target, override in overrides.items():
+        raw = condition_df.loc[condition_id, target]
+        if isinstance(raw, float) and math.isnan(raw):
+            continue  # NaN after pre-equilibration: keep the steady-state value
+        if override.kind == "compartment":
+            raise ProblemError(f"condition {condition_id!r} sets the size of compartment {target!r} after "
+                               "pre-equilibration (unsupported PEtab feature).")
+        value, index = values(raw, f"condition table, condition {condition_id!r}, column {target!r}")
+        selectors.append(override.selector)
+        base.append(value)
+        source.append(index)
+    return Reinitialization(tuple(selectors), np.array(base, dtype=float), np.array(source, dtype=int))
+
+
+def _placeholders(measurement_df: pd.DataFrame, column: str, names: list[tuple[str, ...]],
+                  values: _Values) -> Placeholders:
+    width = max((len(n) for n in names), default=0)
+    table = np.full((len(measurement_df), width), np.nan)
+    rows, columns, source = [], [], []
+    raw_column = measurement_df[column] if column in measurement_df else pd.Series([np.nan] * len(measurement_df))
+    for i, (raw, expected) in enumerate(zip(raw_column, names)):
+        entries = split_parameter_replacement_list(raw) if not (isinstance(raw, float) and math.isnan(raw)) else []
+        if len(entries) != len(expected):
+            raise ProblemError(f"measurement table, row {i + 1}: {column} has {len(entries)} values but the formula "
+                               f"has {len(expected)} placeholders ({', '.join(expected) or 'none'}).")
+        for j, entry in enumerate(entries):
+            value, index = values(entry, f"measurement table, row {i + 1}, {column}")
+            if index >= 0:
+                rows.append(i)
+                columns.append(j)
+                source.append(index)
+            else:
+                table[i, j] = value
+    return Placeholders(table, np.array(rows, dtype=int), np.array(columns, dtype=int), np.array(source, dtype=int))
+
+
+def _text(row: pd.Series, column: str, default: str) -> str:
+    value = row.get(column, default)
+    return default if value is None or (isinstance(value, float) and math.isnan(value)) or value == "" else str(value)
+
+
+def _symbol_names(formula: str, where: str) -> set[str]:
+    try:
+        return {str(s) for s in sympify_petab(formula).free_symbols}
+    except ValueError as exc:
+        raise ProblemError(f"{where}: cannot parse {formula!r}: {exc}") from None
+
+
+def compile_experiments(petab_problem, sbml_model: libsbml.Model, settable: list[str], defaults: np.ndarray,
+                        overrides: dict[str, StateOverride]) -> Experiments:
+    """Resolve every table of ``petab_problem`` against the (override-edited) SBML model."""
+    parameter_df = petab_problem.parameter_df
+    condition_df = petab_problem.condition_df
+    measurement_df = petab_problem.measurement_df.reset_index(drop=True)
+    observable_df = petab_problem.observable_df
+    estimated = _estimated(parameter_df)
+    values = _Values(parameter_df, estimated)
+
+    specs = []
+    for obs_id, row in observable_df.iterrows():
+        noise_formula = str(row[C.NOISE_FORMULA])
+        specs.append(ObservableSpec(
+            observable_id=str(obs_id),
+            formula=str(row[C.OBSERVABLE_FORMULA]),
+            noise_formula=noise_formula,
+            transformation=_text(row, C.OBSERVABLE_TRANSFORMATION, C.LIN),
+            distribution=_text(row, C.NOISE_DISTRIBUTION, C.NORMAL),
+            observable_placeholders=tuple(get_formula_placeholders(str(row[C.OBSERVABLE_FORMULA]), obs_id,
+                                                                   "observable")),
+            noise_placeholders=tuple(get_formula_placeholders(noise_formula, obs_id, "noise")),
+        ))
+    obs_position = {s.observable_id: i for i, s in enumerate(specs)}
+
+    # Symbols of the formulas: placeholders, time, model entities (read from the simulation), table parameters.
+    model_symbols: dict[str, str] = {}
+    parameter_symbols: dict[str, tuple[float, int]] = {}
+    for spec in specs:
+        for formula, kind, placeholders in ((spec.formula, "observableFormula", spec.observable_placeholders),
+                                            (spec.noise_formula, "noiseFormula", spec.noise_placeholders)):
+            where = f"observable table, {spec.observable_id}, {kind}"
+            for name in _symbol_names(formula, where) - set(placeholders) - {TIME_SYMBOL}:
+                if name in obs_position:
+                    raise ProblemError(f"{where}: refers to observable {name!r} (unsupported PEtab feature).")
+                if sbml_model.getElementBySId(name) is not None:
+                    species = sbml_model.getSpecies(name)
+                    amount_only = species is None or species.getHasOnlySubstanceUnits()
+                    model_symbols[name] = name if amount_only else f"[{name}]"
+                elif name in values.index or name in values.nominal:
+                    parameter_symbols[name] = values(name, where)
+                else:
+                    raise ProblemError(f"{where}: {name!r} is neither a model entity nor a parameter of the "
+                                       "parameter table.")
+
+    # Simulations: one per (pre-equilibration, simulation) pair, on the union of its measurement times.
+    preeq_column = measurement_df.get(C.PREEQUILIBRATION_CONDITION_ID)
+    preeq_ids = ["" if preeq_column is None or pd.isna(v) or v == "" else str(v)
+                 for v in (preeq_column if preeq_column is not None else [None] * len(measurement_df))]
+    sim_ids = [str(v) for v in measurement_df[C.SIMULATION_CONDITION_ID]]
+    times = measurement_df[C.TIME].astype(float).to_numpy()
+    if not np.isfinite(times).all():
+        raise ProblemError("measurement table: measurements at time inf (steady-state data) are not supported "
+                           "(unsupported PEtab feature).")
+    if (times < 0).any():
+        raise ProblemError("measurement table: negative times; simulations start at t = 0.")
+    pairs = list(dict.fromkeys(zip(preeq_ids, sim_ids)))
+    simulations, offsets, offset = [], {}, 0
+    for preeq_id, sim_id in pairs:
+        mask = [(p, s) == (preeq_id, sim_id) for p, s in zip(preeq_ids, sim_ids)]
+        grid = np.unique(np.concatenate([[0.0], times[mask]]))
+        simulations.append(Simulation(
+            preequilibration_id=preeq_id,
+            condition_id=sim_id,
+            preequilibration=(_condition_assignment(preeq_id, condition_df, settable, defaults, parameter_df,
+                                                    overrides, values) if preeq_id else None),
+            condition=_condition_assignment(sim_id, condition_df, settable, defaults, parameter_df, overrides, values),
+            reinitialization=(_reinitialization(sim_id, condition_df, overrides, values) if preeq_id
+                              else Reinitialization((), np.empty(0), np.empty(0, dtype=int))),
+            times=grid,
+        ))
+        offsets[(preeq_id, sim_id)] = offset
+        offset += len(grid)
+
+    simulation_index = np.array([pairs.index(pair) for pair in zip(preeq_ids, sim_ids)], dtype=int)
+    row = np.array([offsets[pair] + int(np.searchsorted(simulations[k].times, t))
+                    for pair, k, t in zip(zip(preeq_ids, sim_ids), simulation_index, times)], dtype=int)
+    observable_index = np.array([obs_position[o] for o in measurement_df[C.OBSERVABLE_ID]], dtype=int)
+    return Experiments(
+        settable=tuple(settable),
+        simulations=tuple(simulations),
+        observables=tuple(specs),
+        model_symbols=model_symbols,
+        parameter_symbols=parameter_symbols,
+        measured=measurement_df[C.MEASUREMENT].astype(float).to_numpy(),
+        times=times,
+        observable_index=observable_index,
+        simulation_index=simulation_index,
+        row=row,
+        observable_parameters=_placeholders(measurement_df, C.OBSERVABLE_PARAMETERS,
+                                            [specs[i].observable_placeholders for i in observable_index], values),
+        noise_parameters=_placeholders(measurement_df, C.NOISE_PARAMETERS,
+                                       [specs[i].noise_placeholders for i in observable_index], values),
+        n_estimated=len(estimated),
+    )
+
+
+def state_targets(condition_df: pd.DataFrame, sbml_model: libsbml.Model) -> list[str]:
+    """Condition-table columns that set initial values of states rather than parameters."""
+    return [c for c in condition_df.columns if c != C.CONDITION_NAME and state_kind(sbml_model, c) is not None]

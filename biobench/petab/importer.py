@@ -1,0 +1,181 @@
+"""PEtab v1 problem (YAML + SBML + TSV tables) to a biobench ``Problem``.
+
+The petab library reads and lints the tables; what it accepts but biobench cannot
+answer exactly is refused here with the feature's name, never approximated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from biobench.errors import ProblemError, first_line
+from biobench.models.model import model_from_document
+from biobench.models.sbml import promote_local_parameters, read_validated
+from biobench.petab.experiments import compile_experiments, state_targets
+from biobench.petab.initial_values import add_state_overrides
+from biobench.problem import Problem, problem_key, to_scale
+from biobench.settings import IntegratorSettings, ProblemSettings
+
+PETAB_SUFFIXES = (".yaml", ".yml")
+
+
+def is_petab_spec(spec: str | Path) -> bool:
+    return Path(str(spec)).suffix.lower() in PETAB_SUFFIXES
+
+
+class _Collect(logging.Handler):
+    """Keeps the petab linter's error messages, which it logs instead of raising."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(first_line(Exception(record.getMessage())))
+
+
+def _read_config(path: Path) -> dict:
+    from petab.v1 import yaml as petab_yaml
+
+    if not path.is_file():
+        raise ProblemError(f"{path}: no such PEtab problem file. Pass the problem's YAML file.")
+    try:
+        config = petab_yaml.load_yaml(str(path))
+    except Exception as exc:
+        raise ProblemError(f"{path}: not a readable YAML file: {first_line(exc)}") from None
+    if not isinstance(config, dict) or "problems" not in config:
+        raise ProblemError(f"{path}: not a PEtab problem file (no 'problems' list).")
+    version = str(config.get("format_version", ""))
+    if not version.startswith("1"):
+        raise ProblemError(f"{path}: PEtab format_version {version or '(missing)'}; only PEtab v1 is supported.")
+    problems = config["problems"]
+    if len(problems) != 1:
+        raise ProblemError(f"{path}: {len(problems)} sub-problems; composite PEtab problems are not supported "
+                           "(unsupported PEtab feature).")
+    sbml_files = problems[0].get("sbml_files") or []
+    if len(sbml_files) != 1:
+        raise ProblemError(f"{path}: {len(sbml_files)} SBML files; exactly one model is supported.")
+    for key in ("mapping_files", "extensions"):
+        if problems[0].get(key) or config.get(key):
+            raise ProblemError(f"{path}: '{key}' is not supported (unsupported PEtab feature).")
+    return config
+
+
+def _lint(petab_problem, path: Path) -> None:
+    from petab.v1 import lint_problem
+
+    handler = _Collect()
+    logger = logging.getLogger("petab")
+    logger.addHandler(handler)
+    try:
+        failed = lint_problem(petab_problem)
+    finally:
+        logger.removeHandler(handler)
+    if failed:
+        found = "; ".join(handler.messages[:5]) or "see petablint's output"
+        raise ProblemError(f"{path}: the PEtab linter rejects the problem: {found}. Run `petablint -y {path}`.")
+
+
+def _refuse_unsupported(petab_problem, path: Path) -> None:
+    from petab.v1 import C
+
+    parameter_df = petab_problem.parameter_df
+    if C.OBJECTIVE_PRIOR_TYPE in parameter_df:
+        priors = parameter_df[C.OBJECTIVE_PRIOR_TYPE].dropna()
+        if len(priors[priors != ""]):
+            raise ProblemError(f"{path}: objective priors (objectivePriorType of {', '.join(priors.index[:3])}) "
+                               "are not supported (unsupported PEtab feature); remove the column to fit the "
+                               "likelihood alone.")
+    for pid, row in parameter_df.iterrows():
+        if int(row[C.ESTIMATE]) == 1 and row[C.PARAMETER_SCALE] in ("log", "log10") and not row[C.LOWER_BOUND] > 0:
+            raise ProblemError(f"{path}: parameter {pid!r} is estimated on {row[C.PARAMETER_SCALE]} scale and "
+                               f"needs a positive lowerBound (got {row[C.LOWER_BOUND]}).")
+
+
+def _digest(path: Path, config: dict) -> str:
+    """Hash of the YAML and every file it names, so a changed table makes a new problem key."""
+    digest = hashlib.sha256(path.read_bytes())
+    problem = config["problems"][0]
+    files = [config.get("parameter_file")] + [f for key in ("sbml_files", "condition_files", "measurement_files",
+                                                            "observable_files") for f in problem.get(key) or []]
+    for name in files:
+        for one in ([name] if isinstance(name, str) else name or []):
+            digest.update((path.parent / one).read_bytes())
+    return digest.hexdigest()
+
+
+def load_petab_problem(path: str | Path, integrator: IntegratorSettings | None = None) -> Problem:
+    """Read, lint and compile a PEtab v1 problem; unsupported features raise ``ProblemError``."""
+    import petab.v1 as petab
+
+    path = Path(path)
+    config = _read_config(path)
+    try:
+        petab_problem = petab.Problem.from_yaml(str(path))
+    except Exception as exc:
+        raise ProblemError(f"{path}: petab cannot read the problem: {first_line(exc)}") from None
+    _lint(petab_problem, path)
+    _refuse_unsupported(petab_problem, path)
+
+    sbml_path = path.parent / config["problems"][0]["sbml_files"][0]
+    doc = read_validated(sbml_path.read_text(encoding="utf-8"), str(sbml_path))
+    promote_local_parameters(doc, str(sbml_path))
+    overrides = add_state_overrides(doc.getModel(), state_targets(petab_problem.condition_df, doc.getModel()))
+    model_id = path.stem.lstrip("_") or path.parent.name
+    model = model_from_document(doc, sbml_path, _digest(path, config), model_id=model_id,
+                                source=f"PEtab problem {path}")
+
+    from biobench.simulator import settable_parameters
+
+    rr = model.simulator()
+    all_ids = list(rr.model.getGlobalParameterIds())
+    states = set(rr.getRateRuleIds())  # parameters with rate rules are states: reset, not written
+    indices = [i for i in settable_parameters(rr) if all_ids[i] not in states]
+    defaults = np.array(rr.model.getGlobalParameterValues(), dtype=float)[indices]
+    experiments = compile_experiments(petab_problem, doc.getModel(), [all_ids[i] for i in indices], defaults,
+                                      overrides)
+
+    from petab.v1 import C
+
+    estimated = petab_problem.parameter_df[petab_problem.parameter_df[C.ESTIMATE].astype(int) == 1]
+    if estimated.empty:
+        raise ProblemError(f"{path}: no parameter has estimate = 1; there is nothing to estimate.")
+    scales = tuple(str(s) for s in estimated[C.PARAMETER_SCALE])
+    bounds = estimated[[C.LOWER_BOUND, C.UPPER_BOUND]].astype(float).to_numpy()
+    nominal = (estimated[C.NOMINAL_VALUE].astype(float).to_numpy() if C.NOMINAL_VALUE in estimated
+               else np.full(len(estimated), math.nan))
+    settings = ProblemSettings(integrator=integrator or IntegratorSettings())
+    return Problem(
+        model=model,
+        settings=settings,
+        parameter_ids=tuple(str(p) for p in estimated.index),
+        scales=scales,
+        lower=np.array([to_scale(lo, s) for lo, s in zip(bounds[:, 0], scales)], dtype=float),
+        upper=np.array([to_scale(up, s) for up, s in zip(bounds[:, 1], scales)], dtype=float),
+        nominal=nominal,
+        observables=tuple(o.observable_id for o in experiments.observables),
+        timepoints=np.unique(experiments.times),
+        data=experiments.measured[:, None],
+        sigma=np.full((experiments.n_measurements, 1), math.nan),
+        key=problem_key(model, settings),
+        experiments=experiments,
+    )
+
+
+def measurement_table(problem: Problem) -> pd.DataFrame:
+    """The problem's measurements with the simulation conditions they belong to (for display)."""
+    exp = problem.experiments
+    sims = [exp.simulations[k] for k in exp.simulation_index]
+    return pd.DataFrame({
+        "observableId": [exp.observables[k].observable_id for k in exp.observable_index],
+        "preequilibrationConditionId": [s.preequilibration_id for s in sims],
+        "simulationConditionId": [s.condition_id for s in sims],
+        "time": exp.times,
+        "measurement": exp.measured,
+    })
