@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from biobench.bench_config import BenchConfig
 from biobench.executors import run_tasks
-from biobench.models import resolve_model
-from biobench.problem import Problem, build_problem
+from biobench.problem import Problem
 from biobench.records import RunRecord
 from biobench.runner import StartTask, prepare_starts
+from biobench.sources import load_problem
 from biobench.store import Store
 
 
@@ -34,7 +34,7 @@ def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None
     tasks: list[StartTask] = []
     skipped = 0
     for spec in config.model_specs():
-        problem = build_problem(resolve_model(spec, notify=notify), config.problem)
+        problem = load_problem(spec, config.problem, notify=notify)
         problems[problem.key] = problem
         for init, init_options in config.methods(config.initializers):
             for opt, opt_options in config.methods(config.optimizers):

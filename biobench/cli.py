@@ -15,6 +15,8 @@ from rich.table import Table
 
 from biobench.errors import BiobenchError, ConfigError
 
+MODEL_HELP = "BioModels ID (BIOMD0000000012, BIOMD12), SBML file path, or PEtab problem YAML."
+
 # Piped output (logs, CI) gets wide lines instead of rich's 80-column default.
 # Markup is off: model names, paths and error messages may contain [brackets].
 console = Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 160)
@@ -105,17 +107,15 @@ def models(fmt: str) -> None:
 
 
 def _problem_from(model_spec: str, config: str | None):
-    from biobench.models import resolve_model
-    from biobench.problem import build_problem
     from biobench.settings import load_run_settings
+    from biobench.sources import load_problem
 
     settings = load_run_settings(config)
-    model = resolve_model(model_spec, notify=_notify)
-    return build_problem(model, settings.problem), settings
+    return load_problem(model_spec, settings.problem, notify=_notify), settings
 
 
 @main.command()
-@click.option("--model", "model_spec", required=True, help="BioModels ID (BIOMD0000000012, BIOMD12) or SBML file path.")
+@click.option("--model", "model_spec", required=True, help=MODEL_HELP)
 @click.option("--config", type=click.Path(dir_okay=False), help="YAML file with problem settings.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def problem(model_spec: str, config: str | None, fmt: str) -> None:
@@ -135,12 +135,31 @@ def problem(model_spec: str, config: str | None, fmt: str) -> None:
     for p in info["parameters"]:
         table.add_row(p["id"], p["scale"], _fmt(p["lower"]), _fmt(p["upper"]), _fmt(p["nominal"]))
     console.print(table)
-    console.print(f"observables ({len(prob.observables)}): {', '.join(prob.observables)}")
+    if prob.experiments is not None:
+        _print_petab_tables(info["petab"])
+    else:
+        console.print(f"observables ({len(prob.observables)}): {', '.join(prob.observables)}")
+        noise = prob.settings.noise
+        console.print(f"data points: {prob.n_data}   noise: sigma = {noise.relative} * |y| + "
+                      f"{noise.absolute if noise.absolute is not None else '1% of max |y|'}   "
+                      f"seed: {prob.settings.seed}")
     console.print(f"time points: {len(prob.timepoints)} from {_fmt(prob.timepoints[0])} to {_fmt(prob.timepoints[-1])}")
-    console.print(f"data points: {prob.n_data}   noise: sigma = {prob.settings.noise.relative} * |y| + "
-                  f"{prob.settings.noise.absolute if prob.settings.noise.absolute is not None else '1% of max |y|'}   "
-                  f"seed: {prob.settings.seed}")
     console.print(f"objective (negative log-likelihood) at the nominal parameters: {_fmt(f_nominal)}")
+
+
+def _print_petab_tables(petab: dict) -> None:
+    observables = Table(title=f"{len(petab['observables'])} observables")
+    for column in ("id", "formula", "noise (sigma)", "transformation", "distribution"):
+        observables.add_column(column)
+    for o in petab["observables"]:
+        observables.add_row(o["id"], o["formula"], o["noise"], o["transformation"], o["distribution"])
+    console.print(observables)
+    simulations = Table(title=f"{len(petab['simulations'])} simulations, {petab['n_measurements']} measurements")
+    for column in ("pre-equilibration", "condition", "output times"):
+        simulations.add_column(column)
+    for sim in petab["simulations"]:
+        simulations.add_row(sim["preequilibration"] or "-", sim["condition"], str(sim["n_times"]))
+    console.print(simulations)
 
 
 def _parse_options(pairs: tuple[str, ...], flag: str) -> dict[str, str]:
@@ -154,7 +173,7 @@ def _parse_options(pairs: tuple[str, ...], flag: str) -> dict[str, str]:
 
 
 @main.command()
-@click.option("--model", "model_spec", required=True, help="BioModels ID (BIOMD0000000012, BIOMD12) or SBML file path.")
+@click.option("--model", "model_spec", required=True, help=MODEL_HELP)
 @click.option("--init", "initializer", default="random", show_default=True, help="Initializer (see 'biobench plugins').")
 @click.option("--opt", "optimizer", default="local", show_default=True, help="Optimizer (see 'biobench plugins').")
 @click.option("--starts", type=click.IntRange(min=1), help="Number of starts [default: 10, or the config's].")
@@ -240,7 +259,7 @@ def _print_run_summary(store, prob, initializer: str, optimizer: str, seed: int,
 
 
 @main.command()
-@click.option("--model", "model_spec", required=True, help="BioModels ID (BIOMD0000000012, BIOMD12) or SBML file path.")
+@click.option("--model", "model_spec", required=True, help=MODEL_HELP)
 @click.option("--init", "initializer", default="random", show_default=True, help="Initializer (see 'biobench plugins').")
 @click.option("-n", "--starts", "n_starts", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)

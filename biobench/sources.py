@@ -1,0 +1,30 @@
+"""From what the user typed (a BioModels ID, an SBML path, a PEtab YAML) to a ``Problem``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from biobench.problem import Problem, build_problem
+from biobench.settings import ProblemSettings
+
+
+def load_problem(spec: str | Path, settings: ProblemSettings | None = None,
+                 notify: Callable[[str], None] | None = None) -> Problem:
+    """A synthetic problem built from a model, or a PEtab problem read as it is.
+
+    A PEtab problem defines its own parameters, data and noise, so of the problem
+    settings only the integrator's apply; the others are named, not silently dropped.
+    """
+    from biobench.petab import is_petab_spec, load_petab_problem
+
+    settings = settings or ProblemSettings()
+    if is_petab_spec(spec):
+        unused = sorted(k for k, v in settings if k != "integrator" and v != ProblemSettings.model_fields[k].default)
+        if unused and notify is not None:
+            notify(f"{spec}: a PEtab problem defines its own parameters, data and noise; "
+                   f"the problem settings {', '.join(unused)} do not apply to it.")
+        return load_petab_problem(spec, settings.integrator)
+    from biobench.models import resolve_model
+
+    return build_problem(resolve_model(spec, notify=notify), settings)
