@@ -147,6 +147,21 @@ def problem(model_spec: str, config: str | None, fmt: str) -> None:
     console.print(f"objective (negative log-likelihood) at the nominal parameters: {_fmt(f_nominal)}")
 
 
+@main.command()
+@click.option("--model", "model_spec", required=True, help="BioModels ID (BIOMD0000000012, BIOMD12) or SBML file path.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="New directory for the PEtab problem.")
+@click.option("--config", type=click.Path(dir_okay=False), help="YAML file with problem settings.")
+def export(model_spec: str, out: str, config: str | None) -> None:
+    """Write the synthetic problem of a model as a PEtab v1 directory (linted by petab)."""
+    from biobench.petab.exporter import export_problem
+
+    prob, _ = _problem_from(model_spec, config)
+    yaml_path = export_problem(prob, out)
+    console.print(f"{prob.problem_id}: {prob.n_parameters} parameters, {prob.n_data} measurements written to "
+                  f"{yaml_path.parent}/ (petab's linter accepts it).")
+    console.print(f"Run it as a PEtab problem: biobench run --model {yaml_path}")
+
+
 def _print_petab_tables(petab: dict) -> None:
     observables = Table(title=f"{len(petab['observables'])} observables")
     for column in ("id", "formula", "noise (sigma)", "transformation", "distribution"):

@@ -42,6 +42,17 @@ def two_step_problem(two_step_model):
     return build_problem(two_step_model, ProblemSettings(time=TimeSettings(end=20, n=21)))
 
 
+PETAB_TWO_STEP = DATA / "petab_two_step" / "petab_two_step.yaml"
+
+
+@pytest.fixture(scope="session")
+def petab_problem():
+    """A PEtab problem with 3 conditions, pre-equilibration, placeholders, log10 and Laplace observables."""
+    from biobench.petab import load_petab_problem
+
+    return load_petab_problem(PETAB_TWO_STEP)
+
+
 @pytest.fixture(scope="session")
 def repressilator_problem():
     return build_problem(load_model(offline_copy("BIOMD0000000012").path, model_id="BIOMD0000000012"))

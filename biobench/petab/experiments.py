@@ -169,6 +169,7 @@ def _condition_assignment(
     parameter_df: pd.DataFrame,
     overrides: dict[str, StateOverride],
     values: _Values,
+    why_not_settable,
 ) -> Assignment:
     base = defaults.copy()
     position = {pid: i for i, pid in enumerate(settable)}
@@ -196,8 +197,8 @@ def _condition_assignment(
             elif column in position and not blank:
                 put(column, *values(raw, where))
             elif column not in position:
-                raise ProblemError(f"{where}: {column!r} is not a parameter, species or compartment the model lets "
-                                   "a condition set (unsupported PEtab feature).")
+                raise ProblemError(f"{where}: {column!r} {why_not_settable(column)}, so a condition cannot set it "
+                                   "(unsupported PEtab feature).")
     for pid, prow in parameter_df.iterrows():
         if pid not in position:
             continue
@@ -317,6 +318,12 @@ def compile_experiments(petab_problem, sbml_model: libsbml.Model, settable: list
     if (times < 0).any():
         raise ProblemError("measurement table: negative times; simulations start at t = 0.")
     pairs = list(dict.fromkeys(zip(preeq_ids, sim_ids)))
+
+    def why_not(entity: str) -> str:
+        rule = sbml_model.getRule(entity)
+        if rule is not None and rule.isAssignment():
+            return "is defined by an assignment rule"
+        return "is not a constant parameter, species or compartment of the model"
     simulations, offsets, offset = [], {}, 0
     for preeq_id, sim_id in pairs:
         mask = [(p, s) == (preeq_id, sim_id) for p, s in zip(preeq_ids, sim_ids)]
@@ -325,8 +332,9 @@ def compile_experiments(petab_problem, sbml_model: libsbml.Model, settable: list
             preequilibration_id=preeq_id,
             condition_id=sim_id,
             preequilibration=(_condition_assignment(preeq_id, condition_df, settable, defaults, parameter_df,
-                                                    overrides, values) if preeq_id else None),
-            condition=_condition_assignment(sim_id, condition_df, settable, defaults, parameter_df, overrides, values),
+                                                    overrides, values, why_not) if preeq_id else None),
+            condition=_condition_assignment(sim_id, condition_df, settable, defaults, parameter_df, overrides, values,
+                                            why_not),
             reinitialization=(_reinitialization(sim_id, condition_df, overrides, values) if preeq_id
                               else Reinitialization((), np.empty(0), np.empty(0, dtype=int))),
             times=grid,

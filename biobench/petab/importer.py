@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from biobench.errors import ProblemError, first_line
 from biobench.models.model import model_from_document
@@ -37,7 +37,9 @@ class _Collect(logging.Handler):
         self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(first_line(Exception(record.getMessage())))
+        message = first_line(Exception(record.getMessage())).rstrip(".")
+        if message != "Not OK":  # the linter's closing verdict, not a finding
+            self.messages.append(message)
 
 
 def _read_config(path: Path) -> dict:
@@ -67,19 +69,28 @@ def _read_config(path: Path) -> dict:
     return config
 
 
-def _lint(petab_problem, path: Path) -> None:
+def lint_messages(petab_problem) -> list[str]:
+    """The petab linter's errors (it logs them rather than raising); empty when the problem is valid."""
     from petab.v1 import lint_problem
 
     handler = _Collect()
     logger = logging.getLogger("petab")
+    level = logger.level
     logger.addHandler(handler)
+    logger.setLevel(logging.ERROR)  # its progress notes ("Visualization table not available") are not findings
     try:
         failed = lint_problem(petab_problem)
     finally:
         logger.removeHandler(handler)
-    if failed:
-        found = "; ".join(handler.messages[:5]) or "see petablint's output"
-        raise ProblemError(f"{path}: the PEtab linter rejects the problem: {found}. Run `petablint -y {path}`.")
+        logger.setLevel(level)
+    return (handler.messages or ["see petablint's output"]) if failed else []
+
+
+def _lint(petab_problem, path: Path) -> None:
+    errors = lint_messages(petab_problem)
+    if errors:
+        raise ProblemError(f"{path}: the PEtab linter rejects the problem: {'; '.join(errors[:5])}. "
+                           f"Run `petablint {path}` for the full report.")
 
 
 def _refuse_unsupported(petab_problem, path: Path) -> None:
@@ -117,7 +128,9 @@ def load_petab_problem(path: str | Path, integrator: IntegratorSettings | None =
     path = Path(path)
     config = _read_config(path)
     try:
-        petab_problem = petab.Problem.from_yaml(str(path))
+        with warnings.catch_warnings():  # petab 0.8 still uses pandas arguments pandas deprecates
+            warnings.filterwarnings("ignore", module=r"petab\.")
+            petab_problem = petab.Problem.from_yaml(str(path))
     except Exception as exc:
         raise ProblemError(f"{path}: petab cannot read the problem: {first_line(exc)}") from None
     _lint(petab_problem, path)
@@ -167,15 +180,3 @@ def load_petab_problem(path: str | Path, integrator: IntegratorSettings | None =
         experiments=experiments,
     )
 
-
-def measurement_table(problem: Problem) -> pd.DataFrame:
-    """The problem's measurements with the simulation conditions they belong to (for display)."""
-    exp = problem.experiments
-    sims = [exp.simulations[k] for k in exp.simulation_index]
-    return pd.DataFrame({
-        "observableId": [exp.observables[k].observable_id for k in exp.observable_index],
-        "preequilibrationConditionId": [s.preequilibration_id for s in sims],
-        "simulationConditionId": [s.condition_id for s in sims],
-        "time": exp.times,
-        "measurement": exp.measured,
-    })

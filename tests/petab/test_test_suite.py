@@ -1,0 +1,40 @@
+"""The official PEtab test suite (v1, SBML): log-likelihood, chi2 and simulations of every case.
+
+The cases are data in ``../shared/petab_test_suite`` (not copied into the project);
+where that folder is absent these tests skip and say so. All 20 v1.0.0 SBML cases are
+supported; features outside them are refused by name (see test_import.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from biobench.objective import Objective
+from biobench.petab import load_petab_problem
+from tests.conftest import REPO
+
+SUITE = REPO.parent / "shared" / "petab_test_suite" / "v1.0.0" / "sbml"
+CASES = sorted(p.name for p in SUITE.iterdir() if p.is_dir()) if SUITE.is_dir() else []
+
+needs_suite = pytest.mark.skipif(not CASES, reason=f"PEtab test suite not found at {SUITE}")
+
+
+@needs_suite
+@pytest.mark.parametrize("case", CASES)
+def test_case_matches_the_expected_llh_chi2_and_simulations(case):
+    folder = SUITE / case
+    solution = yaml.safe_load((folder / f"_{case}_solution.yaml").read_text())
+    problem = load_petab_problem(folder / f"_{case}.yaml")
+    objective = Objective(problem)
+
+    llh = -objective.fval(problem.x_true)
+    assert llh == pytest.approx(solution["llh"], abs=solution["tol_llh"])
+    assert objective.fit.chi2(problem.nominal) == pytest.approx(solution["chi2"], abs=solution["tol_chi2"])
+    expected = pd.concat(pd.read_csv(folder / f, sep="\t") for f in solution["simulation_files"])
+    simulated, _ = objective.fit.predict(problem.nominal)
+    np.testing.assert_allclose(simulated, expected["simulation"].to_numpy(), rtol=0,
+                               atol=solution["tol_simulations"])
+
