@@ -1,4 +1,4 @@
-"""Every initializer with every optimizer, end to end, on two offline BioModels models."""
+"""Every initializer with every optimizer, end to end, on two offline BioModels models and a PEtab problem."""
 
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ SMALL = {"bo": {"n_initial": 4, "max_evals": 12, "n_restarts_optimizer": 1, "n_p
 INIT_OPTIONS = {"cvae": {"pilot": 48, "trials": 1, "max_epochs": 30, "patience": 5, "diagnostic_samples": 2}}
 
 
-@pytest.fixture(scope="module", params=["BIOMD0000000012", "BIOMD0000000507"])
+@pytest.fixture(scope="module", params=["BIOMD0000000012", "BIOMD0000000507", "petab"])
 def offline_problem(request):
+    if request.param == "petab":
+        return request.getfixturevalue("petab_problem")
     return build_problem(resolve_model(request.param))
 
 
