@@ -144,7 +144,8 @@ class Objective:
         """Weighted residuals (data - model) / sigma; ``+inf`` everywhere when the simulation fails.
 
         ``0.5 * sum(residuals**2)`` plus a constant is ``fval``, so least-squares
-        solvers minimize exactly the same function.
+        solvers minimize exactly the same function (PEtab problems whose sigma depends
+        on parameters append one residual per measurement for the log(sigma) term).
         """
         return self._evaluate(np.asarray(x, dtype=float))[0].copy()
 

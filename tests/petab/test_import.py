@@ -115,6 +115,9 @@ REFUSED = {
     "two models": (None, lambda c: c["problems"][0]["sbml_files"].append("model.xml"), "2 SBML files"),
     "PEtab v2": (None, lambda c: c.update(format_version="2.0.0"), "only PEtab v1"),
     "composite problem": (None, lambda c: c["problems"].append(c["problems"][0]), "composite"),
+    "rule target as parameter": (("parameters.tsv", lambda f: pd.concat([f, pd.DataFrame([{
+        "parameterId": "doubled", "parameterName": "", "parameterScale": "log10", "lowerBound": "0.1",
+        "upperBound": "10", "nominalValue": "1", "estimate": "1"}])])), None, "linter rejects.*doubled"),
     "lint error": (("parameters.tsv", lambda f: f[f.parameterId != "sigma_B"]), None, "linter rejects.*sigma_B"),
 }
 
