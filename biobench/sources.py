@@ -8,6 +8,13 @@ from pathlib import Path
 from biobench.problem import Problem, build_problem
 from biobench.settings import ProblemSettings
 
+PETAB_SUFFIXES = (".yaml", ".yml")
+
+
+def is_petab_spec(spec: str | Path) -> bool:
+    """A PEtab problem is named by its YAML file; models by an ID or an SBML path."""
+    return Path(str(spec)).suffix.lower() in PETAB_SUFFIXES
+
 
 def load_problem(spec: str | Path, settings: ProblemSettings | None = None,
                  notify: Callable[[str], None] | None = None) -> Problem:
@@ -16,10 +23,10 @@ def load_problem(spec: str | Path, settings: ProblemSettings | None = None,
     A PEtab problem defines its own parameters, data and noise, so of the problem
     settings only the integrator's apply; the others are named, not silently dropped.
     """
-    from biobench.petab import is_petab_spec, load_petab_problem
-
     settings = settings or ProblemSettings()
     if is_petab_spec(spec):
+        from biobench.petab import load_petab_problem  # petab and sympy load only for PEtab problems
+
         unused = sorted(k for k, v in settings if k != "integrator" and v != ProblemSettings.model_fields[k].default)
         if unused and notify is not None:
             notify(f"{spec}: a PEtab problem defines its own parameters, data and noise; "

@@ -1,5 +1,5 @@
-"""PEtab v1: import real estimation problems, export synthetic ones (issue 8)."""
+"""PEtab v1: import real estimation problems, export synthetic ones."""
 
-from biobench.petab.importer import is_petab_spec, load_petab_problem
+from biobench.petab.importer import load_petab_problem
 
-__all__ = ["is_petab_spec", "load_petab_problem"]
+__all__ = ["load_petab_problem"]

@@ -22,13 +22,6 @@ from biobench.petab.initial_values import add_state_overrides
 from biobench.problem import Problem, problem_key, to_scale
 from biobench.settings import IntegratorSettings, ProblemSettings
 
-PETAB_SUFFIXES = (".yaml", ".yml")
-
-
-def is_petab_spec(spec: str | Path) -> bool:
-    return Path(str(spec)).suffix.lower() in PETAB_SUFFIXES
-
-
 class _Collect(logging.Handler):
     """Keeps the petab linter's error messages, which it logs instead of raising."""
 
