@@ -77,6 +77,14 @@ def test_parameter_recovery_is_left_out_without_true_parameters(small_store, tmp
     assert "Parameter recovery" not in titles and "Waterfall plot" in " ".join(titles)
 
 
+def test_petab_problems_have_no_parameter_recovery(petab_problem, tmp_path):
+    """Their nominal values are a reference point, not a truth the fit should recover."""
+    store = Store(tmp_path / "petab.sqlite")
+    run_starts(petab_problem, "random", "local", n_starts=2, budget=30, seed=0, store=store)
+    titles, _, _ = sections(build_report(str(tmp_path / "petab.sqlite"), tmp_path / "out"))
+    assert "Waterfall plot" in " ".join(titles) and not any(t.startswith("Parameter recovery") for t in titles)
+
+
 def test_empty_store_is_a_clear_error(tmp_path):
     with pytest.raises(StoreError, match="holds no runs"):
         build_report(str(tmp_path / "empty.sqlite"), tmp_path / "out")
