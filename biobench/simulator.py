@@ -45,6 +45,14 @@ def settable_parameters(rr: roadrunner.RoadRunner) -> list[int]:
     return settable
 
 
+def configure_integrator(rr: roadrunner.RoadRunner, settings: IntegratorSettings) -> None:
+    solver = rr.getIntegrator()
+    solver.setValue("relative_tolerance", settings.relative_tolerance)
+    if settings.absolute_tolerance is not None:
+        solver.setValue("absolute_tolerance", settings.absolute_tolerance)
+    solver.setValue("maximum_num_steps", settings.maximum_num_steps)
+
+
 # What a reset restores: time, states (rate-rule ones included) and compartments, with initial
 # assignments re-evaluated at the current parameter values. Compartments are not in roadrunner's
 # default, so a compartment whose initial size depends on a parameter would keep its first size.
@@ -79,12 +87,7 @@ class Simulator:
                 f"{model.model_id}: cannot observe {list(observables)}: {exc}. Observables must be ids of "
                 f"species, parameters or compartments (floating species: {', '.join(model.species)})."
             ) from None
-        settings = integrator or IntegratorSettings()
-        solver = self.rr.getIntegrator()
-        solver.setValue("relative_tolerance", settings.relative_tolerance)
-        if settings.absolute_tolerance is not None:
-            solver.setValue("absolute_tolerance", settings.absolute_tolerance)
-        solver.setValue("maximum_num_steps", settings.maximum_num_steps)
+        configure_integrator(self.rr, integrator or IntegratorSettings())
         self.last_error: str | None = None
         self.seconds = 0.0  # spent inside roadrunner (set, reset, simulate): the share benchmarks report
 

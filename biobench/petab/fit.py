@@ -22,9 +22,9 @@ import sympy as sp
 from petab.v1.math import sympify_petab
 
 from biobench.errors import ProblemError, first_line
-from biobench.petab.experiments import TIME_SYMBOL, Experiments, ObservableSpec, Simulation
+from biobench.petab.experiments import TIME_SYMBOL, Experiments, Placeholders, Simulation
 from biobench.settings import IntegratorSettings
-from biobench.simulator import RESET
+from biobench.simulator import RESET, configure_integrator
 
 # Pre-equilibration integrates over windows [0, 1], [1, 10], ... [1e8, 1e9] until no state
 # moves by more than this over a whole window (a derivative bound of tolerance / window length).
@@ -54,12 +54,7 @@ class PetabSimulator:
             self.rr.timeCourseSelections = self.selections
         except Exception as exc:
             raise ProblemError(f"{model.model_id}: roadrunner cannot read {self.selections}: {first_line(exc)}") from None
-        settings = integrator or IntegratorSettings()
-        solver = self.rr.getIntegrator()
-        solver.setValue("relative_tolerance", settings.relative_tolerance)
-        if settings.absolute_tolerance is not None:
-            solver.setValue("absolute_tolerance", settings.absolute_tolerance)
-        solver.setValue("maximum_num_steps", settings.maximum_num_steps)
+        configure_integrator(self.rr, integrator or IntegratorSettings())
         self.last_error: str | None = None
         self.seconds = 0.0
 
@@ -108,40 +103,50 @@ class PetabSimulator:
 
 
 class _Formula:
-    """A formula of one observable, evaluated for all its measurements at once."""
+    """A formula of one observable, evaluated for all its measurements (``rows``) at once."""
 
-    def __init__(self, text: str, placeholders: tuple[str, ...], placeholder_kind: str,
+    def __init__(self, text: str, placeholders: tuple[str, ...], table: Placeholders, rows: np.ndarray,
                  experiments: Experiments, simulator: PetabSimulator) -> None:
         expr = sympify_petab(text)
-        self.symbols = sorted(expr.free_symbols, key=str)
-        self.args: list[tuple[str, object]] = []
-        for symbol in self.symbols:
+        symbols = sorted(expr.free_symbols, key=str)
+        self.rows = rows
+        self._output_rows = experiments.row[rows]  # rows of the stacked simulation outputs
+        self._times = experiments.times[rows]
+        self._table = table
+        self._args: list[tuple[str, object]] = []
+        for symbol in symbols:
             name = str(symbol)
             if name in placeholders:
-                self.args.append((placeholder_kind, placeholders.index(name)))
+                self._args.append(("placeholder", placeholders.index(name)))
             elif name == TIME_SYMBOL:
-                self.args.append(("time", None))
+                self._args.append(("time", None))
             elif name in experiments.model_symbols:
-                self.args.append(("model", simulator.column(name)))
+                self._args.append(("model", simulator.column(name)))
             else:
-                self.args.append(("parameter", experiments.parameter_symbols[name]))
-        self.depends_on_x = any(kind in ("model", "parameter", placeholder_kind) for kind, _ in self.args)
-        self.function = sp.lambdify(self.symbols, expr, modules="numpy")
+                self._args.append(("parameter", experiments.parameter_symbols[name]))
+        estimated_placeholders = bool(np.isin(rows, table.rows).any())
+        self.depends_on_x = any(kind == "model" or (kind == "parameter" and ref[1] >= 0)
+                                or (kind == "placeholder" and estimated_placeholders) for kind, ref in self._args)
+        self._function = sp.lambdify(symbols, expr, modules="numpy")
 
-    def __call__(self, rows: np.ndarray, outputs: np.ndarray, placeholders: np.ndarray,
-                 times: np.ndarray, x_natural: np.ndarray) -> np.ndarray:
+    def __call__(self, outputs: np.ndarray | None, x_natural: np.ndarray | None) -> np.ndarray:
+        """Values at every row; ``outputs`` and ``x_natural`` may be None when nothing depends on them."""
         args = []
-        for kind, ref in self.args:
+        placeholders = None
+        for kind, ref in self._args:
             if kind == "model":
-                args.append(outputs[:, ref])
+                args.append(outputs[self._output_rows, ref])
             elif kind == "time":
-                args.append(times)
+                args.append(self._times)
             elif kind == "parameter":
                 value, index = ref
                 args.append(x_natural[index] if index >= 0 else value)
             else:
-                args.append(placeholders[rows, ref])
-        return np.broadcast_to(np.asarray(self.function(*args), dtype=float), rows.shape)
+                if placeholders is None:
+                    placeholders = self._table.resolve(x_natural) if self.depends_on_x else self._table.values
+                args.append(placeholders[self.rows, ref])
+        with np.errstate(all="ignore"):
+            return np.broadcast_to(np.asarray(self._function(*args), dtype=float), self.rows.shape)
 
 
 class PetabFit:
@@ -151,32 +156,44 @@ class PetabFit:
         exp: Experiments = problem.experiments
         self.experiments = exp
         self.simulator = simulator or PetabSimulator(problem.model, exp, problem.settings.integrator)
-        self._observables = []
+        self._formulas: list[_Formula] = []
+        self._noise: list[_Formula] = []
         for k, spec in enumerate(exp.observables):
             rows = np.flatnonzero(exp.observable_index == k)
-            if rows.size == 0:
-                continue
-            self._observables.append((rows, self._formula(spec.formula, spec, "observable"),
-                                      self._formula(spec.noise_formula, spec, "noise")))
+            if rows.size:
+                self._formulas.append(_Formula(spec.formula, spec.observable_placeholders,
+                                               exp.observable_parameters, rows, exp, self.simulator))
+                self._noise.append(_Formula(spec.noise_formula, spec.noise_placeholders, exp.noise_parameters,
+                                            rows, exp, self.simulator))
         transformation = [exp.observables[k].transformation for k in exp.observable_index]
         distribution = [exp.observables[k].distribution for k in exp.observable_index]
         m = exp.measured
         self._log = np.array([t == "log" for t in transformation])
         self._log10 = np.array([t == "log10" for t in transformation])
         self._laplace = np.array([d == "laplace" for d in distribution])
+        self._any_log = bool(self._log.any() or self._log10.any())
+        self._any_laplace = bool(self._laplace.any())
         with np.errstate(divide="ignore", invalid="ignore"):
             self._measured = self._transform(m)
             jacobian = np.where(self._log, np.log(m), 0.0) + np.where(self._log10, np.log(m * math.log(10)), 0.0)
-        self._constant = np.where(self._laplace, math.log(2.0), 0.5 * math.log(2.0 * math.pi)) + jacobian
         if not np.isfinite(self._measured).all():
             raise ProblemError("measurement table: log-transformed observables need positive measurements.")
-        self._sigma_varies = any(noise.depends_on_x for _, _, noise in self._observables)
+        self._constant = float(np.sum(np.where(self._laplace, math.log(2.0), 0.5 * math.log(2.0 * math.pi))
+                                      + jacobian))
+        self._sigma_varies = any(noise.depends_on_x for noise in self._noise)
+        # A sigma that no parameter changes is computed once, and its log folded into the constant.
+        self._sigma = None if self._sigma_varies else self._noise_values(None, None)
+        if self._sigma is not None and np.all(self._sigma > 0) and np.isfinite(self._sigma).all():
+            self._constant += float(np.sum(np.log(self._sigma)))
+        else:
+            self._sigma = None
         self.n_residuals = len(m) * (2 if self._sigma_varies else 1)
-        self._rows = exp.row
 
-    def _formula(self, text: str, spec: ObservableSpec, kind: str) -> _Formula:
-        placeholders = spec.observable_placeholders if kind == "observable" else spec.noise_placeholders
-        return _Formula(text, placeholders, kind, self.experiments, self.simulator)
+    def _noise_values(self, outputs: np.ndarray | None, x_natural: np.ndarray | None) -> np.ndarray:
+        sigma = np.empty(self.experiments.n_measurements)
+        for noise in self._noise:
+            sigma[noise.rows] = noise(outputs, x_natural)
+        return sigma
 
     def _transform(self, values: np.ndarray) -> np.ndarray:
         out = np.array(values, dtype=float, copy=True)
@@ -184,25 +201,15 @@ class PetabFit:
         out[self._log10] = np.log10(values[self._log10])
         return out
 
-    @property
-    def last_error(self) -> str | None:
-        return self.simulator.last_error
-
     def predict(self, x_natural: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """Simulated observable values and noise sigmas for every measurement, in measurement-table order."""
         outputs = self.simulator.simulate(x_natural)
         if outputs is None:
             return None
-        exp = self.experiments
-        per_measurement = outputs[self._rows]
-        obs_values = exp.observable_parameters.resolve(x_natural)
-        noise_values = exp.noise_parameters.resolve(x_natural)
-        y = np.empty(exp.n_measurements)
-        sigma = np.empty(exp.n_measurements)
-        with np.errstate(all="ignore"):
-            for rows, formula, noise in self._observables:
-                y[rows] = formula(rows, per_measurement[rows], obs_values, exp.times[rows], x_natural)
-                sigma[rows] = noise(rows, per_measurement[rows], noise_values, exp.times[rows], x_natural)
+        y = np.empty(self.experiments.n_measurements)
+        for formula in self._formulas:
+            y[formula.rows] = formula(outputs, x_natural)
+        sigma = self._sigma if self._sigma is not None else self._noise_values(outputs, x_natural)
         return y, sigma
 
     def __call__(self, x_natural: np.ndarray) -> tuple[np.ndarray, float] | None:
@@ -212,15 +219,22 @@ class PetabFit:
             return None
         y, sigma = predicted
         with np.errstate(all="ignore"):
-            weighted = (self._measured - self._transform(y)) / sigma
-            log_sigma = np.log(sigma)
-            misfit = np.where(self._laplace, np.abs(weighted), 0.5 * weighted**2)
-            fval = float(np.sum(self._constant) + np.sum(log_sigma) + np.sum(misfit))
-        if not math.isfinite(fval) or not (sigma > 0).all():
+            weighted = (self._measured - (self._transform(y) if self._any_log else y)) / sigma
+            if self._any_laplace:
+                misfit = float(np.sum(np.where(self._laplace, np.abs(weighted), 0.5 * weighted**2)))
+            else:
+                misfit = 0.5 * float(weighted @ weighted)
+            fval = self._constant + misfit
+            if self._sigma is None:
+                log_sigma = np.log(sigma)
+                fval += float(np.sum(log_sigma))
+        if not math.isfinite(fval) or (self._sigma is None and not (sigma > 0).all()):
             self.simulator.last_error = ("non-positive prediction of a log-transformed observable"
                                          if (sigma > 0).all() else "noise formula gave a non-positive sigma")
             return None
-        residuals = np.where(self._laplace, np.sign(weighted) * np.sqrt(2.0 * np.abs(weighted)), weighted)
+        residuals = weighted
+        if self._any_laplace:
+            residuals = np.where(self._laplace, np.sign(weighted) * np.sqrt(2.0 * np.abs(weighted)), weighted)
         if self._sigma_varies:
             residuals = np.concatenate([residuals, np.sqrt(2.0 * (log_sigma + _SIGMA_OFFSET))])
         return residuals, fval
