@@ -63,6 +63,11 @@ class Problem:
         return self.to_scaled(self.nominal)
 
     @property
+    def has_truth(self) -> bool:
+        """Synthetic data come from ``nominal``; a PEtab problem's nominal values are only a reference point."""
+        return self.experiments is None
+
+    @property
     def problem_id(self) -> str:
         return f"{self.model.model_id}:{self.key[:10]}"
 

@@ -38,7 +38,7 @@ problems = sa.Table(
     sa.Column("model_name", sa.Text),
     sa.Column("model_sha256", sa.String(64)),
     sa.Column("parameter_ids", sa.Text, nullable=False),  # JSON list
-    sa.Column("x_true", sa.Text),  # JSON list, scaled
+    sa.Column("x_true", sa.Text),  # JSON list, scaled; null where no truth is known (PEtab problems)
     sa.Column("f_true", sa.Float),
     sa.Column("n_data", sa.Integer),
     sa.Column("description", sa.Text),  # JSON: Problem.describe()
@@ -169,7 +169,7 @@ class Store:
                 model_name=problem.model.name,
                 model_sha256=problem.model.sha256,
                 parameter_ids=json.dumps(list(problem.parameter_ids)),
-                x_true=json.dumps(problem.x_true.tolist()),
+                x_true=json.dumps(problem.x_true.tolist()) if problem.has_truth else None,
                 f_true=_float(f_true),
                 n_data=problem.n_data,
                 description=json.dumps(problem.describe()),

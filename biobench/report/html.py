@@ -55,9 +55,6 @@ def _problems_frame(store: Store) -> pd.DataFrame:
     with store.engine.connect() as conn:
         frame = pd.read_sql(sa.select(problems), conn)
     frame["x_true"] = frame["x_true"].map(lambda v: json.loads(v) if isinstance(v, str) else None)
-    # A PEtab problem's nominal values are a reference point, not a truth to recover.
-    real_data = frame["description"].map(lambda v: isinstance(v, str) and "petab" in json.loads(v))
-    frame.loc[real_data, "x_true"] = None
     return frame
 
 
