@@ -112,11 +112,9 @@ class Experiments:
     measured: np.ndarray = field(repr=False)
     times: np.ndarray = field(repr=False)
     observable_index: np.ndarray = field(repr=False)  # per measurement, index into observables
-    simulation_index: np.ndarray = field(repr=False)
     row: np.ndarray = field(repr=False)  # per measurement, row of the stacked simulation outputs
     observable_parameters: Placeholders = field(repr=False)
     noise_parameters: Placeholders = field(repr=False)
-    n_estimated: int = 0
 
     @property
     def n_measurements(self) -> int:
@@ -169,7 +167,7 @@ def _condition_assignment(
     parameter_df: pd.DataFrame,
     overrides: dict[str, StateOverride],
     values: _Values,
-    why_not_settable,
+    sbml_model: libsbml.Model,
 ) -> Assignment:
     base = defaults.copy()
     position = {pid: i for i, pid in enumerate(settable)}
@@ -182,23 +180,24 @@ def _condition_assignment(
             from_x.pop(position[pid], None)
             base[position[pid]] = value
 
-    row = condition_df.loc[condition_id] if condition_id else None
-    if row is not None:
-        for column, raw in row.items():
-            if column == C.CONDITION_NAME:
-                continue
-            where = f"condition table, condition {condition_id!r}, column {column!r}"
-            blank = isinstance(raw, float) and math.isnan(raw)
-            if column in overrides:
-                override = overrides[column]
-                put(override.flag_parameter, 0.0 if blank else 1.0, -1)
-                if not blank:
-                    put(override.value_parameter, *values(raw, where))
-            elif column in position and not blank:
-                put(column, *values(raw, where))
-            elif column not in position:
-                raise ProblemError(f"{where}: {column!r} {why_not_settable(column)}, so a condition cannot set it "
-                                   "(unsupported PEtab feature).")
+    for column, raw in condition_df.loc[condition_id].items():
+        if column == C.CONDITION_NAME:
+            continue
+        where = f"condition table, condition {condition_id!r}, column {column!r}"
+        blank = isinstance(raw, float) and math.isnan(raw)
+        if column in overrides:
+            override = overrides[column]
+            put(override.flag_parameter, 0.0 if blank else 1.0, -1)
+            if not blank:
+                put(override.value_parameter, *values(raw, where))
+        elif column in position and not blank:
+            put(column, *values(raw, where))
+        elif column not in position:
+            rule = sbml_model.getRule(column)
+            reason = ("is defined by an assignment rule" if rule is not None and rule.isAssignment()
+                      else "is not a constant parameter, species or compartment of the model")
+            raise ProblemError(f"{where}: {column!r} {reason}, so a condition cannot set it "
+                               "(unsupported PEtab feature).")
     for pid, prow in parameter_df.iterrows():
         if pid not in position:
             continue
@@ -307,9 +306,8 @@ def compile_experiments(petab_problem, sbml_model: libsbml.Model, settable: list
                                        "parameter table.")
 
     # Simulations: one per (pre-equilibration, simulation) pair, on the union of its measurement times.
-    preeq_column = measurement_df.get(C.PREEQUILIBRATION_CONDITION_ID)
-    preeq_ids = ["" if preeq_column is None or pd.isna(v) or v == "" else str(v)
-                 for v in (preeq_column if preeq_column is not None else [None] * len(measurement_df))]
+    no_preequilibration = pd.Series("", index=measurement_df.index)
+    preeq_ids = measurement_df.get(C.PREEQUILIBRATION_CONDITION_ID, no_preequilibration).fillna("").astype(str).tolist()
     sim_ids = [str(v) for v in measurement_df[C.SIMULATION_CONDITION_ID]]
     times = measurement_df[C.TIME].astype(float).to_numpy()
     if not np.isfinite(times).all():
@@ -318,12 +316,9 @@ def compile_experiments(petab_problem, sbml_model: libsbml.Model, settable: list
     if (times < 0).any():
         raise ProblemError("measurement table: negative times; simulations start at t = 0.")
     pairs = list(dict.fromkeys(zip(preeq_ids, sim_ids)))
-
-    def why_not(entity: str) -> str:
-        rule = sbml_model.getRule(entity)
-        if rule is not None and rule.isAssignment():
-            return "is defined by an assignment rule"
-        return "is not a constant parameter, species or compartment of the model"
+    assignments = {cid: _condition_assignment(cid, condition_df, settable, defaults, parameter_df, overrides, values,
+                                              sbml_model)
+                   for cid in dict.fromkeys(preeq_ids + sim_ids) if cid}
     simulations, offsets, offset = [], {}, 0
     for preeq_id, sim_id in pairs:
         mask = [(p, s) == (preeq_id, sim_id) for p, s in zip(preeq_ids, sim_ids)]
@@ -331,10 +326,8 @@ def compile_experiments(petab_problem, sbml_model: libsbml.Model, settable: list
         simulations.append(Simulation(
             preequilibration_id=preeq_id,
             condition_id=sim_id,
-            preequilibration=(_condition_assignment(preeq_id, condition_df, settable, defaults, parameter_df,
-                                                    overrides, values, why_not) if preeq_id else None),
-            condition=_condition_assignment(sim_id, condition_df, settable, defaults, parameter_df, overrides, values,
-                                            why_not),
+            preequilibration=assignments[preeq_id] if preeq_id else None,
+            condition=assignments[sim_id],
             reinitialization=(_reinitialization(sim_id, condition_df, overrides, values) if preeq_id
                               else Reinitialization((), np.empty(0), np.empty(0, dtype=int))),
             times=grid,
@@ -342,9 +335,8 @@ def compile_experiments(petab_problem, sbml_model: libsbml.Model, settable: list
         offsets[(preeq_id, sim_id)] = offset
         offset += len(grid)
 
-    simulation_index = np.array([pairs.index(pair) for pair in zip(preeq_ids, sim_ids)], dtype=int)
-    row = np.array([offsets[pair] + int(np.searchsorted(simulations[k].times, t))
-                    for pair, k, t in zip(zip(preeq_ids, sim_ids), simulation_index, times)], dtype=int)
+    row = np.array([offsets[pair] + int(np.searchsorted(simulations[pairs.index(pair)].times, t))
+                    for pair, t in zip(zip(preeq_ids, sim_ids), times)], dtype=int)
     observable_index = np.array([obs_position[o] for o in measurement_df[C.OBSERVABLE_ID]], dtype=int)
     return Experiments(
         settable=tuple(settable),
@@ -355,13 +347,11 @@ def compile_experiments(petab_problem, sbml_model: libsbml.Model, settable: list
         measured=measurement_df[C.MEASUREMENT].astype(float).to_numpy(),
         times=times,
         observable_index=observable_index,
-        simulation_index=simulation_index,
         row=row,
         observable_parameters=_placeholders(measurement_df, C.OBSERVABLE_PARAMETERS,
                                             [specs[i].observable_placeholders for i in observable_index], values),
         noise_parameters=_placeholders(measurement_df, C.NOISE_PARAMETERS,
                                        [specs[i].noise_placeholders for i in observable_index], values),
-        n_estimated=len(estimated),
     )
 
 

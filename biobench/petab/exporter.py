@@ -9,7 +9,6 @@ concentration-valued species ``X`` in compartment ``c`` becomes ``X * c`` (just
 
 from __future__ import annotations
 
-import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from biobench.errors import ProblemError
+from biobench.petab.importer import lint_messages
 from biobench.problem import Problem, from_scale
 
 MODEL_FILE = "model.xml"
@@ -70,17 +70,9 @@ def petab_tables(problem: Problem) -> dict[str, pd.DataFrame]:
             "parameters": parameters}
 
 
-def _lint(yaml_path: Path) -> list[str]:
-    import petab.v1 as petab
-
-    from biobench.petab.importer import lint_messages
-
-    return lint_messages(petab.Problem.from_yaml(str(yaml_path)))
-
-
 def export_problem(problem: Problem, out: str | Path) -> Path:
     """Write ``problem`` as a PEtab directory ``out`` (created whole or not at all); return its YAML path."""
-    from petab.v1 import C
+    import petab.v1 as petab
     from petab.v1.yaml import create_problem_yaml
 
     if problem.experiments is not None:
@@ -95,15 +87,12 @@ def export_problem(problem: Problem, out: str | Path) -> Path:
     try:
         (staging / MODEL_FILE).write_text(problem.model.sbml, encoding="utf-8")
         for name, frame in tables.items():
-            index = {"conditions": C.CONDITION_ID, "observables": C.OBSERVABLE_ID,
-                     "parameters": C.PARAMETER_ID}.get(name)
-            (frame.set_index(index) if index else frame).to_csv(staging / f"{name}.tsv", sep="\t",
-                                                                index=index is not None)
+            frame.to_csv(staging / f"{name}.tsv", sep="\t", index=False)
         yaml_name = f"{problem.model.model_id}.yaml"
         create_problem_yaml(sbml_files=staging / MODEL_FILE, condition_files=staging / "conditions.tsv",
                             measurement_files=staging / "measurements.tsv", parameter_file=staging / "parameters.tsv",
                             observable_files=staging / "observables.tsv", yaml_file=staging / yaml_name)
-        errors = _lint(staging / yaml_name)
+        errors = lint_messages(petab.Problem.from_yaml(str(staging / yaml_name)))
         if errors:  # a bug of ours, not of the user's input: say so plainly
             raise ProblemError(f"the exported PEtab problem fails petab's linter: {'; '.join(errors)}")
         if out.exists():
@@ -112,5 +101,4 @@ def export_problem(problem: Problem, out: str | Path) -> Path:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    logging.getLogger(__name__).info("exported %s to %s", problem.problem_id, out)
     return out / yaml_name
