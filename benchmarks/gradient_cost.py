@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 from biobench.models import resolve_model
+from biobench.likelihood import Likelihood
 from biobench.objective import Objective
 from biobench.problem import build_problem
 
@@ -42,7 +43,7 @@ def main() -> None:
         print(f"forward sensitivities failed at the nominal parameters: {str(exc).splitlines()[0][:120]}")
         sens = float("inf")
 
-    objective = Objective(problem)
+    objective = Objective(Likelihood(problem))
     start = time.perf_counter()
     for i in range(args.repeats):
         x = problem.x_true + 1e-3 * i

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from biobench.models import resolve_model
+from biobench.likelihood import Likelihood
 from biobench.objective import Objective
 from biobench.petab import load_petab_problem
 from biobench.petab.exporter import export_problem
@@ -54,7 +55,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         problem = multi_condition_problem(args.model, args.conditions, Path(tmp))
-    objective = Objective(problem)
+    objective = Objective(Likelihood(problem))
     rng = np.random.default_rng(0)
     points = problem.x_true + rng.normal(0, 0.05, (args.repeats, problem.n_parameters))
     natural = problem.to_natural(points)

@@ -9,12 +9,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pandas as pd
 
 from biobench import metrics as lb
+from biobench.atomic import atomic_write
+from biobench.errors import ConfigError
 from biobench.store import Store
+
+# What ``biobench runs`` shows and exports, one row per start.
+RUN_COLUMNS = ["run_id", "problem_id", "model_id", "initializer", "optimizer", "seed", "start_index", "fval0",
+               "fval_best", "n_evals", "n_failures", "seconds", "status", "parameter_ids", "x0", "x_best", "message",
+               "opt_options", "extras", "created_at"]
+_LIST_COLUMNS = ("parameter_ids", "x0", "x_best", "opt_options", "extras")
 
 
 def load_results(results: str | os.PathLike | None = None, model_id: str | None = None) -> pd.DataFrame:
@@ -36,3 +45,25 @@ def leaderboard(results: str | os.PathLike | None = None, model_id: str | None =
 def overall(results: str | os.PathLike | None = None, delta: float = lb.DEFAULT_DELTA) -> pd.DataFrame:
     """Per method across problems: mean rank and the area under the performance profile."""
     return lb.overall(lb.per_problem(load_results(results), delta))
+
+
+def export_runs(frame: pd.DataFrame, fmt: str, out: str | os.PathLike | None = None) -> str | None:
+    """Runs as csv, parquet or json: the text when ``out`` is None, else written atomically to ``out``.
+
+    In csv and parquet, list and dict columns are JSON strings (one cell each, read back with json.loads).
+    """
+    frame = frame[RUN_COLUMNS]
+    if fmt == "json":
+        text = frame.to_json(orient="records", indent=2)
+        return text if out is None else atomic_write(out, lambda handle: handle.write(text.encode()))
+    flat = frame.copy()
+    for column in _LIST_COLUMNS:
+        flat[column] = flat[column].map(json.dumps)
+    if fmt == "parquet":
+        if out is None:
+            raise ConfigError("--format parquet writes a binary file: pass --out runs.parquet.")
+        return atomic_write(out, lambda handle: flat.to_parquet(handle, index=False))
+    if fmt != "csv":
+        raise ConfigError(f"--format {fmt!r}: choose csv, parquet or json.")
+    return flat.to_csv(index=False) if out is None else atomic_write(out, lambda handle: flat.to_csv(handle,
+                                                                                                    index=False))

@@ -1,8 +1,9 @@
 """Where prepared starts run: in this process, a local process pool, or a Dask cluster.
 
-Workers receive each problem once and keep one compiled simulator per problem for
-all the starts they run; the driver alone writes the store, record by record, as
-results arrive. A start's numbers depend only on its task, never on the executor.
+Workers receive each problem once and keep its compiled likelihood (one simulator)
+for all the starts they run; each start gets a fresh objective of its own. The driver
+alone writes the store, record by record, as results arrive. A start's numbers depend
+only on its task, never on the executor.
 """
 
 from __future__ import annotations
@@ -14,16 +15,16 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
 from biobench.errors import ConfigError, ExecutorError
-from biobench.objective import Objective
+from biobench.likelihood import Likelihood
 from biobench.problem import Problem
 from biobench.records import RunRecord
 from biobench.runner import StartTask, execute
 
 EXECUTORS = ("serial", "processes", "dask")
 
-# Per-process state of a worker: the problems it was given and one objective each.
+# Per-process state of a worker: the problems it was given and one compiled likelihood each.
 _problems: dict[str, Problem] = {}
-_objectives: dict[str, Objective] = {}
+_likelihoods: dict[str, Likelihood] = {}
 
 
 def _install(problems: dict[str, Problem]) -> None:
@@ -31,14 +32,14 @@ def _install(problems: dict[str, Problem]) -> None:
 
 
 def run_task(task: StartTask, *problems: Problem) -> RunRecord:
-    """Execute one start with this process's cached problem and simulator (``problems``: ones to install)."""
+    """Execute one start with this process's compiled likelihood of its problem (``problems``: ones to install)."""
     if problems:
         _install({p.key: p for p in problems})
-    problem = _problems[task.problem_key]
-    objective = _objectives.get(task.problem_key)
-    if objective is None:
-        objective = _objectives[task.problem_key] = Objective(problem, budget=task.budget)
-    return execute(problem, task, objective)
+    key = task.start.problem_key
+    likelihood = _likelihoods.get(key)
+    if likelihood is None:
+        likelihood = _likelihoods[key] = Likelihood(_problems[key])
+    return execute(likelihood, task)
 
 
 def run_tasks(tasks: list[StartTask], problems: dict[str, Problem], executor: str = "serial",
@@ -96,7 +97,8 @@ def _dask(tasks: list[StartTask], problems: dict[str, Problem], workers: int | N
         # each worker receives each problem once; futures as top-level arguments are resolved there
         shared = dict(zip(problems, client.scatter(list(problems.values()), broadcast=True)))
 
-        futures = [client.submit(run_task, task, shared[task.problem_key], pure=False, key=f"biobench-{task.key}")
+        futures = [client.submit(run_task, task, shared[task.start.problem_key], pure=False,
+                                 key=f"biobench-{task.start.key}")
                    for task in tasks]
         try:
             for future in as_completed(futures):

@@ -117,6 +117,33 @@ def overall(board: pd.DataFrame) -> pd.DataFrame:
     return result.reset_index().sort_values(["mean_rank", "profile_auc"], ascending=[True, False])
 
 
+def run_summary(runs: pd.DataFrame, problem_key: str, initializer: str, optimizer: str, seed: int, budget: int,
+                f_nominal: float, delta: float = DEFAULT_DELTA) -> pd.DataFrame:
+    """What ``biobench run`` reports for one method on one problem: (metric, value) rows.
+
+    ``runs`` may hold other problems and methods: f_ref is taken over every run of the
+    problem, so a method is judged against the best any method found.
+    """
+    runs = with_convergence(runs[runs["problem_key"] == problem_key], delta)
+    mine = runs[(runs["initializer"] == initializer) & (runs["optimizer"] == optimizer) & (runs["seed"] == seed)
+                & (runs["budget"] == budget)]
+    f_ref = float(runs["f_ref"].iloc[0]) if len(runs) else f_nominal
+    rows = [("starts", len(mine)),
+            ("best fval", float(mine["fval_best"].min()) if len(mine) else np.nan),
+            ("median fval", float(mine["fval_best"].median()) if len(mine) else np.nan),
+            ("fval at the true parameters", f_nominal),
+            (f"converged starts (fval <= f_ref + {delta}, f_ref = {f_ref:.6g})",
+             f"{int(mine['converged'].sum())} / {len(mine)}")]
+    pilot = float(mine["pilot_evals"].sum())
+    if pilot:
+        rows += [(f"pilot evaluations of {initializer} (charged to it)", round(pilot)),
+                 (f"pilot seconds of {initializer} (charged to it)", round(float(mine["pilot_seconds"].sum()), 1))]
+    rows += [("evaluations (total, pilot included)", round(float(mine["total_evals"].sum()))),
+             ("failed simulations", int(mine["n_failures"].sum())),
+             ("seconds (total, pilot included)", round(float(mine["total_seconds"].sum()), 1))]
+    return pd.DataFrame(rows, columns=["metric", "value"])
+
+
 LEADERBOARD_COLUMNS = ["problem_id", "method", "starts", "best_fval", "median_fval", "f_ref", "success_rate",
                        "converged", "converged_per_1000_evals", "converged_per_minute", "median_seconds",
                        "failed_starts"]

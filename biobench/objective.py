@@ -1,9 +1,16 @@
-"""The objective every optimizer sees: negative log-likelihood over scaled parameters.
+"""The objective one start sees: a compiled likelihood, counted and held to the start's budget.
 
-It is also the referee of the fair-comparison rules: it counts every evaluation
-(finite-difference ones included), refuses to run past the per-start budget, turns
+It is the referee of the fair-comparison rules: it counts every evaluation
+(finite-difference ones included), refuses to run past the start's budget, turns
 failed simulations into ``+inf`` instead of exceptions, and keeps the best-so-far
-trace. Its counts are the truth, not what an optimization library reports.
+trace and every evaluated point. Its counts are the truth, not what an optimization
+library reports. One is made per start (it is small); the ``Likelihood`` it wraps is
+compiled once per problem and shared.
+
+A point evaluated a moment ago is answered again without a new simulation or charge:
+samplers such as DEMetropolisZ ask for the current point at every step, finite
+differences revisit the centre, and libraries evaluate the start point that the
+runner evaluated for ``fval0``.
 """
 
 from __future__ import annotations
@@ -13,12 +20,9 @@ import time
 
 import numpy as np
 
-from biobench.problem import Problem
-from biobench.simulator import Simulator
+from biobench.likelihood import Likelihood
 
-
-# How many recently used points are remembered: samplers such as DEMetropolisZ ask for
-# the current point and the proposal at every step, finite differences revisit the centre.
+# How many recently used points are remembered (see the module docstring).
 _RECENT = 4
 
 
@@ -30,68 +34,31 @@ class BudgetExhausted(Exception):
     """
 
 
-class GridFit:
-    """Synthetic problems: one simulation on the time grid, Gaussian noise of known sigma."""
-
-    def __init__(self, problem: Problem, simulator: Simulator | None = None) -> None:
-        self.simulator = simulator or Simulator(
-            problem.model, problem.parameter_ids, problem.observables, problem.settings.integrator
-        )
-        self._times = problem.timepoints
-        self._data = problem.data
-        self._inv_sigma = 1.0 / problem.sigma
-        self._mask = np.isfinite(problem.data)
-        self._const = float(0.5 * np.sum(np.log(2.0 * math.pi * problem.sigma[self._mask] ** 2)))
-        self.n_residuals = int(self._mask.sum())
-        self._all_measured = bool(self._mask.all())
-
-    def __call__(self, values: np.ndarray) -> tuple[np.ndarray, float] | None:
-        """(weighted residuals, negative log-likelihood) at natural-scale values; None when CVODE fails."""
-        y = self.simulator.simulate_natural(values, self._times)
-        if y is None:
-            return None
-        res = (self._data - y) * self._inv_sigma
-        res = res.ravel() if self._all_measured else res[self._mask]
-        return res, 0.5 * float(res @ res) + self._const
-
-
 class Objective:
-    """Negative log-likelihood of a problem's data: synthetic (grid) or PEtab problems alike."""
+    """Negative log-likelihood over scaled parameters, for one start: counted, budgeted, traced."""
 
-    def __init__(self, problem: Problem, budget: int | None = None, simulator: Simulator | None = None) -> None:
+    def __init__(self, likelihood: Likelihood, budget: int | None = None) -> None:
         if budget is not None and budget < 1:
             raise ValueError("budget must be a positive number of evaluations")
-        self.problem = problem
+        self.likelihood = likelihood
         self.budget = budget
-        if problem.experiments is not None:
-            from biobench.petab.fit import PetabFit  # sympy and petab load only for PEtab problems
-
-            self.fit = PetabFit(problem)
-        else:
-            self.fit = GridFit(problem, simulator)
-        self.simulator = self.fit.simulator
-        self.lower, self.upper = problem.lower, problem.upper
-        self._log10 = np.array([s == "log10" for s in problem.scales])
-        self._ln = np.array([s == "log" for s in problem.scales])
-        self._all_log10 = bool(self._log10.all())
-        self._failed_residuals = np.full(self.fit.n_residuals, np.inf)
-        self.reset()
-
-    @property
-    def dim(self) -> int:
-        return self.problem.n_parameters
-
-    def reset(self) -> None:
-        """Start counting afresh (a new start of a multistart)."""
+        self.lower, self.upper = likelihood.lower, likelihood.upper
+        self.dim = len(self.lower)
         self.n_evals = 0
         self.n_failures = 0
         self.best_fval = math.inf
         self.best_x: np.ndarray | None = None
         self.trace: list[tuple[int, float, float]] = []  # (evaluation, best fval so far, seconds)
         self.history: list[tuple[np.ndarray, float]] = []  # every evaluated point: training data for the cvae
-        self._t0 = time.perf_counter()
-        self._sim0 = self.simulator.seconds
+        self._failed_residuals = np.full(likelihood.n_residuals, np.inf)
+        self._evaluate_likelihood = likelihood.evaluate
         self._recent: dict[bytes, tuple[np.ndarray, float]] = {}
+        self._t0 = time.perf_counter()
+        self._sim0 = likelihood.simulator.seconds
+
+    @property
+    def simulator(self):
+        return self.likelihood.simulator
 
     @property
     def remaining(self) -> int | None:
@@ -104,15 +71,7 @@ class Objective:
     @property
     def simulation_seconds(self) -> float:
         """Of ``seconds``, the part spent inside roadrunner."""
-        return self.simulator.seconds - self._sim0
-
-    def _natural(self, x: np.ndarray) -> np.ndarray:
-        if self._all_log10:
-            return 10.0**x
-        v = np.array(x, dtype=float)
-        v[self._log10] = 10.0 ** v[self._log10]
-        v[self._ln] = np.exp(v[self._ln])
-        return v
+        return self.likelihood.simulator.seconds - self._sim0
 
     def _evaluate(self, x: np.ndarray) -> tuple[np.ndarray, float]:
         """Simulate once per new point; (residuals, fval) of the last few points are remembered."""
@@ -125,26 +84,24 @@ class Objective:
             raise BudgetExhausted(f"budget of {self.budget} evaluations used")
         self.n_evals += 1
         x = x.copy()  # the caller may reuse its array; history and best keep this one
-        fitted = self.fit(self._natural(x)) if np.isfinite(x).all() else None
-        if fitted is None:
+        evaluated = self._evaluate_likelihood(x) if math.isfinite(x @ x) else None  # one cheap NaN/inf check
+        if evaluated is None:
             self.n_failures += 1
-            res, fval = self._failed_residuals, math.inf
-        else:
-            res, fval = fitted
-            if fval < self.best_fval:
-                self.best_fval, self.best_x = fval, x
-                self.trace.append((self.n_evals, fval, self.seconds))
-        self.history.append((x, fval))
+            evaluated = (self._failed_residuals, math.inf)
+        elif evaluated[1] < self.best_fval:
+            self.best_fval, self.best_x = evaluated[1], x
+            self.trace.append((self.n_evals, evaluated[1], self.seconds))
+        self.history.append((x, evaluated[1]))
         if len(self._recent) >= _RECENT:
             del self._recent[next(iter(self._recent))]
-        self._recent[key] = (res, fval)
-        return res, fval
+        self._recent[key] = evaluated
+        return evaluated
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
         """Weighted residuals (data - model) / sigma; ``+inf`` everywhere when the simulation fails.
 
         ``0.5 * sum(residuals**2)`` plus a constant is ``fval``, so least-squares
-        solvers minimize exactly the same function (PEtab problems whose sigma depends
+        solvers minimize exactly the same function (problems whose sigma depends
         on parameters append one residual per measurement for the log(sigma) term).
         """
         return self._evaluate(np.asarray(x, dtype=float))[0].copy()

@@ -1,5 +1,8 @@
-"""What initializers and optimizers share: typed options, and registries by name.
+"""What initializers and optimizers share: options as pydantic models, and registries by name.
 
+A plugin declares its options as a pydantic model (``class Options(PluginOptions)``):
+defaults, types and bounds in one place, which validates what the user typed (strings
+from the command line, values from YAML) and which ``biobench plugins`` lists.
 Registries are extended by other packages through entry points, so a third-party
 method is used exactly like a built-in one (``--init NAME``, ``--opt NAME``).
 """
@@ -7,51 +10,75 @@ method is used exactly like a built-in one (``--init NAME``, ``--opt NAME``).
 from __future__ import annotations
 
 from importlib.metadata import entry_points
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, get_args
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from biobench.errors import PluginError
 
 T = TypeVar("T")
 
 
+class PluginOptions(BaseModel):
+    """A plugin's options; subclasses add fields (``Field(10, ge=1)``). Unknown options are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_LIMITS = {"greater_than_equal": "at least", "greater_than": "greater than", "less_than_equal": "at most",
+           "less_than": "less than"}
+_TYPES = {"int_parsing": "int", "int_from_float": "int", "int_type": "int", "float_parsing": "float",
+          "float_type": "float", "bool_parsing": "bool", "bool_type": "bool", "string_type": "str"}
+
+
+def describe_options(options: type[PluginOptions]) -> str:
+    """``name=default (constraint)`` for every option, as ``biobench plugins`` and errors list them."""
+    parts = []
+    for name, info in options.model_fields.items():
+        limits = [f"{sign} {getattr(m, attr)}" for m in info.metadata for attr, sign in
+                  (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if getattr(m, attr, None) is not None]
+        choices = get_args(info.annotation)
+        detail = " | ".join(map(str, choices)) if choices and all(isinstance(c, str) for c in choices) else \
+            ", ".join(limits)
+        parts.append(f"{name}={info.default!r}" + (f" ({detail})" if detail else ""))
+    return ", ".join(parts) or "none"
+
+
+def _option_error(exc: ValidationError, kind: str, name: str, options: type[PluginOptions]) -> PluginError:
+    unknown = sorted(str(e["loc"][0]) for e in exc.errors() if e["type"] == "extra_forbidden")
+    if unknown:
+        return PluginError(f"{kind} {name!r} has no option(s) {unknown}; its options: {describe_options(options)}.")
+    lines = []
+    for err in exc.errors():
+        option = ".".join(map(str, err["loc"]))
+        value = err.get("input")
+        context = err.get("ctx") or {}
+        if err["type"] in _TYPES:
+            lines.append(f"option {option}={value!r} is not a valid {_TYPES[err['type']]}")
+        elif err["type"] in _LIMITS:
+            limit = next(iter(context.values()))
+            lines.append(f"{option} must be {_LIMITS[err['type']]} {limit}, not {value!r}")
+        elif err["type"] == "literal_error":
+            lines.append(f"{option} must be one of {context.get('expected', '')}, not {value!r}")
+        else:
+            lines.append(f"option {option}={value!r}: {err['msg']}")
+    return PluginError(f"{kind} {name!r}: {'; '.join(lines)}.")
+
+
 class Plugin:
-    """Constructor arguments are the method's options (scikit-learn style), checked against ``defaults``."""
+    """Constructor arguments are the method's options (scikit-learn style), validated by its ``Options`` model."""
 
     kind: ClassVar[str] = "plugin"
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
-    defaults: ClassVar[dict[str, Any]] = {}  # option -> default; the default's type is enforced
+    Options: ClassVar[type[PluginOptions]] = PluginOptions
 
     def __init__(self, **options: Any) -> None:
-        unknown = sorted(set(options) - set(self.defaults))
-        if unknown:
-            known = ", ".join(f"{k}={v!r}" for k, v in self.defaults.items()) or "none"
-            raise PluginError(f"{self.kind} {self.name!r} has no option(s) {unknown}; its options: {known}.")
-        self.options = {**self.defaults}
-        for key, value in options.items():
-            self.options[key] = self._coerce(key, value, self.defaults[key])
-        self.check_options()
-
-    def check_options(self) -> None:
-        """Raise ``PluginError`` for option values the method cannot use (called on construction)."""
-
-    def _coerce(self, key: str, value: Any, default: Any) -> Any:
-        """Options from the command line arrive as strings; give them the default's type."""
-        if default is None or (type(value) is type(default)):
-            return value
         try:
-            if isinstance(default, bool):
-                lowered = str(value).lower()
-                if lowered not in ("true", "1", "yes", "false", "0", "no"):
-                    raise ValueError(value)
-                return lowered in ("true", "1", "yes")
-            if isinstance(default, int) and float(value) != int(float(value)):
-                raise ValueError(value)
-            return type(default)(float(value)) if isinstance(default, int) else type(default)(value)
-        except (TypeError, ValueError):
-            raise PluginError(
-                f"{self.kind} {self.name!r}: option {key}={value!r} is not a valid {type(default).__name__}."
-            ) from None
+            self.settings = self.Options.model_validate(options)
+        except ValidationError as exc:
+            raise _option_error(exc, self.kind, self.name, self.Options) from None
+        self.options: dict[str, Any] = self.settings.model_dump()  # with defaults: what records and keys store
 
 
 class Registry(Generic[T]):

@@ -1,7 +1,10 @@
-"""A reproducible estimation problem: parameters, bounds, observables, data, noise.
+"""A reproducible estimation problem: parameters, bounds, and the experiments that measure them.
 
-Synthetic problems simulate the model at its nominal ("true") parameters and add
-seeded Gaussian noise. The problem key hashes the model file, the settings and the
+Every problem has one shape: parameters on their scales within bounds, plus compiled
+``Experiments`` (simulations, observables, measurements, noise). Synthetic problems
+(``build_problem``) simulate the model at its nominal ("true") parameters on one time
+grid and add seeded Gaussian noise; PEtab problems (``biobench.petab``) compile their
+tables into the same form. The problem key hashes the model file, the settings and the
 seed, so equal keys mean bit-identical data.
 """
 
@@ -11,16 +14,14 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from biobench.errors import ProblemError
+from biobench.experiments import Experiments, grid_experiments
 from biobench.models.model import Model
 from biobench.settings import ProblemSettings, TimeSettings
-
-if TYPE_CHECKING:
-    from biobench.petab.experiments import Experiments
+from biobench.simulator import Simulator, settable_parameter_ids
 
 MAX_AUTO_END = 1000.0
 _SETTLE_TOLERANCE = 0.02
@@ -28,13 +29,7 @@ _SETTLE_TOLERANCE = 0.02
 
 @dataclass(frozen=True)
 class Problem:
-    """Everything an objective needs; immutable so every method sees the same instance.
-
-    Synthetic problems measure ``observables`` on one grid (``data`` and ``sigma`` are
-    (time, observable) arrays). PEtab problems carry their compiled tables in
-    ``experiments``; their ``data`` is the measurement column in table order and
-    ``sigma`` is NaN (noise formulas may depend on parameters).
-    """
+    """Everything a likelihood needs; immutable so every method sees the same instance."""
 
     model: Model
     settings: ProblemSettings
@@ -43,12 +38,9 @@ class Problem:
     lower: np.ndarray  # scaled
     upper: np.ndarray  # scaled
     nominal: np.ndarray  # natural scale: the truth for synthetic problems
-    observables: tuple[str, ...]
-    timepoints: np.ndarray
-    data: np.ndarray = field(repr=False)  # (n_timepoints, n_observables)
-    sigma: np.ndarray = field(repr=False)  # same shape
+    experiments: Experiments = field(repr=False)
     key: str = ""
-    experiments: Experiments | None = field(default=None, repr=False)
+    synthetic: bool = True  # data simulated from ``nominal``; a PEtab problem's nominal values are a reference
 
     @property
     def n_parameters(self) -> int:
@@ -56,7 +48,29 @@ class Problem:
 
     @property
     def n_data(self) -> int:
-        return int(np.isfinite(self.data).sum())
+        return self.experiments.n_measurements
+
+    @property
+    def observables(self) -> tuple[str, ...]:
+        return tuple(o.observable_id for o in self.experiments.observables)
+
+    @property
+    def timepoints(self) -> np.ndarray:
+        """Every time point with a measurement."""
+        return np.unique(self.experiments.times)
+
+    @property
+    def data(self) -> np.ndarray:
+        """The measurements as a (time point, observable) grid (problems measured on one grid, e.g. synthetic)."""
+        return self.experiments.grid(self.experiments.measured)
+
+    @property
+    def sigma(self) -> np.ndarray:
+        """Known noise sigmas on the same grid as ``data`` (synthetic problems)."""
+        sigma = self.experiments.numeric_sigma()
+        if sigma is None:
+            raise ProblemError(f"{self.problem_id}: sigma depends on formulas or parameters, so it has no grid.")
+        return self.experiments.grid(sigma)
 
     @property
     def x_true(self) -> np.ndarray:
@@ -65,7 +79,7 @@ class Problem:
     @property
     def has_truth(self) -> bool:
         """Synthetic data come from ``nominal``; a PEtab problem's nominal values are only a reference point."""
-        return self.experiments is None
+        return self.synthetic
 
     @property
     def problem_id(self) -> str:
@@ -91,7 +105,7 @@ class Problem:
             "timepoints": self.timepoints.tolist(),
             "n_data": self.n_data,
             "settings": self.settings.model_dump(mode="json"),
-            **({"petab": self.experiments.describe()} if self.experiments is not None else {}),
+            **({} if self.synthetic else {"petab": self.experiments.describe()}),
         }
 
 
@@ -192,8 +206,6 @@ def timepoints_for(settings: TimeSettings, simulate_log_grid) -> np.ndarray:
 
 def build_problem(model: Model, settings: ProblemSettings | None = None) -> Problem:
     """Turn a model into a synthetic problem; same model, settings and seed give identical data."""
-    from biobench.simulator import Simulator  # the simulator needs Problem's pieces, not the reverse
-
     settings = settings or ProblemSettings()
     chosen = _select_parameters(model, settings)
     ids = tuple(pid for pid, _ in chosen)
@@ -203,13 +215,23 @@ def build_problem(model: Model, settings: ProblemSettings | None = None) -> Prob
     observables = tuple(settings.observables) if settings.observables is not None else model.species
     if not observables:
         raise ProblemError(f"{model.model_id} has no floating species to observe; set observables in the config.")
+    if len(set(observables)) != len(observables):
+        raise ProblemError(f"observables: {list(observables)} names an observable twice; list each once.")
 
-    simulator = Simulator(model, ids, observables, settings.integrator)
-    timepoints = timepoints_for(settings.time, lambda times: simulator.simulate_natural(nominal, times))
-    y_true = simulator.simulate_natural(nominal, timepoints)
-    if y_true is None:
+    settable, defaults = settable_parameter_ids(model.simulator())
+
+    def experiments(times: np.ndarray, data: np.ndarray | None = None, sigma: np.ndarray | None = None):
+        return grid_experiments(settable, defaults, ids, observables, times, data, sigma)
+
+    # A simulator of the nominal model (before there are data) finds the horizon and the true trajectory.
+    simulator = Simulator(model, experiments(np.zeros(1)), settings.integrator)
+    timepoints = timepoints_for(settings.time, lambda times: simulator.trajectory(nominal, times))
+    grid = np.unique(np.concatenate([[0.0], timepoints]))  # simulations start at t = 0
+    trajectory = simulator.trajectory(nominal, grid)
+    if trajectory is None:
         raise ProblemError(f"{model.model_id}: the simulation at the nominal parameters fails "
                            f"({simulator.last_error}); the model cannot serve as a synthetic problem.")
+    y_true = trajectory[np.searchsorted(grid, timepoints)]
 
     floor = settings.noise.absolute
     if floor is None:
@@ -228,9 +250,6 @@ def build_problem(model: Model, settings: ProblemSettings | None = None) -> Prob
         lower=lower,
         upper=upper,
         nominal=nominal,
-        observables=observables,
-        timepoints=timepoints,
-        data=data,
-        sigma=sigma,
+        experiments=experiments(timepoints, data, sigma),
         key=problem_key(model, settings),
     )

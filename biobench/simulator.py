@@ -1,22 +1,22 @@
-"""One compiled roadrunner instance that simulates a problem's observables.
+"""One compiled roadrunner instance that runs every simulation of a problem's experiments.
 
-The hot path is ``simulate_natural``: write every global parameter in one call
-(so values changed by events in the previous run never leak into the next),
-reset the state (which re-evaluates initial assignments), simulate on the given
-grid. Anything extra here is paid on every objective evaluation.
+The hot path is ``simulate``: per simulation, write every settable global parameter
+in one call (so values changed by events in the previous run never leak into the
+next), reset the state (which re-evaluates initial assignments), pre-equilibrate when
+the experiment asks for it, simulate on the simulation's grid. Anything extra here is
+paid on every objective evaluation.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
-
 import numpy as np
 import roadrunner
 from roadrunner import SelectionRecord
 
 from biobench.errors import ProblemError, first_line
+from biobench.experiments import Experiments, Simulation
 from biobench.models.model import Model
 from biobench.settings import IntegratorSettings
 
@@ -45,6 +45,18 @@ def settable_parameters(rr: roadrunner.RoadRunner) -> list[int]:
     return settable
 
 
+def settable_parameter_ids(rr: roadrunner.RoadRunner) -> tuple[list[str], np.ndarray]:
+    """Ids and current values of the global parameters a condition may write.
+
+    Parameters with rate rules are states: a reset restores them, they are never written.
+    """
+    ids = list(rr.model.getGlobalParameterIds())
+    values = np.array(rr.model.getGlobalParameterValues(), dtype=float)
+    states = set(rr.getRateRuleIds())
+    indices = [i for i in settable_parameters(rr) if ids[i] not in states]
+    return [ids[i] for i in indices], values[indices]
+
+
 def configure_integrator(rr: roadrunner.RoadRunner, settings: IntegratorSettings) -> None:
     solver = rr.getIntegrator()
     solver.setValue("relative_tolerance", settings.relative_tolerance)
@@ -57,57 +69,122 @@ def configure_integrator(rr: roadrunner.RoadRunner, settings: IntegratorSettings
 # assignments re-evaluated at the current parameter values. Compartments are not in roadrunner's
 # default, so a compartment whose initial size depends on a parameter would keep its first size.
 RESET = int(SelectionRecord.TIME | SelectionRecord.RATE | SelectionRecord.FLOATING | SelectionRecord.COMPARTMENT)
+# Pre-equilibration integrates over windows [0, 1], [1, 10], ... [1e8, 1e9] until no state
+# moves by more than this over a whole window (a derivative bound of tolerance / window length).
+_STEADY_RTOL = 1e-6
+_STEADY_ATOL = 1e-9
+_STEADY_WINDOWS = np.concatenate([[0.0], np.logspace(0, 9, 10)])
 
 
 class Simulator:
-    """Simulates a model at given natural-scale values of a chosen set of parameters."""
+    """Simulates every (pre-equilibration, simulation) pair of ``experiments`` on one roadrunner instance."""
 
-    def __init__(
-        self,
-        model: Model,
-        parameter_ids: Sequence[str],
-        observables: Sequence[str],
-        integrator: IntegratorSettings | None = None,
-    ) -> None:
+    def __init__(self, model: Model, experiments: Experiments, integrator: IntegratorSettings | None = None) -> None:
         self.rr = model.simulator()
-        all_ids = list(self.rr.model.getGlobalParameterIds())
-        missing = [pid for pid in parameter_ids if pid not in all_ids]
+        self._model = self.rr.model  # each attribute access builds a new SWIG proxy
+        ids = list(self._model.getGlobalParameterIds())
+        missing = [pid for pid in experiments.settable if pid not in ids]
         if missing:
             raise ProblemError(f"{model.model_id}: roadrunner does not know parameters {missing}.")
-        values = np.array(self.rr.model.getGlobalParameterValues(), dtype=float)
-        settable = settable_parameters(self.rr)
-        self._settable = np.asarray(settable, dtype=np.int32)  # roadrunner converts an int32 array fastest
-        self._base = values[settable]
-        self._index = np.array([settable.index(all_ids.index(pid)) for pid in parameter_ids], dtype=int)
-        self._model = self.rr.model  # each attribute access builds a new SWIG proxy
+        self._settable = np.array([ids.index(pid) for pid in experiments.settable], dtype=np.int32)  # fastest type
+        self.experiments = experiments
+        symbols = list(dict.fromkeys(experiments.model_symbols.values()))
+        states = []
+        if experiments.needs_states:  # only pre-equilibration reads every state
+            states = list(dict.fromkeys(list(self._model.getFloatingSpeciesIds()) + list(self.rr.getRateRuleIds())))
+        self.selections = symbols + [s for s in states if s not in symbols]
+        self._symbol_columns = {name: self.selections.index(sel) for name, sel in experiments.model_symbols.items()}
+        self._state_columns = np.array([self.selections.index(s) for s in states], dtype=int)
         try:
-            self.rr.timeCourseSelections = list(observables)
+            self.rr.timeCourseSelections = self.selections
         except Exception as exc:
             raise ProblemError(
-                f"{model.model_id}: cannot observe {list(observables)}: {exc}. Observables must be ids of "
+                f"{model.model_id}: cannot observe {symbols}: {first_line(exc)}. Observables must be ids of "
                 f"species, parameters or compartments (floating species: {', '.join(model.species)})."
             ) from None
         configure_integrator(self.rr, integrator or IntegratorSettings())
+        first = experiments.simulations[0]
+        plain = len(experiments.simulations) == 1 and first.preequilibration is None and len(first.times) > 1
+        self._single = first if plain else None
+        # Without events nothing but these writes changes a parameter, so after the first full write
+        # only the estimated ones change between evaluations (fewer conversions on the hot path).
+        self._estimated_only = None
+        if plain and self._model.getNumEvents() == 0:
+            assignment = first.condition
+            self._model.setGlobalParameterValues(self._settable, assignment.base)
+            k = len(assignment.source)
+            leading = np.array_equal(assignment.source, np.arange(k))  # x[:k] in order: a view, not a gather
+            self._estimated_only = (self._settable[assignment.target], slice(0, k) if leading else assignment.source)
+        self._n_rows = sum(len(sim.times) for sim in experiments.simulations)
         self.last_error: str | None = None
-        self.seconds = 0.0  # spent inside roadrunner (set, reset, simulate): the share benchmarks report
+        self.seconds = 0.0  # spent inside roadrunner: the share benchmarks report
 
-    def simulate_natural(self, values: np.ndarray, times: np.ndarray) -> np.ndarray | None:
-        """Observables at ``times`` (rows) for natural-scale ``values``; None when CVODE fails."""
-        full = self._base.copy()
-        full[self._index] = values
-        rr = self.rr
+    def column(self, symbol: str) -> int:
+        """Column of a formula symbol in the outputs."""
+        return self._symbol_columns[symbol]
+
+    def simulate(self, x_natural: np.ndarray) -> np.ndarray | None:
+        """Outputs of every simulation stacked in rows (``Experiments.row`` indexes them); None on failure.
+
+        Values are not checked for finiteness here: the likelihood's value is, once, at the end.
+        """
         started = time.perf_counter()
         try:
-            self._model.setGlobalParameterValues(self._settable, full)
-            rr.reset(RESET)
-            result = rr.simulate(times=times)
+            single = self._single
+            if single is not None:  # the common case, one simulation from reset: no detours
+                if self._estimated_only is not None:
+                    indices, source = self._estimated_only
+                    if len(indices):
+                        self._model.setGlobalParameterValues(indices, x_natural[source])
+                else:
+                    self._model.setGlobalParameterValues(self._settable, single.condition.values(x_natural))
+                self.rr.reset(RESET)
+                out = np.asarray(self.rr.simulate(times=single.times))
+            else:
+                out = np.concatenate([self._simulate_one(sim, x_natural, sim.times)
+                                      for sim in self.experiments.simulations])
         except RuntimeError as exc:
             self.last_error = first_line(exc, "integration failed")
             return None
         finally:
             self.seconds += time.perf_counter() - started
-        y = np.asarray(result)
-        if y.shape[0] != len(times) or not np.isfinite(y).all():
+        if out.shape[0] != self._n_rows:
+            self.last_error = "incomplete trajectory"
+            return None
+        return out
+
+    def trajectory(self, x_natural: np.ndarray, times: np.ndarray) -> np.ndarray | None:
+        """The first simulation on another grid starting at t = 0 (a synthetic problem's horizon); None on failure."""
+        try:
+            out = self._simulate_one(self.experiments.simulations[0], x_natural, np.asarray(times, dtype=float))
+        except RuntimeError as exc:
+            self.last_error = first_line(exc, "integration failed")
+            return None
+        if out.shape[0] != len(times) or not np.isfinite(out).all():
             self.last_error = "non-finite or incomplete trajectory"
             return None
-        return y
+        return out
+
+    def _simulate_one(self, sim: Simulation, x_natural: np.ndarray, times: np.ndarray) -> np.ndarray:
+        rr, model = self.rr, self._model
+        if sim.preequilibration is not None:
+            model.setGlobalParameterValues(self._settable, sim.preequilibration.values(x_natural))
+            rr.reset(RESET)
+            self._equilibrate()
+            model.setGlobalParameterValues(self._settable, sim.condition.values(x_natural))
+            for selector, value in zip(sim.reinitialization.selectors, sim.reinitialization.values(x_natural)):
+                rr.setValue(selector, float(value))
+        else:
+            model.setGlobalParameterValues(self._settable, sim.condition.values(x_natural))
+            rr.reset(RESET)
+        if len(times) == 1:  # only t = 0 is measured: no integration needed
+            return np.asarray(rr.getSelectedValues(), dtype=float)[None, :]
+        return np.asarray(rr.simulate(times=times), dtype=float)
+
+    def _equilibrate(self) -> None:
+        """Integrate until the state stops moving (PEtab's pre-equilibration steady state)."""
+        for start, end in zip(_STEADY_WINDOWS[:-1], _STEADY_WINDOWS[1:]):
+            out = np.asarray(self.rr.simulate(times=[start, end]), dtype=float)[:, self._state_columns]
+            if np.all(np.abs(out[1] - out[0]) <= _STEADY_ATOL + _STEADY_RTOL * np.abs(out[1])):
+                return
+        raise RuntimeError(f"pre-equilibration reached no steady state by t = {_STEADY_WINDOWS[-1]:g}")

@@ -9,6 +9,7 @@ transaction, so a run killed midway leaves only complete rows behind.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -185,19 +186,21 @@ class Store:
         try:
             return self._insert_run(record)
         except sa.exc.IntegrityError:
-            if self.done_task_keys([record.task_key]):
+            if self.done_task_keys([record.start.key]):
                 return None
             raise
 
     def _insert_run(self, record: RunRecord) -> int:
-        row = record.as_dict()
+        row = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+        row.pop("start")
+        row.update(record.start.columns())
         trace = row.pop("trace")
         evaluated = row.pop("evaluations")
         for key in ("x0", "x_best"):
             row[key] = json.dumps([float(v) for v in row[key]])
         for key in ("init_options", "opt_options", "extras"):
             row[key] = json.dumps(row[key], sort_keys=True)
-        row.update(task_key=record.task_key, fval0=_float(record.fval0), fval_best=_float(record.fval_best),
+        row.update(task_key=record.start.key, fval0=_float(record.fval0), fval_best=_float(record.fval_best),
                    versions=self._versions, created_at=_now())
         with self.engine.begin() as conn:
             result = conn.execute(runs.insert().values(**row))
@@ -241,6 +244,13 @@ class Store:
             frame = pd.read_sql(query, conn)
         for column in ("x0", "x_best", "parameter_ids", "init_options", "opt_options", "extras", "versions"):
             frame[column] = frame[column].map(lambda v: json.loads(v) if isinstance(v, str) else v)
+        return frame
+
+    def problems_frame(self) -> pd.DataFrame:
+        """One row per stored problem; ``x_true`` decoded (None where the problem has no truth)."""
+        with self.engine.connect() as conn:
+            frame = pd.read_sql(sa.select(problems), conn)
+        frame["x_true"] = frame["x_true"].map(lambda v: json.loads(v) if isinstance(v, str) else None)
         return frame
 
     def evaluated_points(self, problem_key: str) -> tuple[np.ndarray, np.ndarray]:

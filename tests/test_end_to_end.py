@@ -36,4 +36,4 @@ def test_every_pair_runs_and_is_stored(offline_problem, initializer, optimizer, 
     assert (frame["n_evals"] <= 24).all()
     assert (frame["status"] != "error").all(), frame["message"].tolist()
     assert (frame["fval_best"] <= frame["fval0"]).all()
-    assert all(r.optimizer == optimizer and r.initializer == initializer for r in summary.records)
+    assert all(r.start.optimizer == optimizer and r.start.initializer == initializer for r in summary.records)

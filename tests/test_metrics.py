@@ -9,7 +9,7 @@ import pytest
 
 from biobench import api, metrics
 from biobench.problem import build_problem
-from biobench.records import RunRecord
+from biobench.records import RunRecord, StartIdentity
 from biobench.runner import true_fval
 from biobench.settings import ProblemSettings, TimeSettings
 from biobench.store import Store
@@ -17,8 +17,9 @@ from biobench.store import Store
 
 def record(problem, init, opt, i, fval, n_evals, seconds=1.0, status="stopped", pilot_evals=0.0):
     x = problem.x_true.tolist()
-    return RunRecord(problem_key=problem.key, model_id=problem.model.model_id, initializer=init, optimizer=opt,
-                     seed=0, start_index=i, n_starts=10, budget=1000, x0=x, fval0=fval + 10, x_best=x,
+    start = StartIdentity(problem_key=problem.key, initializer=init, optimizer=opt, seed=0, start_index=i,
+                          n_starts=10, budget=1000)
+    return RunRecord(start=start, model_id=problem.model.model_id, x0=x, fval0=fval + 10, x_best=x,
                      fval_best=fval, n_evals=n_evals, n_failures=0, seconds=seconds, status=status,
                      pilot_evals=pilot_evals, trace=[(1, fval, seconds)] if math.isfinite(fval) else [])
 

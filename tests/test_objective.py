@@ -7,11 +7,12 @@ import math
 import numpy as np
 import pytest
 
+from biobench.likelihood import Likelihood
 from biobench.objective import BudgetExhausted, Objective
 
 
 def test_true_parameters_are_finite_and_better_than_perturbed(repressilator_problem):
-    objective = Objective(repressilator_problem)
+    objective = Objective(Likelihood(repressilator_problem))
     f_true = objective.fval(repressilator_problem.x_true)
     assert math.isfinite(f_true)
     rng = np.random.default_rng(0)
@@ -21,7 +22,7 @@ def test_true_parameters_are_finite_and_better_than_perturbed(repressilator_prob
 
 
 def test_fval_is_half_sum_of_squared_residuals_plus_gaussian_constant(two_step_problem):
-    objective = Objective(two_step_problem)
+    objective = Objective(Likelihood(two_step_problem))
     x = two_step_problem.x_true + 0.1
     r = objective.residuals(x)
     sigma = two_step_problem.sigma
@@ -31,7 +32,7 @@ def test_fval_is_half_sum_of_squared_residuals_plus_gaussian_constant(two_step_p
 
 
 def test_every_evaluation_is_counted_and_repeats_are_free(two_step_problem):
-    objective = Objective(two_step_problem)
+    objective = Objective(Likelihood(two_step_problem))
     objective.fval(two_step_problem.x_true)
     objective.fval(two_step_problem.x_true)  # same point: no simulation, no charge
     objective.residuals(two_step_problem.x_true + 0.01)
@@ -39,7 +40,7 @@ def test_every_evaluation_is_counted_and_repeats_are_free(two_step_problem):
 
 
 def test_budget_is_never_exceeded(two_step_problem):
-    objective = Objective(two_step_problem, budget=5)
+    objective = Objective(Likelihood(two_step_problem), budget=5)
     rng = np.random.default_rng(0)
     for _ in range(5):
         objective.fval(rng.uniform(two_step_problem.lower, two_step_problem.upper))
@@ -49,7 +50,7 @@ def test_budget_is_never_exceeded(two_step_problem):
 
 
 def test_failed_simulation_is_inf_and_counted_not_raised(two_step_problem):
-    objective = Objective(two_step_problem)
+    objective = Objective(Likelihood(two_step_problem))
     objective.simulator.rr.getIntegrator().setValue("maximum_num_steps", 100)
     huge = two_step_problem.upper + 40  # rates of 10^40: CVODE gives up after 100 steps
     assert objective.fval(huge) == math.inf
@@ -59,7 +60,7 @@ def test_failed_simulation_is_inf_and_counted_not_raised(two_step_problem):
 
 
 def test_best_so_far_trace_is_monotone(two_step_problem):
-    objective = Objective(two_step_problem)
+    objective = Objective(Likelihood(two_step_problem))
     rng = np.random.default_rng(1)
     for _ in range(20):
         objective.fval(rng.uniform(two_step_problem.lower, two_step_problem.upper))
@@ -69,8 +70,10 @@ def test_best_so_far_trace_is_monotone(two_step_problem):
     assert objective.best_fval == fvals[-1]
 
 
-def test_reset_starts_counting_afresh(two_step_problem):
-    objective = Objective(two_step_problem, budget=3)
-    objective.fval(two_step_problem.x_true)
-    objective.reset()
+def test_a_new_start_counts_afresh_over_the_same_likelihood(two_step_problem):
+    likelihood = Likelihood(two_step_problem)
+    first = Objective(likelihood, budget=3)
+    first.fval(two_step_problem.x_true)
+    objective = Objective(likelihood, budget=3)  # the next start: a fresh objective, the compiled likelihood shared
     assert objective.n_evals == 0 and objective.best_x is None and objective.trace == []
+    assert objective.fval(two_step_problem.x_true) == first.best_fval and first.n_evals == 1

@@ -42,7 +42,7 @@ def test_noise_follows_relative_plus_absolute_sigma(two_step_model):
     p = build_problem(two_step_model, settings)
     from biobench.simulator import Simulator
 
-    y = Simulator(two_step_model, p.parameter_ids, p.observables).simulate_natural(p.nominal, p.timepoints)
+    y = Simulator(two_step_model, p.experiments).simulate(p.nominal)
     np.testing.assert_allclose(p.sigma, 0.2 * np.abs(y) + 0.05)
 
 

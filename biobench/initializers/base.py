@@ -1,37 +1,74 @@
-"""The initializer interface: ``(problem, n_starts, rng) -> (n_starts, n_params)`` in scaled space."""
+"""The initializer interface: ``(problem, n_starts, rng[, store]) -> StartDesign`` in scaled space.
+
+Space-filling designs implement ``sample``. Learning initializers (the cvae) override
+``generate``: they receive the store of earlier evaluations as an argument and
+return their points together with what making them cost and their diagnostics, so
+nothing about a run is left on the instance.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
+from biobench.errors import PluginError
 from biobench.plugins import Plugin, Registry
 from biobench.problem import Problem
 
-if TYPE_CHECKING:
-    from biobench.store import Store
+
+class EvaluationStore(Protocol):
+    """What a learning initializer reads and writes: earlier evaluations, and a folder for trained models."""
+
+    artifacts_dir: Path
+
+    def evaluated_points(self, problem_key: str) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@dataclass(frozen=True)
+class StartDesign:
+    """Start points and their price: what the initializer simulated before any start existed (charged to
+    its starts) and its diagnostics (JSON-serialisable, stored with every start's record)."""
+
+    points: np.ndarray
+    pilot_evals: int = 0
+    pilot_seconds: float = 0.0
+    diagnostics: dict = field(default_factory=dict)
 
 
 class Initializer(Plugin, ABC):
-    """Proposes start points inside the problem's scaled bounds.
-
-    An initializer that learns (the cvae) may read earlier runs from ``store`` (set by
-    the runner) and must report what it spent before any start existed in
-    ``pilot_evals`` and ``pilot_seconds``: the runner charges that cost to its starts.
-    ``extras`` (JSON-serialisable) is stored with every start's record.
-    """
+    """Proposes start points inside the problem's scaled bounds."""
 
     kind = "initializer"
-    store: Store | None = None
-    pilot_evals: int = 0
-    pilot_seconds: float = 0.0
-    extras: dict = {}
+
+    def generate(self, problem: Problem, n_starts: int, rng: np.random.Generator,
+                 store: EvaluationStore | None = None) -> StartDesign:
+        """The design with its cost, checked against the interface; space-filling designs ignore ``store``."""
+        design = self._design(problem, n_starts, rng, store)
+        checked_points(design.points, problem, n_starts, self.name)
+        return design
+
+    def _design(self, problem: Problem, n_starts: int, rng: np.random.Generator,
+                store: EvaluationStore | None) -> StartDesign:
+        """Learning initializers override this; the others only sample."""
+        return StartDesign(np.asarray(self.sample(problem, n_starts, rng), dtype=float))
 
     @abstractmethod
     def sample(self, problem: Problem, n_starts: int, rng: np.random.Generator) -> np.ndarray:
         """Return ``n_starts`` points, one row each, inside ``[problem.lower, problem.upper]``."""
+
+
+def checked_points(points: np.ndarray, problem: Problem, n_starts: int, name: str) -> np.ndarray:
+    """Hold third-party initializers to the interface: right shape, finite, inside the bounds."""
+    if points.shape != (n_starts, problem.n_parameters):
+        raise PluginError(f"initializer {name!r} returned shape {points.shape}, "
+                          f"expected ({n_starts}, {problem.n_parameters}).")
+    if not np.isfinite(points).all() or (points < problem.lower).any() or (points > problem.upper).any():
+        raise PluginError(f"initializer {name!r} returned points outside the problem's bounds.")
+    return points
 
 
 initializers: Registry[Initializer] = Registry("initializer", "biobench.initializers")

@@ -24,13 +24,17 @@ import json
 import time
 import warnings
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from scipy import stats
 from scipy.spatial.distance import cdist
 
+from pydantic import Field
+
 from biobench.errors import PluginError
-from biobench.initializers.base import Initializer, initializers, scale_unit
+from biobench.initializers.base import EvaluationStore, Initializer, StartDesign, initializers, scale_unit
+from biobench.plugins import PluginOptions
 from biobench.problem import Problem
 
 # Options that change the trained model; the others only change how it is used.
@@ -52,27 +56,27 @@ def normalise_fvals(f: np.ndarray) -> tuple[np.ndarray, dict]:
 @initializers.register("cvae")
 class CvaeInitializer(Initializer):
     description = "conditional VAE trained on (parameters, fval) pairs, sampled at the low-fval condition"
-    defaults = {"pilot": 256, "trials": 4, "max_epochs": 300, "patience": 25, "beta": 1.0, "recon_sigma": 0.1,
-                "batch_norm": False, "condition": 0.0, "train_seed": 0, "use_store": True, "retrain": False,
-                "diagnostic_samples": 8, "device": "auto"}
 
-    def check_options(self) -> None:
-        if self.options["pilot"] < 8:
-            raise PluginError("cvae: pilot must be at least 8 points.")
-        if self.options["trials"] < 1 or self.options["max_epochs"] < 1 or self.options["recon_sigma"] <= 0:
-            raise PluginError("cvae: trials and max_epochs must be at least 1, recon_sigma positive.")
-        if self.options["device"] not in ("auto", "cpu", "cuda"):
-            raise PluginError("cvae: device must be auto, cpu or cuda.")
+    class Options(PluginOptions):
+        pilot: int = Field(256, ge=8)  # Latin hypercube points evaluated to train on (charged)
+        trials: int = Field(4, ge=1)  # optuna trials
+        max_epochs: int = Field(300, ge=1)
+        patience: int = Field(25, ge=1)
+        beta: float = Field(1.0, ge=0)
+        recon_sigma: float = Field(0.1, gt=0)
+        batch_norm: bool = False
+        condition: float = 0.0  # where generation samples: 0 = the lowest fval seen
+        train_seed: int = Field(0, ge=0)
+        use_store: bool = True  # train on the store's earlier evaluations too
+        retrain: bool = False
+        diagnostic_samples: int = Field(8, ge=0)
+        device: Literal["auto", "cpu", "cuda"] = "auto"
 
     # -- where the model lives ------------------------------------------------------------
-    def model_folder(self, problem: Problem) -> Path:
+    def model_folder(self, problem: Problem, store: EvaluationStore) -> Path:
         settings = {k: self.options[k] for k in _MODEL_OPTIONS}
         digest = hashlib.sha256(json.dumps([problem.key, settings], sort_keys=True).encode()).hexdigest()[:16]
-        if self.store is None:  # used outside a run: the default results store decides where
-            from biobench.store import Store
-
-            self.store = Store()
-        return self.store.artifacts_dir / "cvae" / f"{problem.model.model_id}-{digest}"
+        return store.artifacts_dir / "cvae" / f"{problem.model.model_id}-{digest}"
 
     def _device(self) -> str:
         import torch
@@ -83,55 +87,63 @@ class CvaeInitializer(Initializer):
 
     # -- the plugin interface -----------------------------------------------------------------
     def sample(self, problem: Problem, n_starts: int, rng: np.random.Generator) -> np.ndarray:
+        """Points from a model trained now on the pilot design alone (nothing read or saved)."""
+        return self.generate(problem, n_starts, rng).points
+
+    def _design(self, problem: Problem, n_starts: int, rng: np.random.Generator,
+                store: EvaluationStore | None) -> StartDesign:
+        """Train (or load the model saved beside ``store``), then decode prior samples at ``condition``."""
         import torch
 
         from biobench.initializers import cvae_model
 
         started = time.perf_counter()
-        folder = self.model_folder(problem)
+        folder = self.model_folder(problem, store) if store is not None else None
         device = self._device()
-        loaded = None if self.options["retrain"] else cvae_model.load(folder, device)
+        loaded = None if self.options["retrain"] or folder is None else cvae_model.load(folder, device)
         if loaded is None:
-            model, config = self._train(problem, folder, device)
+            model, config = self._train(problem, device, store)
+            if folder is not None:
+                cvae_model.save(model, config, folder)
         else:
             model, config = loaded
         generator = torch.Generator().manual_seed(int(rng.integers(0, 2**63 - 1)))
         unit = np.clip(model.generate(np.full(n_starts, self.options["condition"]), generator), 0.0, 1.0)
-
-        self.pilot_evals = int(config["cost"]["evals"])
-        self.pilot_seconds = float(config["cost"]["seconds"])
         train = np.asarray(config["training_points"], dtype=float)
-        self.extras = {"cvae": config["diagnostics"] | {
+        diagnostics = {"cvae": config["diagnostics"] | {
             "reused": loaded is not None,
             "seconds_this_run": time.perf_counter() - started,
             "distances": _distances(unit, train, np.asarray(config["training_conditions"], dtype=float)),
-            "model_folder": str(folder),
+            "model_folder": None if folder is None else str(folder),
         }}
-        return scale_unit(unit, problem)
+        return StartDesign(scale_unit(unit, problem), pilot_evals=int(config["cost"]["evals"]),
+                           pilot_seconds=float(config["cost"]["seconds"]), diagnostics=diagnostics)
 
     # -- training ----------------------------------------------------------------------------
-    def _training_data(self, problem: Problem, objective) -> tuple[np.ndarray, np.ndarray]:
+    def _training_data(self, problem: Problem, objective,
+                       store: EvaluationStore | None) -> tuple[np.ndarray, np.ndarray]:
         from scipy.stats import qmc
 
         pilot_rng = np.random.default_rng(self.options["train_seed"])
         design = scale_unit(qmc.LatinHypercube(d=problem.n_parameters, rng=pilot_rng).random(self.options["pilot"]),
                             problem)
         x, f = design, np.array([objective.fval(point) for point in design])
-        if self.options["use_store"] and self.store is not None:
-            stored_x, stored_f = self.store.evaluated_points(problem.key)
+        if self.options["use_store"] and store is not None:
+            stored_x, stored_f = store.evaluated_points(problem.key)
             if stored_x.size:
                 x, f = np.vstack([x, stored_x]), np.concatenate([f, stored_f])
         return x, f
 
-    def _train(self, problem: Problem, folder: Path, device: str):
+    def _train(self, problem: Problem, device: str, store: EvaluationStore | None):
         import optuna
 
         from biobench.initializers import cvae_model
+        from biobench.likelihood import Likelihood
         from biobench.objective import Objective
 
         started = time.perf_counter()
-        objective = Objective(problem)
-        x, f = self._training_data(problem, objective)
+        objective = Objective(Likelihood(problem))  # counts the pilot and diagnostic simulations: the cvae's cost
+        x, f = self._training_data(problem, objective, store)
         finite = np.isfinite(f)
         if finite.sum() < 8:
             raise PluginError(f"cvae: only {int(finite.sum())} of {len(f)} pilot points have a finite objective "
@@ -190,7 +202,6 @@ class CvaeInitializer(Initializer):
             "diagnostics": diagnostics,
             "training_points": unit.round(6).tolist(), "training_conditions": conditions.round(6).tolist(),
         }
-        cvae_model.save(model, config, folder)
         return model, config
 
     def _generation_checks(self, model, problem: Problem, objective, scaling: dict) -> dict:

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 from scipy.stats import qmc
 
-from biobench.errors import PluginError
 from biobench.initializers.base import Initializer, initializers, scale_unit
+from biobench.plugins import PluginOptions
 from biobench.problem import Problem
-
-_OPTIMIZATIONS = ("none", "random-cd")
 
 
 @initializers.register("lhs")
 class LatinHypercubeInitializer(Initializer):
     description = "Latin hypercube (scipy.stats.qmc), each point jittered inside its strata"
-    defaults = {"optimization": "none"}
 
-    def check_options(self) -> None:
-        if self.options["optimization"] not in _OPTIMIZATIONS:
-            # Lloyd-Voronoi iterations would break the one-point-per-stratum property.
-            raise PluginError(f"lhs: optimization must be one of {', '.join(_OPTIMIZATIONS)}, "
-                              f"not {self.options['optimization']!r}.")
+    class Options(PluginOptions):
+        # scipy's Lloyd-Voronoi iterations would break the one-point-per-stratum property: not offered.
+        optimization: Literal["none", "random-cd"] = "none"
 
     def sample(self, problem: Problem, n_starts: int, rng: np.random.Generator) -> np.ndarray:
         optimization = self.options["optimization"]
@@ -34,4 +31,6 @@ class LatinHypercubeInitializer(Initializer):
 @initializers.register("lhs-opt")
 class OptimizedLatinHypercubeInitializer(LatinHypercubeInitializer):
     description = "Latin hypercube improved by coordinate swaps that lower the centred L2 discrepancy"
-    defaults = {"optimization": "random-cd"}
+
+    class Options(PluginOptions):
+        optimization: Literal["none", "random-cd"] = "random-cd"

@@ -32,6 +32,7 @@ import math
 import numpy as np
 
 from biobench.initializers.base import Initializer, initializers, scale_unit
+from biobench.plugins import PluginOptions
 from biobench.problem import Problem
 
 
@@ -70,7 +71,9 @@ def multi_jittered(n: int, d: int, rng: np.random.Generator, correlated: bool = 
 @initializers.register("mjs")
 class MultiJitteredInitializer(Initializer):
     description = "multi-jittered sampling (correlated, Kensler 2013): Latin hypercube + one point per 2-D cell"
-    defaults = {"correlated": True}
+
+    class Options(PluginOptions):
+        correlated: bool = True  # Kensler's variant; false: one permutation per column and row (the original)
 
     def sample(self, problem: Problem, n_starts: int, rng: np.random.Generator) -> np.ndarray:
         unit = multi_jittered(n_starts, problem.n_parameters, rng, self.options["correlated"])

@@ -91,3 +91,20 @@ class ModelCache:
             if entry is not None:
                 found.append(entry)
         return found
+
+
+def cached_models(cache: ModelCache) -> list[dict]:
+    """One row per cached model: ID, name, source, species and estimable parameters (None: unreadable file)."""
+    from biobench.errors import ModelError
+    from biobench.models.model import load_model  # compiles with roadrunner: only when listing
+
+    rows = []
+    for entry in cache.entries():
+        try:
+            model = load_model(entry.path, model_id=entry.model_id)
+            species, estimable = len(model.species), len(model.estimable_parameters)
+        except ModelError:
+            species = estimable = None
+        rows.append({"id": entry.model_id, "name": entry.meta.get("name", ""), "source": entry.meta.get("source", ""),
+                     "species": species, "estimable_parameters": estimable})
+    return rows

@@ -17,24 +17,15 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
-from biobench.errors import PluginError
+from pydantic import Field
+
 from biobench.objective import Objective
 from biobench.optimizers.base import Optimizer, optimizers, penalized, seed_from
-
-
-def _check_positive(plugin: Optimizer, *names: str) -> None:
-    for name in names:
-        if plugin.options[name] < 1:
-            raise PluginError(f"{plugin.name}: option {name} must be at least 1, not {plugin.options[name]}.")
-
-
-def _calls_left(objective: Objective, max_evals: int) -> int:
-    """Calls a library may make: the first design point was evaluated already (and is free)."""
-    remaining = objective.remaining
-    return max_evals if remaining is None else min(max_evals, remaining + 1)
+from biobench.plugins import PluginOptions
 
 
 class _Surrogate:
@@ -51,29 +42,32 @@ class _Surrogate:
         return float(penalized(value, self.worst if self.worst is not None else 1e3))
 
 
+class GaussianProcessOptions(PluginOptions):
+    n_initial: int = Field(10, ge=1)  # initial design points, drawn from the initializer
+    max_evals: int = Field(50, ge=1)  # library calls (a repeated point is free); a GP costs O(n^3) per step
+
+
 @optimizers.register("bo")
 class SkoptGaussianProcess(Optimizer):
     description = "Bayesian optimization, scikit-optimize GP (Matern 5/2), gp_hedge acquisition"
-    defaults = {"n_initial": 10, "max_evals": 50, "acq_func": "gp_hedge", "n_restarts_optimizer": 2,
-                "n_points": 2000}
+
+    class Options(GaussianProcessOptions):
+        acq_func: Literal["gp_hedge", "EI", "PI", "LCB"] = "gp_hedge"
+        n_restarts_optimizer: int = Field(2, ge=1)
+        n_points: int = Field(2000, ge=1)
 
     def n_start_points(self) -> int:
         return self.options["n_initial"]
 
-    def check_options(self) -> None:
-        _check_positive(self, "n_initial", "max_evals", "n_restarts_optimizer", "n_points")
-        if self.options["acq_func"] not in ("gp_hedge", "EI", "PI", "LCB"):
-            raise PluginError(f"bo: acq_func must be gp_hedge, EI, PI or LCB, not {self.options['acq_func']!r}.")
-
     def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
         from skopt import gp_minimize
 
-        n_calls = _calls_left(objective, self.options["max_evals"])
+        n_calls = self.options["max_evals"]
         design = [list(map(float, x)) for x in x0[:n_calls]]
         if n_calls <= len(design):  # no room for a model-based step: the design is all there is
             for x in design:
                 objective.fval(np.asarray(x))
-            return "budget", "the budget ended within the initial design"
+            return "stopped", f"max_evals {n_calls} reached within the initial design"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # skopt warns about repeated points near convergence
             gp_minimize(
@@ -96,9 +90,6 @@ class _OptunaOptimizer(Optimizer):
     def n_start_points(self) -> int:
         return self.options["n_initial"]
 
-    def check_options(self) -> None:
-        _check_positive(self, "n_initial", "max_evals")
-
     def _sampler(self, seed: int):
         raise NotImplementedError
 
@@ -119,14 +110,16 @@ class _OptunaOptimizer(Optimizer):
             study = optuna.create_study(direction="minimize", sampler=self._sampler(seed_from(rng)))
             for point in x0:
                 study.enqueue_trial(dict(zip(names, map(float, point))))
-            study.optimize(trial_value, n_trials=_calls_left(objective, self.options["max_evals"]), catch=())
+            study.optimize(trial_value, n_trials=self.options["max_evals"], catch=())
         return "stopped", f"{objective.n_evals} evaluations (max_evals {self.options['max_evals']})"
 
 
 @optimizers.register("bo-tpe")
 class OptunaTPE(_OptunaOptimizer):
     description = "Bayesian optimization, optuna TPESampler (multivariate); cheap per step, uses the whole budget"
-    defaults = {"n_initial": 10, "max_evals": 100_000}
+
+    class Options(GaussianProcessOptions):
+        max_evals: int = Field(100_000, ge=1)  # TPE is cheap per step: the budget ends it
 
     def _sampler(self, seed: int):
         import optuna
@@ -137,7 +130,8 @@ class OptunaTPE(_OptunaOptimizer):
 @optimizers.register("bo-gp")
 class OptunaGP(_OptunaOptimizer):
     description = "Bayesian optimization, optuna GPSampler (needs torch)"
-    defaults = {"n_initial": 10, "max_evals": 50}
+
+    Options = GaussianProcessOptions
 
     def _sampler(self, seed: int):
         import optuna

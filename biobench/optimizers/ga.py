@@ -12,9 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from biobench.errors import PluginError
+from pydantic import Field
+
 from biobench.objective import Objective
 from biobench.optimizers.base import Optimizer, optimizers, seed_from
+from biobench.plugins import PluginOptions
 
 _PENALTY = 1e300  # failed simulations rank last; the GA needs only an ordering
 
@@ -22,14 +24,14 @@ _PENALTY = 1e300  # failed simulations rank last; the GA needs only an ordering
 @optimizers.register("ga")
 class GeneticAlgorithm(Optimizer):
     description = "real-coded genetic algorithm (pymoo GA: tournament, SBX, polynomial mutation, elitist survival)"
-    defaults = {"pop_size": 20, "eta_crossover": 15.0, "eta_mutation": 20.0}
+
+    class Options(PluginOptions):
+        pop_size: int = Field(20, ge=2)
+        eta_crossover: float = Field(15.0, gt=0)
+        eta_mutation: float = Field(20.0, gt=0)
 
     def n_start_points(self) -> int:
         return self.options["pop_size"]
-
-    def check_options(self) -> None:
-        if self.options["pop_size"] < 2:
-            raise PluginError("ga: pop_size must be at least 2.")
 
     def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
         from pymoo.algorithms.soo.nonconvex.ga import GA
@@ -53,7 +55,9 @@ class GeneticAlgorithm(Optimizer):
             mutation=PM(eta=self.options["eta_mutation"]),
             eliminate_duplicates=True,
         )
-        budget = objective.budget if objective.budget is not None else 100 * self.options["pop_size"]
-        # The first individual was evaluated for fval0 already and is free again.
-        minimize(_Problem(), algorithm, termination=("n_eval", budget + 1), seed=seed_from(rng), verbose=False)
+        # The objective ends the run when the budget is spent; a generation count that cannot be reached
+        # first (each generation evaluates at least one new point) still bounds a population that stops
+        # producing new offspring.
+        generations = objective.budget if objective.budget is not None else 100
+        minimize(_Problem(), algorithm, termination=("n_gen", generations), seed=seed_from(rng), verbose=False)
         return "stopped", f"{objective.n_evals} evaluations"

@@ -11,10 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from pydantic import Field
 from scipy.optimize import least_squares, minimize
 
 from biobench.objective import Objective
 from biobench.optimizers.base import Optimizer, optimizers
+from biobench.plugins import PluginOptions
 
 # A failed simulation is +inf to the objective; scipy's solvers need finite numbers,
 # so they see a value far worse than any real fit instead.
@@ -25,7 +27,12 @@ _PENALTY_FVAL = 1e100
 @optimizers.register("local")
 class LeastSquaresOptimizer(Optimizer):
     description = "scipy least_squares, trust-region reflective on the weighted residuals (bounded)"
-    defaults = {"ftol": 1e-8, "xtol": 1e-8, "gtol": 1e-8, "diff_step": 1e-5}
+
+    class Options(PluginOptions):
+        ftol: float = Field(1e-8, ge=0)
+        xtol: float = Field(1e-8, ge=0)
+        gtol: float = Field(1e-8, ge=0)
+        diff_step: float = Field(1e-5, gt=0)  # relative finite-difference step in scaled space
 
     def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
         def residuals(x: np.ndarray) -> np.ndarray:
@@ -50,7 +57,12 @@ class LeastSquaresOptimizer(Optimizer):
 @optimizers.register("lbfgsb")
 class LbfgsbOptimizer(Optimizer):
     description = "scipy L-BFGS-B on the negative log-likelihood (bounded, finite-difference gradient)"
-    defaults = {"ftol": 1e-10, "gtol": 1e-6, "diff_step": 1e-5, "maxcor": 10}
+
+    class Options(PluginOptions):
+        ftol: float = Field(1e-10, ge=0)
+        gtol: float = Field(1e-6, ge=0)
+        diff_step: float = Field(1e-5, gt=0)
+        maxcor: int = Field(10, ge=1)
 
     def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
         def fval(x: np.ndarray) -> float:

@@ -15,29 +15,29 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
-from biobench.errors import PluginError
+from pydantic import Field
+
+from biobench.atomic import atomic_write
 from biobench.objective import BudgetExhausted, Objective
 from biobench.optimizers.base import Optimizer, optimizers, seed_from
-
-_STEPS = ("demetropolisz", "slice")
+from biobench.plugins import PluginOptions
 
 
 @optimizers.register("mcmc")
 class PymcSampler(Optimizer):
     description = "pymc MCMC on the black-box likelihood (DEMetropolisZ or Slice), uniform priors on the bounds"
-    defaults = {"chains": 4, "step": "demetropolisz", "tune_fraction": 0.5}
+
+    class Options(PluginOptions):
+        chains: int = Field(4, ge=1)
+        step: Literal["demetropolisz", "slice"] = "demetropolisz"
+        tune_fraction: float = Field(0.5, ge=0, lt=1)
 
     def n_start_points(self) -> int:
         return self.options["chains"]
-
-    def check_options(self) -> None:
-        if self.options["step"] not in _STEPS:
-            raise PluginError(f"mcmc: step must be one of {', '.join(_STEPS)}, not {self.options['step']!r}.")
-        if self.options["chains"] < 1 or not 0 <= self.options["tune_fraction"] < 1:
-            raise PluginError("mcmc: chains must be at least 1 and tune_fraction in [0, 1).")
 
     def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
         import pymc as pm
@@ -103,9 +103,6 @@ def _posterior(idata, artifacts: Path | None) -> dict:
     if artifacts is not None:
         samples = idata.posterior["theta"].values  # (chains, draws, parameters)
         path = artifacts.with_suffix(".npz")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez_compressed(tmp, theta=samples)
-        tmp.replace(path)  # atomic: a reader never sees half a file
+        atomic_write(path, lambda handle: np.savez_compressed(handle, theta=samples))
         extras["samples"] = str(path)
     return extras

@@ -47,13 +47,13 @@ def petab_tables(problem: Problem) -> dict[str, pd.DataFrame]:
         C.OBSERVABLE_TRANSFORMATION: C.LIN,
         C.NOISE_DISTRIBUTION: C.NORMAL,
     })
-    t_index, o_index = np.nonzero(np.isfinite(problem.data))
+    exp = problem.experiments
     measurements = pd.DataFrame({
-        C.OBSERVABLE_ID: [observable_ids[j] for j in o_index],
+        C.OBSERVABLE_ID: [observable_ids[j] for j in exp.observable_index],
         C.SIMULATION_CONDITION_ID: "c0",
-        C.TIME: problem.timepoints[t_index],
-        C.MEASUREMENT: problem.data[t_index, o_index],
-        C.NOISE_PARAMETERS: problem.sigma[t_index, o_index],
+        C.TIME: exp.times,
+        C.MEASUREMENT: exp.measured,
+        C.NOISE_PARAMETERS: exp.numeric_sigma(),
     })
     natural_lower = [from_scale(v, s) for v, s in zip(problem.lower, problem.scales)]
     natural_upper = [from_scale(v, s) for v, s in zip(problem.upper, problem.scales)]
@@ -75,7 +75,7 @@ def export_problem(problem: Problem, out: str | Path) -> Path:
     import petab.v1 as petab
     from petab.v1.yaml import create_problem_yaml
 
-    if problem.experiments is not None:
+    if not problem.synthetic:
         raise ProblemError(f"--model names a PEtab problem ({problem.model.source}); export writes synthetic "
                            "problems of BioModels IDs or SBML files. Copy the PEtab directory instead.")
     out = Path(out)

@@ -17,10 +17,12 @@ import numpy as np
 from biobench.errors import ProblemError, first_line
 from biobench.models.model import model_from_document
 from biobench.models.sbml import promote_local_parameters, read_validated
-from biobench.petab.experiments import compile_experiments, state_targets
 from biobench.petab.initial_values import add_state_overrides
+from biobench.petab.tables import compile_experiments, state_targets
 from biobench.problem import Problem, problem_key, to_scale
 from biobench.settings import IntegratorSettings, ProblemSettings
+from biobench.simulator import settable_parameter_ids
+
 
 class _Collect(logging.Handler):
     """Keeps the petab linter's error messages, which it logs instead of raising."""
@@ -137,15 +139,8 @@ def load_petab_problem(path: str | Path, integrator: IntegratorSettings | None =
     model = model_from_document(doc, sbml_path, _digest(path, config), model_id=model_id,
                                 source=f"PEtab problem {path}")
 
-    from biobench.simulator import settable_parameters
-
-    rr = model.simulator()
-    all_ids = list(rr.model.getGlobalParameterIds())
-    states = set(rr.getRateRuleIds())  # parameters with rate rules are states: reset, not written
-    indices = [i for i in settable_parameters(rr) if all_ids[i] not in states]
-    defaults = np.array(rr.model.getGlobalParameterValues(), dtype=float)[indices]
-    experiments = compile_experiments(petab_problem, doc.getModel(), [all_ids[i] for i in indices], defaults,
-                                      overrides)
+    settable, defaults = settable_parameter_ids(model.simulator())
+    experiments = compile_experiments(petab_problem, doc.getModel(), settable, defaults, overrides)
 
     from petab.v1 import C
 
@@ -165,11 +160,8 @@ def load_petab_problem(path: str | Path, integrator: IntegratorSettings | None =
         lower=np.array([to_scale(lo, s) for lo, s in zip(bounds[:, 0], scales)], dtype=float),
         upper=np.array([to_scale(up, s) for up, s in zip(bounds[:, 1], scales)], dtype=float),
         nominal=nominal,
-        observables=tuple(o.observable_id for o in experiments.observables),
-        timepoints=np.unique(experiments.times),
-        data=experiments.measured[:, None],
-        sigma=np.full((experiments.n_measurements, 1), math.nan),
-        key=problem_key(model, settings),
         experiments=experiments,
+        key=problem_key(model, settings),
+        synthetic=False,
     )
 

@@ -8,19 +8,17 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
-import sqlalchemy as sa
 
 from biobench import __version__, metrics
 from biobench.atomic import atomic_write_text
 from biobench.errors import StoreError
 from biobench.report import figures
-from biobench.store import Store, problems
+from biobench.store import Store
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }
@@ -51,14 +49,8 @@ def _table_html(frame: pd.DataFrame) -> str:
     return f"<div class='table-wrap'>{table}</div>"
 
 
-def _problems_frame(store: Store) -> pd.DataFrame:
-    with store.engine.connect() as conn:
-        frame = pd.read_sql(sa.select(problems), conn)
-    frame["x_true"] = frame["x_true"].map(lambda v: json.loads(v) if isinstance(v, str) else None)
-    return frame
-
-
-def build_report(results: str | None = None, out: str | Path = "results/report", delta: float = 0.1) -> Path:
+def build_report(results: str | None = None, out: str | Path = "results/report",
+                 delta: float = metrics.DEFAULT_DELTA) -> Path:
     """Write ``<out>/report.html`` and return its path."""
     store = Store(results)
     stored = store.runs_frame()
@@ -81,7 +73,7 @@ def build_report(results: str | None = None, out: str | Path = "results/report",
     items.append(figures.final_values(runs, delta))
     items.append(figures.success_heatmap(board))
     items.append(figures.performance_profiles(board))
-    optional = [figures.parameter_recovery(runs, _problems_frame(store)), figures.cvae_diagnostics(runs)]
+    optional = [figures.parameter_recovery(runs, store.problems_frame()), figures.cvae_diagnostics(runs)]
     items += [item for item in optional if item is not None]
     sections += [(item.title, _figure_html(item)) for item in items]
 

@@ -18,10 +18,13 @@ from biobench.store import Store
 FAST = {"pilot": 48, "trials": 1, "max_epochs": 30, "patience": 5, "diagnostic_samples": 2}
 
 
-def make(store, **options):
-    init = initializers.get("cvae")(**(FAST | options))
-    init.store = store
-    return init
+def make(**options):
+    return initializers.get("cvae")(**(FAST | options))
+
+
+def generate(problem, n, seed, store, **options):
+    """The cvae as the runner uses it: the store of earlier evaluations passed in, a design with its cost out."""
+    return make(**options).generate(problem, n, np.random.default_rng(seed), store)
 
 
 @pytest.fixture
@@ -30,39 +33,36 @@ def store(tmp_path):
 
 
 def test_shapes_bounds_and_determinism(two_step_problem, store):
-    a = make(store).sample(two_step_problem, 12, np.random.default_rng(0))
+    a = generate(two_step_problem, 12, 0, store).points
     assert a.shape == (12, 2)
     assert np.all(a >= two_step_problem.lower) and np.all(a <= two_step_problem.upper)
-    b = make(store, retrain=True).sample(two_step_problem, 12, np.random.default_rng(0))
+    b = generate(two_step_problem, 12, 0, store, retrain=True).points
     np.testing.assert_array_equal(a, b)  # retrained from scratch on CPU: the same model, the same points
-    c = make(store).sample(two_step_problem, 12, np.random.default_rng(1))
+    c = generate(two_step_problem, 12, 1, store).points
     assert not np.array_equal(a, c)
 
 
 def test_fifty_parameters(wide_problem, tmp_path):
-    points = make(Store(tmp_path / "w.sqlite"), pilot=32).sample(wide_problem, 5, np.random.default_rng(0))
+    points = generate(wide_problem, 5, 0, Store(tmp_path / "w.sqlite"), pilot=32).points
     assert points.shape == (5, 50) and np.all(points >= wide_problem.lower) and np.all(points <= wide_problem.upper)
 
 
 def test_trained_model_is_saved_and_reused_without_retraining(two_step_problem, store):
-    first = make(store)
-    first.sample(two_step_problem, 4, np.random.default_rng(0))
-    folder = first.model_folder(two_step_problem)
+    first = generate(two_step_problem, 4, 0, store)
+    folder = make().model_folder(two_step_problem, store)
     assert (folder / "model.pt").exists() and (folder / "config.json").exists()
     stamp = (folder / "model.pt").stat().st_mtime_ns
-    second = make(store)
-    second.sample(two_step_problem, 4, np.random.default_rng(0))
-    assert second.extras["cvae"]["reused"] is True and first.extras["cvae"]["reused"] is False
+    second = generate(two_step_problem, 4, 0, store)
+    assert second.diagnostics["cvae"]["reused"] is True and first.diagnostics["cvae"]["reused"] is False
     assert (folder / "model.pt").stat().st_mtime_ns == stamp
     assert second.pilot_evals == first.pilot_evals  # the model's cost is charged to every run that uses it
-    other = make(store, beta=0.5)  # another model option: another model
-    assert other.model_folder(two_step_problem) != folder
+    other = make(beta=0.5)  # another model option: another model
+    assert other.model_folder(two_step_problem, store) != folder
 
 
 def test_loading_is_safe(two_step_problem, store):
-    init = make(store)
-    init.sample(two_step_problem, 2, np.random.default_rng(0))
-    folder = init.model_folder(two_step_problem)
+    generate(two_step_problem, 2, 0, store)
+    folder = make().model_folder(two_step_problem, store)
 
     class Payload:  # an arbitrary object: weights_only loading must refuse it
         def __reduce__(self):
@@ -70,22 +70,21 @@ def test_loading_is_safe(two_step_problem, store):
 
     torch.save({"weights": Payload()}, folder / "model.pt")
     with pytest.raises(PluginError, match="cannot be loaded safely"):
-        make(store).sample(two_step_problem, 2, np.random.default_rng(0))
+        generate(two_step_problem, 2, 0, store)
     (folder / "model.pt").write_bytes(b"not a torch file")
     with pytest.raises(PluginError, match="retrain=true"):
-        make(store).sample(two_step_problem, 2, np.random.default_rng(0))
-    points = make(store, retrain=True).sample(two_step_problem, 2, np.random.default_rng(0))
+        generate(two_step_problem, 2, 0, store)
+    points = generate(two_step_problem, 2, 0, store, retrain=True).points
     assert points.shape == (2, 2)
 
 
 def test_training_uses_evaluated_points_from_the_store(two_step_problem, store):
     run_starts(two_step_problem, "random", "local", n_starts=2, budget=30, seed=0, store=store)
     n_stored = len(store.evaluated_points(two_step_problem.key)[0])
-    init = make(store)
-    init.sample(two_step_problem, 3, np.random.default_rng(0))
-    assert init.extras["cvae"]["n_from_store"] == n_stored > 0
-    assert init.extras["cvae"]["n_train"] + init.extras["cvae"]["n_validation"] + \
-        init.extras["cvae"]["n_infinite"] == FAST["pilot"] + n_stored
+    diagnostics = generate(two_step_problem, 3, 0, store).diagnostics
+    assert diagnostics["cvae"]["n_from_store"] == n_stored > 0
+    assert diagnostics["cvae"]["n_train"] + diagnostics["cvae"]["n_validation"] + \
+        diagnostics["cvae"]["n_infinite"] == FAST["pilot"] + n_stored
 
 
 def test_pilot_cost_is_charged_in_records_and_metrics(two_step_problem, store):

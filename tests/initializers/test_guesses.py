@@ -25,10 +25,10 @@ def test_natural_and_scaled_headers(tmp_path, two_step_problem):
 def test_guesses_come_first_and_the_initializer_fills_the_rest(tmp_path, two_step_problem):
     guesses = read_starts_file(write(tmp_path, "k1,R2_k2\n0.5,0.2\n"), two_step_problem)
     init = initializers.get("lhs")()
-    points = start_points(two_step_problem, init, 5, seed=1, guesses=guesses)
+    points = start_points(two_step_problem, init, 5, seed=1, guesses=guesses).points
     assert points.shape == (5, 2)
     np.testing.assert_allclose(points[0], two_step_problem.x_true)
-    np.testing.assert_array_equal(points[1:], start_points(two_step_problem, init, 4, seed=1))
+    np.testing.assert_array_equal(points[1:], start_points(two_step_problem, init, 4, seed=1).points)
 
 
 @pytest.mark.parametrize(

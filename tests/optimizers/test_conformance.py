@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from biobench.initializers import initializers
+from biobench.likelihood import Likelihood
 from biobench.objective import Objective
 from biobench.optimizers import optimizers
 
@@ -27,7 +28,7 @@ def run(name, problem, budget, seed=0, objective=None):
     opt = optimizers.get(name)(**SMALL.get(name, {}))
     design = initializers.get("lhs")().sample(problem, opt.n_start_points(), np.random.default_rng(seed))
     x0 = design if opt.n_start_points() > 1 else design[0]
-    objective = objective or Objective(problem, budget=budget)
+    objective = objective or Objective(Likelihood(problem), budget=budget)
     return opt.minimize(objective, x0, np.random.default_rng(seed + 1)), objective
 
 
@@ -53,7 +54,7 @@ class TestOptimizerConformance:
             assert result.status != "error", result.message
 
     def test_respects_bounds(self, name, two_step_problem):
-        objective = Objective(two_step_problem, budget=40)
+        objective = Objective(Likelihood(two_step_problem), budget=40)
         seen = spy(objective)
         result, _ = run(name, two_step_problem, 40, objective=objective)
         points = np.array(seen)
@@ -67,7 +68,7 @@ class TestOptimizerConformance:
         np.testing.assert_array_equal(a.x_best, b.x_best)
 
     def test_survives_failed_simulations(self, name, two_step_problem):
-        objective = Objective(two_step_problem, budget=30)
+        objective = Objective(Likelihood(two_step_problem), budget=30)
         objective.simulator.rr.getIntegrator().setValue("maximum_num_steps", 60)  # fast rates now fail
         result, _ = run(name, two_step_problem, 30, objective=objective)
         assert objective.n_failures > 0, "the test needs some failed simulations"
@@ -76,7 +77,7 @@ class TestOptimizerConformance:
 
     def test_improves_on_a_quadratic(self, name, quadratic_problem):
         result, objective = run(name, quadratic_problem, 150)
-        f_opt = Objective(quadratic_problem).fval(quadratic_problem.x_true)
+        f_opt = Objective(Likelihood(quadratic_problem)).fval(quadratic_problem.x_true)
         assert result.fval_best < result.fval0
         assert result.fval_best < f_opt + 0.5 * (result.fval0 - f_opt)
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from biobench.errors import PluginError
+from biobench.likelihood import Likelihood
 from biobench.objective import Objective
 from biobench.optimizers import optimizers
 
@@ -18,9 +19,9 @@ def _near_truth(problem, scale=0.02):
 
 
 def test_local_from_near_truth_reaches_f_true_on_repressilator(repressilator_problem):
-    objective = Objective(repressilator_problem, budget=1000)
-    f_true = objective.fval(repressilator_problem.x_true)
-    objective.reset()
+    likelihood = Likelihood(repressilator_problem)
+    f_true = likelihood.fval(repressilator_problem.x_true)
+    objective = Objective(likelihood, budget=1000)
     result = optimizers.get("local")().minimize(objective, _near_truth(repressilator_problem), np.random.default_rng(0))
     assert result.fval_best <= f_true + 0.1
     assert result.n_evals <= 1000 and result.status == "stopped"
@@ -28,9 +29,9 @@ def test_local_from_near_truth_reaches_f_true_on_repressilator(repressilator_pro
 
 @pytest.mark.parametrize("name", LOCAL)
 def test_converges_on_small_model(two_step_problem, name):
-    objective = Objective(two_step_problem, budget=500)
-    f_true = objective.fval(two_step_problem.x_true)
-    objective.reset()
+    likelihood = Likelihood(two_step_problem)
+    f_true = likelihood.fval(two_step_problem.x_true)
+    objective = Objective(likelihood, budget=500)
     result = optimizers.get(name)().minimize(objective, _near_truth(two_step_problem, 0.5), np.random.default_rng(0))
     assert result.fval_best <= f_true + 0.1
     assert result.fval_best < result.fval0
@@ -39,7 +40,7 @@ def test_converges_on_small_model(two_step_problem, name):
 @pytest.mark.parametrize("name", LOCAL)
 @pytest.mark.parametrize("budget", [1, 2, 7, 30])
 def test_budget_is_never_exceeded(two_step_problem, name, budget):
-    objective = Objective(two_step_problem, budget=budget)
+    objective = Objective(Likelihood(two_step_problem), budget=budget)
     result = optimizers.get(name)().minimize(objective, two_step_problem.lower + 0.3, np.random.default_rng(0))
     assert result.n_evals <= budget
     assert result.status in ("budget", "stopped")
@@ -48,13 +49,13 @@ def test_budget_is_never_exceeded(two_step_problem, name, budget):
 
 @pytest.mark.parametrize("name", LOCAL)
 def test_stays_inside_bounds(two_step_problem, name):
-    objective = Objective(two_step_problem, budget=200)
+    objective = Objective(Likelihood(two_step_problem), budget=200)
     result = optimizers.get(name)().minimize(objective, two_step_problem.upper, np.random.default_rng(0))
     assert np.all(result.x_best >= two_step_problem.lower) and np.all(result.x_best <= two_step_problem.upper)
 
 
 def test_survives_a_start_where_simulation_fails(two_step_problem):
-    objective = Objective(two_step_problem, budget=50)
+    objective = Objective(Likelihood(two_step_problem), budget=50)
     objective.simulator.rr.getIntegrator().setValue("maximum_num_steps", 5)
     result = optimizers.get("local")().minimize(objective, two_step_problem.upper, np.random.default_rng(0))
     assert result.n_failures >= 1 and result.status != "error", result.message

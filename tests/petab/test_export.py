@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from biobench.errors import ProblemError
+from biobench.likelihood import Likelihood
 from biobench.objective import Objective
 from biobench.petab import load_petab_problem
 from biobench.petab.exporter import export_problem
@@ -25,7 +26,7 @@ def test_export_lints_and_round_trips_to_the_same_fval(request, tmp_path, name):
     assert imported.parameter_ids == problem.parameter_ids and imported.n_data == problem.n_data
     np.testing.assert_allclose(imported.lower, problem.lower, rtol=1e-12)
     rng = np.random.default_rng(0)
-    original, again = Objective(problem), Objective(imported)
+    original, again = Objective(Likelihood(problem)), Objective(Likelihood(imported))
     for x in [problem.x_true, *rng.uniform(problem.lower, problem.upper, (3, problem.n_parameters))]:
         assert again.fval(x) == pytest.approx(original.fval(x), rel=1e-9, abs=1e-9)
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging folder left behind

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from biobench.errors import ProblemError
+from biobench.likelihood import Likelihood
 from biobench.objective import Objective
 from biobench.petab import load_petab_problem
 from tests.conftest import PETAB_TWO_STEP
@@ -21,9 +22,9 @@ def test_fval_is_the_sum_of_petabs_per_measurement_likelihoods(petab_problem, sh
     """petab's calculate_single_llh scores each measurement; our vectorized objective must agree."""
     from petab.v1.calculate import calculate_single_llh
 
-    objective = Objective(petab_problem)
+    objective = Objective(Likelihood(petab_problem))
     x = petab_problem.x_true + shift
-    y, sigma = objective.fit.predict(petab_problem.to_natural(x))
+    y, sigma = objective.likelihood.predict(petab_problem.to_natural(x))
     observables = pd.read_csv(PETAB_TWO_STEP.parent / "observables.tsv", sep="\t", index_col=0)
     rows = pd.read_csv(PETAB_TWO_STEP.parent / "measurements.tsv", sep="\t")
     expected = -sum(
@@ -36,22 +37,22 @@ def test_fval_is_the_sum_of_petabs_per_measurement_likelihoods(petab_problem, sh
 
 def test_least_squares_form_differs_from_fval_by_a_constant(petab_problem):
     """Estimated sigma and Laplace noise included, 0.5 * |residuals|^2 - fval does not depend on x."""
-    objective = Objective(petab_problem)
+    objective = Objective(Likelihood(petab_problem))
     rng = np.random.default_rng(0)
     gaps = []
     for _ in range(4):
         x = petab_problem.x_true + rng.normal(0, 0.2, petab_problem.n_parameters)
         res = objective.residuals(x)
         gaps.append(0.5 * float(res @ res) - objective.fval(x))
-    assert len(res) == objective.fit.n_residuals == 2 * petab_problem.n_data  # sigma residuals appended
+    assert len(res) == objective.likelihood.n_residuals == 2 * petab_problem.n_data  # sigma residuals appended
     assert np.ptp(gaps) < 1e-8 * abs(gaps[0])
 
 
 def test_conditions_overrides_and_preequilibration(petab_problem):
     """A(t) = A0 exp(-k1 t): condition-specific A0 and k1; after pre-equilibration C holds all mass."""
-    objective = Objective(petab_problem)
+    objective = Objective(Likelihood(petab_problem))
     natural = petab_problem.nominal
-    y, sigma = objective.fit.predict(natural)
+    y, sigma = objective.likelihood.predict(natural)
     rows = pd.read_csv(PETAB_TWO_STEP.parent / "measurements.tsv", sep="\t")
     k1_base, k1_high = natural[0], natural[2]
 

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from biobench.likelihood import Likelihood
 from biobench.objective import Objective
 from biobench.petab import load_petab_problem
 from tests.conftest import REPO
@@ -28,13 +29,13 @@ def test_case_matches_the_expected_llh_chi2_and_simulations(case):
     folder = SUITE / case
     solution = yaml.safe_load((folder / f"_{case}_solution.yaml").read_text())
     problem = load_petab_problem(folder / f"_{case}.yaml")
-    objective = Objective(problem)
+    objective = Objective(Likelihood(problem))
 
     llh = -objective.fval(problem.x_true)
     assert llh == pytest.approx(solution["llh"], abs=solution["tol_llh"])
-    assert objective.fit.chi2(problem.nominal) == pytest.approx(solution["chi2"], abs=solution["tol_chi2"])
+    assert objective.likelihood.chi2(problem.nominal) == pytest.approx(solution["chi2"], abs=solution["tol_chi2"])
     expected = pd.concat(pd.read_csv(folder / f, sep="\t") for f in solution["simulation_files"])
-    simulated, _ = objective.fit.predict(problem.nominal)
+    simulated, _ = objective.likelihood.predict(problem.nominal)
     np.testing.assert_allclose(simulated, expected["simulation"].to_numpy(), rtol=0,
                                atol=solution["tol_simulations"])
 

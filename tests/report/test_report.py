@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from biobench.cli import main
 from biobench.errors import StoreError
-from biobench.records import RunRecord
+from biobench.records import RunRecord, StartIdentity
 from biobench.report import build_report
 from biobench.runner import run_starts
 from biobench.store import Store
@@ -60,8 +60,9 @@ def test_optional_sections_appear_when_their_data_exist(small_store, two_step_pr
     copy = copy_store(small_store, tmp_path / "with_cvae.sqlite")
     store = Store(copy)
     x = two_step_problem.x_true.tolist()
-    store.add_run(RunRecord(problem_key=two_step_problem.key, model_id="two_step", initializer="cvae",
-                            optimizer="local", seed=0, start_index=0, n_starts=1, budget=40, x0=x, fval0=10.0,
+    start = StartIdentity(problem_key=two_step_problem.key, initializer="cvae", optimizer="local", seed=0,
+                          start_index=0, n_starts=1, budget=40)
+    store.add_run(RunRecord(start=start, model_id="two_step", x0=x, fval0=10.0,
                             x_best=x, fval_best=5.0, n_evals=40, n_failures=0, seconds=0.1, status="stopped",
                             pilot_evals=20, trace=[(1, 5.0, 0.1)],
                             extras={"cvae": {"train_loss": [3.0, 2.0, 1.5], "val_loss": [3.1, 2.2, 1.9]}}))

@@ -1,19 +1,13 @@
-"""A PEtab problem compiled into arrays: what to simulate, and how each measurement is predicted.
+"""PEtab tables compiled into ``Experiments``, the arrays every problem's likelihood reads.
 
-Everything the hot path needs is resolved here once: which model parameters each
-condition sets (to numbers or to estimated parameters), the time grid of each
-simulation, the row of the simulation each measurement reads, the placeholder
-values of each measurement, and the observable and noise formulas as text. The
-result is plain data (picklable), so worker processes receive it with the problem.
-
-Precedence follows the PEtab v1 specification: model < condition table <
-measurement table < parameter table.
+Everything the hot path needs is resolved here once, from the condition, measurement,
+observable and parameter tables. Precedence follows the PEtab v1 specification:
+model < condition table < measurement table < parameter table.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import libsbml
 import numpy as np
@@ -24,111 +18,9 @@ from petab.v1.measurements import split_parameter_replacement_list
 from petab.v1.observables import get_formula_placeholders
 
 from biobench.errors import ProblemError
+from biobench.experiments import (NO_REINITIALIZATION, TIME_SYMBOL, Assignment, Experiments, ObservableSpec,
+                                  Placeholders, Reinitialization, Simulation)
 from biobench.petab.initial_values import StateOverride, state_kind
-
-TIME_SYMBOL = "time"
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """Values of the model's settable parameters in one condition: ``base``, then ``x[source]`` at ``target``."""
-
-    base: np.ndarray
-    target: np.ndarray
-    source: np.ndarray
-
-    def values(self, x_natural: np.ndarray) -> np.ndarray:
-        out = self.base.copy()
-        out[self.target] = x_natural[self.source]
-        return out
-
-
-@dataclass(frozen=True)
-class Reinitialization:
-    """States a simulation condition sets after pre-equilibration (the rest keep the steady state)."""
-
-    selectors: tuple[str, ...]
-    base: np.ndarray
-    source: np.ndarray  # index into x, or -1 for the value in ``base``
-
-    def values(self, x_natural: np.ndarray) -> np.ndarray:
-        out = self.base.copy()
-        estimated = self.source >= 0
-        out[estimated] = x_natural[self.source[estimated]]
-        return out
-
-
-@dataclass(frozen=True)
-class Simulation:
-    """One simulation: a (pre-equilibration, simulation) condition pair and its output times."""
-
-    preequilibration_id: str
-    condition_id: str
-    preequilibration: Assignment | None
-    condition: Assignment
-    reinitialization: Reinitialization
-    times: np.ndarray  # starts at 0
-
-
-@dataclass(frozen=True)
-class Placeholders:
-    """Per-measurement values of placeholders (``observableParameter1_obs``...): numbers or estimated parameters."""
-
-    values: np.ndarray  # (n_measurements, n_columns); NaN where estimated
-    rows: np.ndarray
-    columns: np.ndarray
-    source: np.ndarray  # index into x
-
-    def resolve(self, x_natural: np.ndarray) -> np.ndarray:
-        if not self.source.size:
-            return self.values
-        out = self.values.copy()
-        out[self.rows, self.columns] = x_natural[self.source]
-        return out
-
-
-@dataclass(frozen=True)
-class ObservableSpec:
-    """One observable: formulas as PEtab text, transformation and noise distribution."""
-
-    observable_id: str
-    formula: str
-    noise_formula: str
-    transformation: str  # lin, log, log10
-    distribution: str  # normal, laplace
-    observable_placeholders: tuple[str, ...]
-    noise_placeholders: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Experiments:
-    """A compiled PEtab problem: simulations, measurements and how to predict them."""
-
-    settable: tuple[str, ...]  # roadrunner's writable global parameters, in the order every Assignment uses
-    simulations: tuple[Simulation, ...]
-    observables: tuple[ObservableSpec, ...]
-    model_symbols: dict[str, str]  # formula symbol -> roadrunner selector
-    parameter_symbols: dict[str, tuple[float, int]]  # formula symbol -> (fixed value, x index or -1)
-    measured: np.ndarray = field(repr=False)
-    times: np.ndarray = field(repr=False)
-    observable_index: np.ndarray = field(repr=False)  # per measurement, index into observables
-    row: np.ndarray = field(repr=False)  # per measurement, row of the stacked simulation outputs
-    observable_parameters: Placeholders = field(repr=False)
-    noise_parameters: Placeholders = field(repr=False)
-
-    @property
-    def n_measurements(self) -> int:
-        return len(self.measured)
-
-    def describe(self) -> dict:
-        return {
-            "simulations": [{"preequilibration": s.preequilibration_id or None, "condition": s.condition_id,
-                             "n_times": len(s.times)} for s in self.simulations],
-            "observables": [{"id": o.observable_id, "formula": o.formula, "noise": o.noise_formula,
-                             "transformation": o.transformation, "distribution": o.distribution}
-                            for o in self.observables],
-            "n_measurements": self.n_measurements,
-        }
 
 
 class _Values:
@@ -329,7 +221,7 @@ def compile_experiments(petab_problem, sbml_model: libsbml.Model, settable: list
             preequilibration=assignments[preeq_id] if preeq_id else None,
             condition=assignments[sim_id],
             reinitialization=(_reinitialization(sim_id, condition_df, overrides, values) if preeq_id
-                              else Reinitialization((), np.empty(0), np.empty(0, dtype=int))),
+                              else NO_REINITIALIZATION),
             times=grid,
         ))
         offsets[(preeq_id, sim_id)] = offset

@@ -1,0 +1,215 @@
+"""A problem compiled once into its negative log-likelihood: the hot path of every objective.
+
+One roadrunner instance simulates every condition; observables are predicted from
+the stacked outputs (a plain gather where a formula is one model symbol, a
+vectorized formula otherwise) and scored with PEtab's likelihood. Per measurement,
+with ``m`` the measurement, ``y`` the prediction, ``h`` the observable transformation
+(identity, ln, log10) and sigma the noise formula's value, PEtab v1 defines
+
+    normal:  0.5 log(2 pi sigma^2) + log(h'(m)^-1) + 0.5 ((h(m) - h(y)) / sigma)^2
+    laplace: log(2 sigma)          + log(h'(m)^-1) + |h(m) - h(y)| / sigma
+
+where ``log(h'(m)^-1)`` is 0 (lin), ``log m`` (log) or ``log(m ln 10)`` (log10).
+Synthetic problems are the special case of one simulation, lin observables and a
+known sigma per measurement.
+
+A ``Likelihood`` holds no per-start state: counting, budgets and traces belong to
+the per-start ``Objective`` that wraps it, so one compiled likelihood serves every start.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from biobench.errors import ProblemError
+from biobench.formulas import Formula
+from biobench.problem import Problem
+from biobench.simulator import Simulator
+
+# Least-squares form of a parameter-dependent sigma: 0.5 * s^2 = log(sigma) + _SIGMA_OFFSET, with s real
+# for every positive double sigma (log of the smallest one is about -745).
+_SIGMA_OFFSET = 750.0
+
+
+class Likelihood:
+    """Scaled parameters -> (least-squares residuals, negative log-likelihood) of one problem."""
+
+    def __init__(self, problem: Problem, simulator: Simulator | None = None) -> None:
+        exp = problem.experiments
+        self.problem = problem
+        self.experiments = exp
+        self.simulator = simulator or Simulator(problem.model, exp, problem.settings.integrator)
+        self.lower, self.upper = problem.lower, problem.upper
+        self._log10_x = np.array([s == "log10" for s in problem.scales])
+        self._ln_x = np.array([s == "log" for s in problem.scales])
+        self._all_log10_x = bool(self._log10_x.all())
+        self._formulas, self._noise = [], []
+        for k, spec in enumerate(exp.observables):
+            rows = np.flatnonzero(exp.observable_index == k)
+            if rows.size:
+                self._formulas.append(Formula(spec.formula, spec.observable_placeholders, exp.observable_parameters,
+                                              rows, exp, self.simulator.column))
+                self._noise.append(Formula(spec.noise_formula, spec.noise_placeholders, exp.noise_parameters,
+                                           rows, exp, self.simulator.column))
+        self._gather, self._computed = self._plan_predictions()
+        transformation = [exp.observables[k].transformation for k in exp.observable_index]
+        distribution = [exp.observables[k].distribution for k in exp.observable_index]
+        m = exp.measured
+        self._log = np.array([t == "log" for t in transformation], dtype=bool)
+        self._log10 = np.array([t == "log10" for t in transformation], dtype=bool)
+        self._laplace = np.array([d == "laplace" for d in distribution], dtype=bool)
+        self._any_log = bool(self._log.any() or self._log10.any())
+        self._any_laplace = bool(self._laplace.any())
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self._measured = self._transform(m)
+            self._jacobian = np.where(self._log, np.log(m), 0.0) + np.where(self._log10, np.log(m * math.log(10)), 0.0)
+        if not np.isfinite(self._measured).all():
+            raise ProblemError("measurement table: log-transformed observables need positive measurements.")
+        self._sigma_varies = any(noise.depends_on_x for noise in self._noise)
+        # A sigma that no parameter changes is computed once, its log folded into the constant.
+        sigma = None if self._sigma_varies else exp.numeric_sigma()
+        if sigma is None and not self._sigma_varies:
+            sigma = self._noise_values(None, None)
+        self._sigma = self._inv_sigma = None
+        if sigma is not None and np.all(sigma > 0) and np.isfinite(sigma).all():
+            self._sigma, self._inv_sigma = sigma, 1.0 / sigma
+            self._constant = float(np.sum(np.where(self._laplace, np.log(2.0 * sigma),
+                                                   0.5 * np.log(2.0 * math.pi * sigma**2)) + self._jacobian))
+        else:
+            self._constant = float(np.sum(np.where(self._laplace, math.log(2.0), 0.5 * math.log(2.0 * math.pi))
+                                          + self._jacobian))
+        self.n_residuals = len(m) * (2 if self._sigma_varies else 1)
+        # Most problems (every synthetic one) are Gaussian with known sigma on lin observables read
+        # straight from the outputs: they get a path with nothing else in it.
+        plain = (self._inv_sigma is not None and not self._computed and not self._any_log and not self._any_laplace)
+        self.evaluate = self._evaluate_plain if plain else self._evaluate_general
+
+    # -- predictions ---------------------------------------------------------------------------
+    def _plan_predictions(self) -> tuple[np.ndarray | None, list[Formula]]:
+        """Flat output indices of every measurement whose formula is one model symbol, and the other formulas.
+
+        The gather is one ``take`` (or no copy at all when it is the whole output in
+        order, as for every synthetic problem); only the rest go through formulas.
+        """
+        exp = self.experiments
+        n_columns = len(self.simulator.selections)
+        gather = np.full(exp.n_measurements, -1, dtype=np.int64)
+        computed = []
+        for formula in self._formulas:
+            column = formula.model_column
+            if column is None:
+                computed.append(formula)
+            else:
+                gather[formula.rows] = exp.row[formula.rows] * n_columns + column
+        if computed:
+            return (None if (gather < 0).all() else gather), computed
+        n_outputs = sum(len(sim.times) for sim in exp.simulations) * n_columns
+        return (None if np.array_equal(gather, np.arange(n_outputs)) else gather), computed
+
+    def _predict(self, outputs: np.ndarray, x_natural: np.ndarray) -> np.ndarray:
+        if not self._computed:
+            return outputs.ravel() if self._gather is None else outputs.ravel().take(self._gather)
+        y = np.empty(self.experiments.n_measurements)
+        if self._gather is not None:
+            direct = self._gather >= 0
+            y[direct] = outputs.ravel().take(self._gather[direct])
+        for formula in self._computed:
+            y[formula.rows] = formula(outputs, x_natural)
+        return y
+
+    def _noise_values(self, outputs: np.ndarray | None, x_natural: np.ndarray | None) -> np.ndarray:
+        sigma = np.empty(self.experiments.n_measurements)
+        for noise in self._noise:
+            sigma[noise.rows] = noise(outputs, x_natural)
+        return sigma
+
+    def _transform(self, values: np.ndarray) -> np.ndarray:
+        out = np.array(values, dtype=float, copy=True)
+        out[self._log] = np.log(values[self._log])
+        out[self._log10] = np.log10(values[self._log10])
+        return out
+
+    def natural(self, x: np.ndarray) -> np.ndarray:
+        """Scaled parameters (the optimizers' space) to the model's natural values."""
+        if self._all_log10_x:
+            return 10.0**x
+        v = np.array(x, dtype=float)
+        v[self._log10_x] = 10.0 ** v[self._log10_x]
+        v[self._ln_x] = np.exp(v[self._ln_x])
+        return v
+
+    def predict(self, x_natural: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Simulated observable values and noise sigmas for every measurement, in measurement order."""
+        outputs = self.simulator.simulate(x_natural)
+        if outputs is None:
+            return None
+        y = self._predict(outputs, x_natural)
+        sigma = self._sigma if self._sigma is not None else self._noise_values(outputs, x_natural)
+        return y, sigma
+
+    # -- the likelihood ------------------------------------------------------------------------
+    def __call__(self, x: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """(least-squares residuals, negative log-likelihood) at scaled ``x``; None when the simulation or the
+        likelihood fails. ``0.5 * sum(residuals**2)`` differs from the value by a constant."""
+        return self.evaluate(x)
+
+    def _evaluate_plain(self, x: np.ndarray) -> tuple[np.ndarray, float] | None:
+        outputs = self.simulator.simulate(self.natural(x))
+        if outputs is None:
+            return None
+        y = outputs.ravel() if self._gather is None else outputs.ravel().take(self._gather)
+        weighted = (self._measured - y) * self._inv_sigma
+        fval = 0.5 * float(weighted @ weighted) + self._constant
+        if not math.isfinite(fval):
+            self.simulator.last_error = "non-finite trajectory"
+            return None
+        return weighted, fval
+
+    def _evaluate_general(self, x: np.ndarray) -> tuple[np.ndarray, float] | None:
+        x_natural = self.natural(x)
+        outputs = self.simulator.simulate(x_natural)
+        if outputs is None:
+            return None
+        y = self._predict(outputs, x_natural)
+        if self._any_log:
+            with np.errstate(all="ignore"):
+                y = self._transform(y)
+        if self._inv_sigma is not None:
+            weighted = (self._measured - y) * self._inv_sigma
+            log_sigma = None
+        else:
+            sigma = self._noise_values(outputs, x_natural)
+            if not (sigma > 0).all():
+                self.simulator.last_error = "noise formula gave a non-positive sigma"
+                return None
+            weighted = (self._measured - y) / sigma
+            log_sigma = np.log(sigma)
+        if self._any_laplace:
+            misfit = float(np.sum(np.where(self._laplace, np.abs(weighted), 0.5 * weighted**2)))
+        else:
+            misfit = 0.5 * float(weighted @ weighted)
+        fval = misfit + self._constant
+        if log_sigma is not None:
+            fval += float(np.sum(log_sigma))
+        if not math.isfinite(fval):
+            self.simulator.last_error = ("non-positive prediction of a log-transformed observable" if self._any_log
+                                         else "non-finite trajectory")
+            return None
+        residuals = weighted
+        if self._any_laplace:
+            residuals = np.where(self._laplace, np.sign(weighted) * np.sqrt(2.0 * np.abs(weighted)), weighted)
+        if self._sigma_varies:
+            residuals = np.concatenate([residuals, np.sqrt(2.0 * (log_sigma + _SIGMA_OFFSET))])
+        return residuals, fval
+
+    def fval(self, x: np.ndarray) -> float:
+        """The negative log-likelihood at scaled ``x``, counted by nobody (reference values such as f_true)."""
+        evaluated = self(np.asarray(x, dtype=float))
+        return math.inf if evaluated is None else evaluated[1]
+
+    def chi2(self, x_natural: np.ndarray) -> float:
+        """PEtab's chi2: the sum of squared (transformed) residuals over sigma."""
+        y, sigma = self.predict(x_natural)
+        return float(np.sum(((self._measured - self._transform(y)) / sigma) ** 2))

@@ -1,0 +1,92 @@
+"""The commands that only read the results store: ``runs``, ``leaderboard`` and ``report``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from biobench.metrics import DEFAULT_DELTA
+from biobench.terminal import console, print_frame, print_runs
+
+RESULTS_HELP = "Results store: a path, or an SQLAlchemy URL [default: $BIOBENCH_RESULTS or results/biobench.sqlite]."
+NO_RUNS = "No runs stored yet. Try: biobench run --model BIOMD0000000012"
+results_option = click.option("--results", help=RESULTS_HELP)
+
+
+def _model_filter(model_id: str | None) -> str | None:
+    """``--model`` of the result commands: BioModels IDs in any spelling, other model IDs as they are."""
+    from biobench.models.ids import looks_like_model_id, normalize_model_id
+
+    return normalize_model_id(model_id) if model_id is not None and looks_like_model_id(model_id) else model_id
+
+
+@click.command("runs")
+@click.option("--model", "model_id", help="Only runs of this model ID.")
+@results_option
+@click.option("--format", "fmt_", type=click.Choice(["table", "csv", "json", "parquet"]), default="table",
+              show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of the terminal "
+              "(required for parquet).")
+def runs_command(model_id: str | None, results: str | None, fmt_: str, out: str | None) -> None:
+    """List stored runs, one row per start (x0 and x_best included); export for pandas."""
+    from biobench.api import export_runs
+    from biobench.store import Store
+
+    frame = Store(results).runs_frame(model_id=_model_filter(model_id))
+    if fmt_ != "table":
+        text = export_runs(frame, fmt_, out)
+        if out is None:
+            click.echo(text, nl=fmt_ == "json")
+        else:
+            console.print(f"{len(frame)} runs written to {out}")
+    elif frame.empty:
+        console.print(NO_RUNS)
+    else:
+        print_runs(frame)
+
+
+@click.command("leaderboard")
+@click.option("--model", "model_id", help="Only this model ID.")
+@results_option
+@click.option("--delta", type=click.FloatRange(min=0), default=DEFAULT_DELTA, show_default=True,
+              help="A start has converged when fval_best <= f_ref + delta.")
+@click.option("--format", "fmt_", type=click.Choice(["table", "csv", "json", "markdown"]), default="table",
+              show_default=True)
+def leaderboard_command(model_id: str | None, results: str | None, delta: float, fmt_: str) -> None:
+    """Rank methods per problem and across problems (computed from the store alone)."""
+    from biobench import metrics
+    from biobench.store import Store
+
+    runs = Store(results).runs_frame(model_id=_model_filter(model_id))
+    if runs.empty:
+        console.print(NO_RUNS)
+        return
+    full = metrics.per_problem(runs, delta)
+    board, summary = full[metrics.LEADERBOARD_COLUMNS], metrics.overall(full)
+    if fmt_ == "csv":
+        click.echo(board.to_csv(index=False), nl=False)
+    elif fmt_ == "json":
+        click.echo(json.dumps({"delta": delta, "per_problem": json.loads(board.to_json(orient="records")),
+                               "overall": json.loads(summary.to_json(orient="records"))}, indent=2))
+    elif fmt_ == "markdown":
+        click.echo(f"### Per problem (converged: fval_best <= f_ref + {delta})\n")
+        click.echo(board.to_markdown(index=False, floatfmt=".4g"))
+        click.echo("\n### Across problems\n")
+        click.echo(summary.to_markdown(index=False, floatfmt=".4g"))
+    else:
+        print_frame(board, f"Leaderboard per problem (converged: fval_best <= f_ref + {delta})")
+        print_frame(summary, "Across problems (rank by converged starts per 1000 evaluations; "
+                             "AUC of the performance profile, 1 = best everywhere)")
+
+
+@click.command()
+@results_option
+@click.option("--out", default="results/report", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for report.html.")
+@click.option("--delta", type=click.FloatRange(min=0), default=DEFAULT_DELTA, show_default=True)
+def report(results: str | None, out: str, delta: float) -> None:
+    """Write a self-contained HTML report with leaderboards and figures."""
+    from biobench.report import build_report
+
+    console.print(f"report written to {build_report(results, out, delta)}")

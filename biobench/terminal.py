@@ -1,0 +1,126 @@
+"""How the command line talks to a person: consoles, tables, progress bars, interrupts.
+
+Kept apart from ``cli.py`` so the commands read as what they do, not how they print.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+# Piped output (logs, CI) gets wide lines instead of rich's 80-column default.
+# Markup is off: model names, paths and error messages may contain [brackets].
+console = Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, highlight=False, markup=False, width=None if sys.stderr.isatty() else 160)
+
+
+def fmt(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.6g}"
+
+
+def cell(value) -> str:
+    """A table cell: whole numbers without a decimal point (counts that pandas made floats), NaN as -."""
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return fmt(value) if isinstance(value, float) else str(value)
+
+
+def notify(message: str) -> None:
+    err_console.print(message, style="yellow")
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings meant for the user read as one line, not as a source location."""
+    err_console.print(f"warning: {message}", style="yellow")
+
+
+def print_frame(frame, title: str) -> None:
+    import pandas as pd
+
+    table = Table(title=title)
+    for column in frame.columns:
+        numeric = pd.api.types.is_numeric_dtype(frame[column])
+        table.add_column(column.replace("_", " "), justify="right" if numeric else "left", no_wrap=not numeric)
+    for row in frame.itertuples(index=False):
+        table.add_row(*map(cell, row))
+    console.print(table)
+
+
+def print_rows(title: str, columns: list[str], rows: list[list[str]], right: tuple[str, ...] = ()) -> None:
+    """A table of ready-made text cells; ``right`` names the right-aligned columns."""
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, justify="right" if column in right else "left")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+def print_petab_tables(petab: dict) -> None:
+    print_rows(f"{len(petab['observables'])} observables", ["id", "formula", "noise (sigma)", "transformation",
+                                                             "distribution"],
+               [[o["id"], o["formula"], o["noise"], o["transformation"], o["distribution"]]
+                for o in petab["observables"]])
+    print_rows(f"{len(petab['simulations'])} simulations, {petab['n_measurements']} measurements",
+               ["pre-equilibration", "condition", "output times"],
+               [[s["preequilibration"] or "-", s["condition"], str(s["n_times"])] for s in petab["simulations"]])
+
+
+def print_problem(problem, info: dict) -> None:
+    """``biobench problem``: the parameters, then the observables and data (or the PEtab tables)."""
+    console.print(f"{problem.model.name} ({problem.model.model_id}, {problem.model.source})", style="bold")
+    print_rows(f"{problem.n_parameters} estimated parameters", ["parameter", "scale", "lower", "upper", "nominal"],
+               [[p["id"], p["scale"], fmt(p["lower"]), fmt(p["upper"]), fmt(p["nominal"])]
+                for p in info["parameters"]], right=("lower", "upper", "nominal"))
+    if not problem.synthetic:
+        print_petab_tables(info["petab"])
+    else:
+        noise = problem.settings.noise
+        console.print(f"observables ({len(problem.observables)}): {', '.join(problem.observables)}")
+        console.print(f"data points: {problem.n_data}   noise: sigma = {noise.relative} * |y| + "
+                      f"{noise.absolute if noise.absolute is not None else '1% of max |y|'}   "
+                      f"seed: {problem.settings.seed}")
+    times = problem.timepoints
+    console.print(f"time points: {len(times)} from {fmt(times[0])} to {fmt(times[-1])}")
+    console.print(f"objective (negative log-likelihood) at the nominal parameters: {fmt(info['fval_nominal'])}")
+
+
+def print_runs(frame) -> None:
+    """``biobench runs`` as a table: one row per start."""
+    print_rows("", ["run", "model", "init", "opt", "seed", "start", "fval0", "fval_best", "evals", "seconds",
+                    "status", "x_best (scaled)"],
+               [[str(r.run_id), r.model_id, r.initializer, r.optimizer, str(r.seed), str(r.start_index),
+                 fmt(r.fval0), fmt(r.fval_best), str(r.n_evals), f"{r.seconds:.2f}", r.status,
+                 "[" + ", ".join(f"{v:.3g}" for v in r.x_best) + "]"] for r in frame.itertuples()],
+               right=("run", "seed", "start", "evals", "seconds"))
+
+
+def starts_progress(with_eta: bool = False, best: bool = False) -> Progress:
+    """A progress bar over starts: count, elapsed time, and the ETA or the best fval so far."""
+    columns = [TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn()]
+    if with_eta:
+        columns += [TextColumn("ETA"), TimeRemainingColumn()]
+    if best:
+        columns.append(TextColumn("best fval {task.fields[best]}"))
+    return Progress(*columns, console=console)
+
+
+@contextmanager
+def stored_on_interrupt(progress: Progress, store_url: str) -> Iterator[None]:
+    """Ctrl-C stops the run with one line: finished starts are stored, and rerunning finishes the rest."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        progress.stop()
+        err_console.print(f"Interrupted. Finished starts are stored in {store_url}; rerun the same command "
+                          "to run the rest.")
+        raise SystemExit(130) from None

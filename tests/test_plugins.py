@@ -1,0 +1,57 @@
+"""Plugin options are pydantic models: validated with errors that name the option, listed from the same model."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from biobench.cli import main
+from biobench.errors import PluginError
+from biobench.initializers import initializers
+from biobench.optimizers import optimizers
+from biobench.plugins import PluginOptions, describe_options
+from biobench.records import StartIdentity
+
+
+@pytest.mark.parametrize("registry", [initializers, optimizers], ids=["initializers", "optimizers"])
+def test_every_plugin_declares_its_options_as_a_model(registry):
+    for name in registry.names():
+        cls = registry.get(name)
+        assert issubclass(cls.Options, PluginOptions), name
+        assert cls().options == cls.Options().model_dump(), name  # defaults come from the model alone
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"pop_size": "1"}, "pop_size must be at least 2, not '1'"),
+    ({"pop_size": "many"}, "option pop_size='many' is not a valid int"),
+    ({"eta_mutation": 0}, "eta_mutation must be greater than 0"),
+    ({"crossover": "sbx"}, r"has no option\(s\) \['crossover'\]; its options: pop_size=20 \(>= 2\)"),
+])
+def test_bad_options_are_named_with_the_way_out(options, message):
+    with pytest.raises(PluginError, match=message):
+        optimizers.get("ga")(**options)
+
+
+def test_command_line_strings_become_typed_values():
+    opt = optimizers.get("mcmc")(chains="2", step="slice", tune_fraction="0.25")
+    assert opt.options == {"chains": 2, "step": "slice", "tune_fraction": 0.25}
+    with pytest.raises(PluginError, match="step must be one of 'demetropolisz' or 'slice'"):
+        optimizers.get("mcmc")(step="nuts")
+    assert initializers.get("cvae")(retrain="yes").options["retrain"] is True
+
+
+def test_plugins_lists_defaults_and_limits_from_the_models():
+    described = {name: describe_options(optimizers.get(name).Options) for name in ("mcmc", "bo")}
+    assert "tune_fraction=0.5 (>= 0, < 1)" in described["mcmc"]
+    assert "acq_func='gp_hedge' (gp_hedge | EI | PI | LCB)" in described["bo"]
+    assert describe_options(initializers.get("random").Options) == "none"
+    result = CliRunner().invoke(main, ["plugins"])
+    assert result.exit_code == 0 and "pilot=256" in result.output and "pop_size=20" in result.output
+
+
+def test_start_keys_are_the_ones_earlier_stores_hold():
+    """A rerun must find the starts stored before the identity became one object: the key did not change."""
+    bo = {"n_initial": 10, "max_evals": 50, "acq_func": "gp_hedge", "n_restarts_optimizer": 2, "n_points": 2000}
+    start = StartIdentity("abc", "lhs", "bo", 0, 10, 1000, 3, {"optimization": "none"}, bo)
+    assert start.key == "52c1c155136f55434ceea73f96d7f7a8"  # task_key(...) of biobench 3a8f505
+    assert start.key != StartIdentity("abc", "lhs", "bo", 0, 10, 1000, 4, {"optimization": "none"}, bo).key
