@@ -114,3 +114,15 @@ def test_shipped_example_config_builds_a_problem():
     assert problem.observables == ("PX", "PY", "PZ")
     km = problem.parameter_ids.index("KM")
     np.testing.assert_allclose([problem.to_natural(problem.lower)[km], problem.to_natural(problem.upper)[km]], [1.0, 1000.0])
+
+
+def test_simulations_start_at_zero_when_the_first_time_point_is_later(two_step_model):
+    """As in PEtab: data at t = 1 are the state after one time unit, not the initial state moved to t = 1."""
+    from biobench.likelihood import Likelihood
+
+    later = build_problem(two_step_model, ProblemSettings(time=TimeSettings(points=[1, 5])))
+    from_zero = build_problem(two_step_model, ProblemSettings(time=TimeSettings(points=[0, 1, 5])))
+    predicted_later, _ = Likelihood(later).predict(later.nominal)
+    predicted_from_zero, _ = Likelihood(from_zero).predict(from_zero.nominal)
+    np.testing.assert_allclose(predicted_later, predicted_from_zero[3:], rtol=1e-10)  # rows t = 1 and t = 5
+    assert not np.allclose(predicted_later[:3], predicted_from_zero[:3])  # t = 1 is not the initial state
