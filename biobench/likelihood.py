@@ -53,7 +53,7 @@ class Likelihood:
                                               rows, exp, self.simulator.column))
                 self._noise.append(Formula(spec.noise_formula, spec.noise_placeholders, exp.noise_parameters,
                                            rows, exp, self.simulator.column))
-        self._gather, self._computed = self._plan_predictions()
+        self._plan_predictions()
         transformation = [exp.observables[k].transformation for k in exp.observable_index]
         distribution = [exp.observables[k].distribution for k in exp.observable_index]
         m = exp.measured
@@ -87,34 +87,34 @@ class Likelihood:
         self.evaluate = self._evaluate_plain if plain else self._evaluate_general
 
     # -- predictions ---------------------------------------------------------------------------
-    def _plan_predictions(self) -> tuple[np.ndarray | None, list[Formula]]:
-        """Flat output indices of every measurement whose formula is one model symbol, and the other formulas.
+    def _plan_predictions(self) -> None:
+        """Which measurements are a plain read of one output column, and which need a formula.
 
-        The gather is one ``take`` (or no copy at all when it is the whole output in
-        order, as for every synthetic problem); only the rest go through formulas.
+        Plain reads are one ``take`` of flat output indices, or no copy at all when they are
+        the whole output in order (every synthetic problem); only the rest go through formulas.
         """
         exp = self.experiments
         n_columns = len(self.simulator.selections)
-        gather = np.full(exp.n_measurements, -1, dtype=np.int64)
-        computed = []
+        flat = np.full(exp.n_measurements, -1, dtype=np.int64)
+        self._computed = []
         for formula in self._formulas:
             column = formula.model_column
             if column is None:
-                computed.append(formula)
+                self._computed.append(formula)
             else:
-                gather[formula.rows] = exp.row[formula.rows] * n_columns + column
-        if computed:
-            return (None if (gather < 0).all() else gather), computed
+                flat[formula.rows] = exp.row[formula.rows] * n_columns + column
+        self._direct_rows = np.flatnonzero(flat >= 0)
+        self._direct_index = flat[self._direct_rows]
         n_outputs = sum(len(sim.times) for sim in exp.simulations) * n_columns
-        return (None if np.array_equal(gather, np.arange(n_outputs)) else gather), computed
+        self._whole_output = not self._computed and np.array_equal(self._direct_index, np.arange(n_outputs))
 
     def _predict(self, outputs: np.ndarray, x_natural: np.ndarray) -> np.ndarray:
-        if not self._computed:
-            return outputs.ravel() if self._gather is None else outputs.ravel().take(self._gather)
+        if self._whole_output:
+            return outputs.ravel()
+        if not self._computed:  # every measurement is a plain read, in measurement order
+            return outputs.ravel().take(self._direct_index)
         y = np.empty(self.experiments.n_measurements)
-        if self._gather is not None:
-            direct = self._gather >= 0
-            y[direct] = outputs.ravel().take(self._gather[direct])
+        y[self._direct_rows] = outputs.ravel().take(self._direct_index)
         for formula in self._computed:
             y[formula.rows] = formula(outputs, x_natural)
         return y
@@ -141,9 +141,10 @@ class Likelihood:
         return v
 
     def predict(self, x_natural: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """Simulated observable values and noise sigmas for every measurement, in measurement order."""
+        """Simulated observable values and noise sigmas for every measurement, in measurement order; None when
+        the simulation fails or gives non-finite values."""
         outputs = self.simulator.simulate(x_natural)
-        if outputs is None:
+        if outputs is None or not np.isfinite(outputs).all():
             return None
         y = self._predict(outputs, x_natural)
         sigma = self._sigma if self._sigma is not None else self._noise_values(outputs, x_natural)
@@ -156,11 +157,11 @@ class Likelihood:
         return self.evaluate(x)
 
     def _evaluate_plain(self, x: np.ndarray) -> tuple[np.ndarray, float] | None:
-        outputs = self.simulator.simulate(self.natural(x))
+        x_natural = self.natural(x)
+        outputs = self.simulator.simulate(x_natural)
         if outputs is None:
             return None
-        y = outputs.ravel() if self._gather is None else outputs.ravel().take(self._gather)
-        weighted = (self._measured - y) * self._inv_sigma
+        weighted = (self._measured - self._predict(outputs, x_natural)) * self._inv_sigma
         fval = 0.5 * float(weighted @ weighted) + self._constant
         if not math.isfinite(fval):
             self.simulator.last_error = "non-finite trajectory"

@@ -51,7 +51,6 @@ class Objective:
         self.trace: list[tuple[int, float, float]] = []  # (evaluation, best fval so far, seconds)
         self.history: list[tuple[np.ndarray, float]] = []  # every evaluated point: training data for the cvae
         self._failed_residuals = np.full(likelihood.n_residuals, np.inf)
-        self._evaluate_likelihood = likelihood.evaluate
         self._recent: dict[bytes, tuple[np.ndarray, float]] = {}
         self._t0 = time.perf_counter()
         self._sim0 = likelihood.simulator.seconds
@@ -84,7 +83,7 @@ class Objective:
             raise BudgetExhausted(f"budget of {self.budget} evaluations used")
         self.n_evals += 1
         x = x.copy()  # the caller may reuse its array; history and best keep this one
-        evaluated = self._evaluate_likelihood(x) if math.isfinite(x @ x) else None  # one cheap NaN/inf check
+        evaluated = self.likelihood.evaluate(x) if math.isfinite(x @ x) else None  # one cheap NaN/inf check
         if evaluated is None:
             self.n_failures += 1
             evaluated = (self._failed_residuals, math.inf)

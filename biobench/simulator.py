@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+
 import numpy as np
 import roadrunner
 from roadrunner import SelectionRecord
@@ -103,18 +104,6 @@ class Simulator:
                 f"species, parameters or compartments (floating species: {', '.join(model.species)})."
             ) from None
         configure_integrator(self.rr, integrator or IntegratorSettings())
-        first = experiments.simulations[0]
-        plain = len(experiments.simulations) == 1 and first.preequilibration is None and len(first.times) > 1
-        self._single = first if plain else None
-        # Without events nothing but these writes changes a parameter, so after the first full write
-        # only the estimated ones change between evaluations (fewer conversions on the hot path).
-        self._estimated_only = None
-        if plain and self._model.getNumEvents() == 0:
-            assignment = first.condition
-            self._model.setGlobalParameterValues(self._settable, assignment.base)
-            k = len(assignment.source)
-            leading = np.array_equal(assignment.source, np.arange(k))  # x[:k] in order: a view, not a gather
-            self._estimated_only = (self._settable[assignment.target], slice(0, k) if leading else assignment.source)
         self._n_rows = sum(len(sim.times) for sim in experiments.simulations)
         self.last_error: str | None = None
         self.seconds = 0.0  # spent inside roadrunner: the share benchmarks report
@@ -129,20 +118,12 @@ class Simulator:
         Values are not checked for finiteness here: the likelihood's value is, once, at the end.
         """
         started = time.perf_counter()
+        simulations = self.experiments.simulations
         try:
-            single = self._single
-            if single is not None:  # the common case, one simulation from reset: no detours
-                if self._estimated_only is not None:
-                    indices, source = self._estimated_only
-                    if len(indices):
-                        self._model.setGlobalParameterValues(indices, x_natural[source])
-                else:
-                    self._model.setGlobalParameterValues(self._settable, single.condition.values(x_natural))
-                self.rr.reset(RESET)
-                out = np.asarray(self.rr.simulate(times=single.times))
+            if len(simulations) == 1:  # the common case: no list, no concatenation
+                out = self._simulate_one(simulations[0], x_natural, simulations[0].times)
             else:
-                out = np.concatenate([self._simulate_one(sim, x_natural, sim.times)
-                                      for sim in self.experiments.simulations])
+                out = np.concatenate([self._simulate_one(sim, x_natural, sim.times) for sim in simulations])
         except RuntimeError as exc:
             self.last_error = first_line(exc, "integration failed")
             return None
