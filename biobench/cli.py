@@ -7,6 +7,7 @@ results are printed lives in ``terminal``.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import warnings
 
@@ -106,11 +107,15 @@ def models(fmt_: str) -> None:
 @click.option("--format", "fmt_", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def problem(model_spec: str, config: str | None, fmt_: str) -> None:
     """Describe the estimation problem built from a model."""
-    from biobench.runner import true_fval
+    from biobench.likelihood import Likelihood
 
     prob, _ = _problem_from(model_spec, config)
-    f_nominal = true_fval(prob)
-    info = prob.describe() | {"fval_nominal": f_nominal}
+    likelihood = Likelihood(prob)
+    # With priors the objective is the negative log-posterior; fval_nominal - prior_nominal is the likelihood.
+    info = prob.describe() | {"fval_nominal": likelihood.fval(prob.x_true),
+                              "prior_nominal": likelihood.prior(prob.x_true)}
+    if not math.isfinite(info["fval_nominal"]):
+        info["nominal_failure"] = likelihood.simulator.last_error
     if fmt_ == "json":
         click.echo(json.dumps(info, indent=2))
         return

@@ -70,7 +70,13 @@ class Simulation:
     preequilibration: Assignment | None
     condition: Assignment
     reinitialization: Reinitialization
-    times: np.ndarray  # starts at 0
+    times: np.ndarray  # finite, starts at 0
+    steady_state: bool = False  # measured at time inf: one more output row, after the run reaches steady state
+
+    @property
+    def n_rows(self) -> int:
+        """Rows of output: one per time point, one more for the steady state."""
+        return len(self.times) + int(self.steady_state)
 
 
 @dataclass(frozen=True)
@@ -131,8 +137,8 @@ class Experiments:
 
     @property
     def needs_states(self) -> bool:
-        """Pre-equilibration reads every state to decide when it is steady."""
-        return any(sim.preequilibration is not None for sim in self.simulations)
+        """Pre-equilibration and steady-state measurements read every state to decide when it is steady."""
+        return any(sim.preequilibration is not None or sim.steady_state for sim in self.simulations)
 
     def numeric_sigma(self) -> np.ndarray | None:
         """Per-measurement sigma when every noise formula is its own numeric placeholder (synthetic problems)."""
@@ -160,7 +166,7 @@ class Experiments:
     def describe(self) -> dict:
         return {
             "simulations": [{"preequilibration": s.preequilibration_id or None, "condition": s.condition_id,
-                             "n_times": len(s.times)} for s in self.simulations],
+                             "n_times": len(s.times), "steady_state": s.steady_state} for s in self.simulations],
             "observables": [{"id": o.observable_id, "formula": o.formula, "noise": o.noise_formula,
                              "transformation": o.transformation, "distribution": o.distribution}
                             for o in self.observables],

@@ -19,14 +19,17 @@ def _parse(text: str):
 
 
 class Formula:
-    """Values of one formula at the measurements ``rows``; ``column`` maps model symbols to output columns."""
+    """Values of one formula at the measurements ``rows``; ``column`` maps model symbols to output columns.
 
-    def __init__(self, text: str, placeholders: tuple[str, ...], table: Placeholders, rows: np.ndarray,
+    ``placeholders`` maps each placeholder name the formula may read (``noiseParameter1_obs``, and in
+    noise formulas also ``observableParameter1_obs``) to its table and column in that table.
+    """
+
+    def __init__(self, text: str, placeholders: dict[str, tuple[Placeholders, int]], rows: np.ndarray,
                  experiments: Experiments, column) -> None:
         self.rows = rows
         self._output_rows = experiments.row[rows]  # rows of the stacked simulation outputs
         self._times = experiments.times[rows]
-        self._table = table
         self._constant: float | None = None
         expr, symbols = None, []
         name = text.strip()
@@ -42,19 +45,25 @@ class Formula:
                 expr = _parse(text)
                 symbols = sorted(expr.free_symbols, key=str)
                 names = [str(symbol) for symbol in symbols]
+        self._tables: list[Placeholders] = []  # the placeholder tables read, each resolved once per call
         self._args: list[tuple[str, object]] = []
         for name in names:
             if name in placeholders:
-                self._args.append(("placeholder", placeholders.index(name)))
+                table, position = placeholders[name]
+                if not any(table is known for known in self._tables):
+                    self._tables.append(table)
+                slot = next(i for i, known in enumerate(self._tables) if known is table)
+                self._args.append(("placeholder", (slot, position)))
             elif name == TIME_SYMBOL:
                 self._args.append(("time", None))
             elif name in experiments.model_symbols:
                 self._args.append(("model", column(name)))
             else:
                 self._args.append(("parameter", experiments.parameter_symbols[name]))
-        estimated_placeholders = bool(np.isin(rows, table.rows).any())
+        self._estimated_tables = [bool(np.isin(rows, table.rows).any()) for table in self._tables]
         self.depends_on_x = any(kind == "model" or (kind == "parameter" and ref[1] >= 0)
-                                or (kind == "placeholder" and estimated_placeholders) for kind, ref in self._args)
+                                or (kind == "placeholder" and self._estimated_tables[ref[0]])
+                                for kind, ref in self._args)
         self._function = None
         if expr is not None:
             import sympy as sp
@@ -68,12 +77,13 @@ class Formula:
             return int(self._args[0][1])
         return None
 
-    def __call__(self, outputs: np.ndarray | None, x_natural: np.ndarray | None) -> np.ndarray:
-        """Values at every row; ``outputs`` and ``x_natural`` may be None when nothing depends on them."""
+    def __call__(self, outputs: np.ndarray | None, x_natural: np.ndarray | None) -> np.ndarray | float:
+        """Values at every row, or one number for all of them (callers assign into ``[rows]``, which
+        broadcasts it); ``outputs`` and ``x_natural`` may be None when nothing depends on them."""
         if self._constant is not None:
-            return np.full(self.rows.shape, self._constant)
+            return self._constant
         args = []
-        placeholders = None
+        resolved: list[np.ndarray | None] = [None] * len(self._tables)
         for kind, ref in self._args:
             if kind == "model":
                 args.append(outputs[self._output_rows, ref])
@@ -83,10 +93,13 @@ class Formula:
                 value, index = ref
                 args.append(x_natural[index] if index >= 0 else value)
             else:
-                if placeholders is None:
-                    placeholders = self._table.resolve(x_natural) if self.depends_on_x else self._table.values
-                args.append(placeholders[self.rows, ref])
+                slot, position = ref
+                if resolved[slot] is None:
+                    table = self._tables[slot]
+                    resolved[slot] = table.resolve(x_natural) if self._estimated_tables[slot] else table.values
+                args.append(resolved[slot][self.rows, position])
+        if self._function is None:
+            return args[0]
         with np.errstate(all="ignore"):
-            value = args[0] if self._function is None else self._function(*args)
-            return np.broadcast_to(np.asarray(value, dtype=float), self.rows.shape)
+            return self._function(*args)
 

@@ -1,4 +1,5 @@
-"""A problem compiled once into its negative log-likelihood: the hot path of every objective.
+"""A problem compiled once into its negative log-likelihood (log-posterior with priors): the hot path of
+every objective.
 
 One roadrunner instance simulates every condition; observables are predicted from
 the stacked outputs (a plain gather where a formula is one model symbol, a
@@ -25,6 +26,7 @@ import numpy as np
 
 from biobench.errors import ProblemError
 from biobench.formulas import Formula
+from biobench.priors import ObjectivePrior
 from biobench.problem import Problem
 from biobench.simulator import Simulator
 
@@ -49,10 +51,13 @@ class Likelihood:
         for k, spec in enumerate(exp.observables):
             rows = np.flatnonzero(exp.observable_index == k)
             if rows.size:
-                self._formulas.append(Formula(spec.formula, spec.observable_placeholders, exp.observable_parameters,
-                                              rows, exp, self.simulator.column))
-                self._noise.append(Formula(spec.noise_formula, spec.noise_placeholders, exp.noise_parameters,
-                                           rows, exp, self.simulator.column))
+                observable = {name: (exp.observable_parameters, j)
+                              for j, name in enumerate(spec.observable_placeholders)}
+                noise = {name: (exp.noise_parameters, j) for j, name in enumerate(spec.noise_placeholders)}
+                self._formulas.append(Formula(spec.formula, observable, rows, exp, self.simulator.column))
+                # PEtab lets a noise formula read the observable's placeholders too (sigma = a + b * scale * y)
+                self._noise.append(Formula(spec.noise_formula, {**observable, **noise}, rows, exp,
+                                           self.simulator.column))
         self._plan_predictions()
         transformation = [exp.observables[k].transformation for k in exp.observable_index]
         distribution = [exp.observables[k].distribution for k in exp.observable_index]
@@ -80,10 +85,13 @@ class Likelihood:
         else:
             self._constant = float(np.sum(np.where(self._laplace, math.log(2.0), 0.5 * math.log(2.0 * math.pi))
                                           + self._jacobian))
-        self.n_residuals = len(m) * (2 if self._sigma_varies else 1)
+        self._prior = (ObjectivePrior(problem.objective_priors, problem.scales)
+                       if any(p is not None for p in problem.objective_priors) else None)
+        self.n_residuals = len(m) * (2 if self._sigma_varies else 1) + (self._prior.n_residuals if self._prior else 0)
         # Most problems (every synthetic one) are Gaussian with known sigma on lin observables read
-        # straight from the outputs: they get a path with nothing else in it.
-        plain = (self._inv_sigma is not None and not self._computed and not self._any_log and not self._any_laplace)
+        # straight from the outputs, without priors: they get a path with nothing else in it.
+        plain = (self._inv_sigma is not None and not self._computed and not self._any_log and not self._any_laplace
+                 and self._prior is None)
         self.evaluate = self._evaluate_plain if plain else self._evaluate_general
 
     # -- predictions ---------------------------------------------------------------------------
@@ -105,7 +113,7 @@ class Likelihood:
                 flat[formula.rows] = exp.row[formula.rows] * n_columns + column
         self._direct_rows = np.flatnonzero(flat >= 0)
         self._direct_index = flat[self._direct_rows]
-        n_outputs = sum(len(sim.times) for sim in exp.simulations) * n_columns
+        n_outputs = sum(sim.n_rows for sim in exp.simulations) * n_columns
         self._whole_output = not self._computed and np.array_equal(self._direct_index, np.arange(n_outputs))
 
     def _predict(self, outputs: np.ndarray, x_natural: np.ndarray) -> np.ndarray:
@@ -144,10 +152,12 @@ class Likelihood:
         """Simulated observable values and noise sigmas for every measurement, in measurement order; None when
         the simulation fails or gives non-finite values."""
         outputs = self.simulator.simulate(x_natural)
-        if outputs is None or not np.isfinite(outputs).all():
+        if outputs is None:
             return None
-        y = self._predict(outputs, x_natural)
+        y = self._predict(outputs, x_natural)  # an output no measurement reads may be NaN (0/0 at t = 0)
         sigma = self._sigma if self._sigma is not None else self._noise_values(outputs, x_natural)
+        if not (np.isfinite(y).all() and np.isfinite(sigma).all()):
+            return None
         return y, sigma
 
     # -- the likelihood ------------------------------------------------------------------------
@@ -203,10 +213,25 @@ class Likelihood:
             residuals = np.where(self._laplace, np.sign(weighted) * np.sqrt(2.0 * np.abs(weighted)), weighted)
         if self._sigma_varies:
             residuals = np.concatenate([residuals, np.sqrt(2.0 * (log_sigma + _SIGMA_OFFSET))])
+        if self._prior is not None:
+            prior = self._prior.residuals(x, x_natural)
+            fval += 0.5 * float(prior @ prior) + self._prior.constant
+            if not math.isfinite(fval):
+                self.simulator.last_error = "outside the support of a uniform prior"
+                return None
+            residuals = np.concatenate([residuals, prior])
         return residuals, fval
 
+    def prior(self, x: np.ndarray) -> float:
+        """The negative log-prior at scaled ``x`` (0 without priors): ``fval - prior`` is the likelihood part."""
+        if self._prior is None:
+            return 0.0
+        x = np.asarray(x, dtype=float)
+        return self._prior(x, self.natural(x))
+
     def fval(self, x: np.ndarray) -> float:
-        """The negative log-likelihood at scaled ``x``, counted by nobody (reference values such as f_true)."""
+        """The objective (negative log-likelihood, or log-posterior with priors) at scaled ``x``, counted by
+        nobody (reference values such as f_true)."""
         evaluated = self(np.asarray(x, dtype=float))
         return math.inf if evaluated is None else evaluated[1]
 

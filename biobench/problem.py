@@ -20,6 +20,7 @@ import numpy as np
 from biobench.errors import ProblemError
 from biobench.experiments import Experiments, grid_experiments
 from biobench.models.model import Model
+from biobench.priors import PriorSpec
 from biobench.settings import ProblemSettings, TimeSettings
 from biobench.simulator import Simulator, settable_parameter_ids
 
@@ -41,6 +42,10 @@ class Problem:
     experiments: Experiments = field(repr=False)
     key: str = ""
     synthetic: bool = True  # data simulated from ``nominal``; a PEtab problem's nominal values are a reference
+    # Per parameter, or empty: objective priors make the objective a negative log-posterior; initialization
+    # priors are what the ``petab`` initializer samples starts from (PEtab's parameter table columns).
+    objective_priors: tuple[PriorSpec | None, ...] = ()
+    initialization_priors: tuple[PriorSpec | None, ...] = ()
 
     @property
     def n_parameters(self) -> int:
@@ -99,10 +104,12 @@ class Problem:
                       "source": self.model.source},
             "parameters": [
                 {"id": pid, "scale": s, "lower": float(lo), "upper": float(up), "nominal": float(nom)}
-                for pid, s, lo, up, nom in zip(self.parameter_ids, self.scales, self.lower, self.upper, self.nominal)
+                | ({"prior": prior.describe()} if prior is not None else {})
+                for pid, s, lo, up, nom, prior in zip(self.parameter_ids, self.scales, self.lower, self.upper,
+                                                       self.nominal, self.objective_priors or [None] * len(self.scales))
             ],
             "observables": list(self.observables),
-            "timepoints": self.timepoints.tolist(),
+            "timepoints": [float(t) if math.isfinite(t) else "inf" for t in self.timepoints],  # inf: steady state
             "n_data": self.n_data,
             "settings": self.settings.model_dump(mode="json"),
             **({} if self.synthetic else {"petab": self.experiments.describe()}),

@@ -104,7 +104,7 @@ class Simulator:
                 f"species, parameters or compartments (floating species: {', '.join(model.species)})."
             ) from None
         configure_integrator(self.rr, integrator or IntegratorSettings())
-        self._n_rows = sum(len(sim.times) for sim in experiments.simulations)
+        self._n_rows = sum(sim.n_rows for sim in experiments.simulations)
         self.last_error: str | None = None
         self.seconds = 0.0  # spent inside roadrunner: the share benchmarks report
 
@@ -159,13 +159,18 @@ class Simulator:
             model.setGlobalParameterValues(self._settable, sim.condition.values(x_natural))
             rr.reset(RESET)
         if len(times) == 1:  # only t = 0 is measured: no integration needed
-            return np.asarray(rr.getSelectedValues(), dtype=float)[None, :]
-        return np.asarray(rr.simulate(times=times), dtype=float)
+            out = np.asarray(rr.getSelectedValues(), dtype=float)[None, :]
+        else:
+            out = np.asarray(rr.simulate(times=times), dtype=float)
+        if sim.steady_state:
+            out = np.vstack([out, self._equilibrate(float(times[-1]))])
+        return out
 
-    def _equilibrate(self) -> None:
-        """Integrate until the state stops moving (PEtab's pre-equilibration steady state)."""
-        for start, end in zip(_STEADY_WINDOWS[:-1], _STEADY_WINDOWS[1:]):
-            out = np.asarray(self.rr.simulate(times=[start, end]), dtype=float)[:, self._state_columns]
-            if np.all(np.abs(out[1] - out[0]) <= _STEADY_ATOL + _STEADY_RTOL * np.abs(out[1])):
-                return
-        raise RuntimeError(f"pre-equilibration reached no steady state by t = {_STEADY_WINDOWS[-1]:g}")
+    def _equilibrate(self, start: float = 0.0) -> np.ndarray:
+        """Integrate on from ``start`` until the state stops moving (PEtab's steady state); the outputs there."""
+        for begin, end in zip(start + _STEADY_WINDOWS[:-1], start + _STEADY_WINDOWS[1:]):
+            out = np.asarray(self.rr.simulate(times=[begin, end]), dtype=float)
+            states = out[:, self._state_columns]
+            if np.all(np.abs(states[1] - states[0]) <= _STEADY_ATOL + _STEADY_RTOL * np.abs(states[1])):
+                return out[1]
+        raise RuntimeError(f"no steady state within t = {start + _STEADY_WINDOWS[-1]:g}")

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -77,8 +78,9 @@ def print_petab_tables(petab: dict) -> None:
 def print_problem(problem, info: dict) -> None:
     """``biobench problem``: the parameters, then the observables and data (or the PEtab tables)."""
     console.print(f"{problem.model.name} ({problem.model.model_id}, {problem.model.source})", style="bold")
-    print_rows(f"{problem.n_parameters} estimated parameters", ["parameter", "scale", "lower", "upper", "nominal"],
-               [[p["id"], p["scale"], fmt(p["lower"]), fmt(p["upper"]), fmt(p["nominal"])]
+    print_rows(f"{problem.n_parameters} estimated parameters",
+               ["parameter", "scale", "lower", "upper", "nominal", "objective prior"],
+               [[p["id"], p["scale"], fmt(p["lower"]), fmt(p["upper"]), fmt(p["nominal"]), p.get("prior", "-")]
                 for p in info["parameters"]], right=("lower", "upper", "nominal"))
     if not problem.synthetic:
         print_petab_tables(info["petab"])
@@ -89,8 +91,22 @@ def print_problem(problem, info: dict) -> None:
                       f"{noise.absolute if noise.absolute is not None else '1% of max |y|'}   "
                       f"seed: {problem.settings.seed}")
     times = problem.timepoints
-    console.print(f"time points: {len(times)} from {fmt(times[0])} to {fmt(times[-1])}")
-    console.print(f"objective (negative log-likelihood) at the nominal parameters: {fmt(info['fval_nominal'])}")
+    steady = " and steady state (time inf)" if np.isinf(times[-1]) else ""
+    finite = times[np.isfinite(times)]
+    if finite.size:
+        console.print(f"time points: {len(finite)} from {fmt(finite[0])} to {fmt(finite[-1])}{steady}")
+    else:
+        console.print("time points: steady state (time inf) only")
+    if info.get("nominal_failure"):
+        console.print(f"objective at the nominal parameters: inf ({info['nominal_failure']}). If the integrator "
+                      "gave up, loosen its tolerances or raise maximum_num_steps under 'integrator:' in a --config "
+                      "file.")
+    elif info["prior_nominal"]:
+        console.print(f"objective (negative log-posterior) at the nominal parameters: {fmt(info['fval_nominal'])} "
+                      f"= likelihood {fmt(info['fval_nominal'] - info['prior_nominal'])} + prior "
+                      f"{fmt(info['prior_nominal'])}")
+    else:
+        console.print(f"objective (negative log-likelihood) at the nominal parameters: {fmt(info['fval_nominal'])}")
 
 
 def print_runs(frame) -> None:

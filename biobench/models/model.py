@@ -16,7 +16,8 @@ import libsbml
 import roadrunner
 
 from biobench.errors import ModelError, first_line
-from biobench.models.sbml import ParameterInfo, classify_parameters, promote_local_parameters, read_validated
+from biobench.models.sbml import (ParameterInfo, classify_parameters, initial_assignments_to_rules,
+                                  promote_local_parameters, read_validated)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ def model_from_document(doc: libsbml.SBMLDocument, path: Path, sha256: str, mode
         for s in (sbml_model.getSpecies(i) for i in range(sbml_model.getNumSpecies()))
         if not s.getBoundaryCondition() and not s.getConstant()
     )
+    parameters = tuple(classify_parameters(sbml_model))  # before the rewrite: "set by an initial assignment"
+    initial_assignments_to_rules(doc)
     promoted = libsbml.writeSBMLToString(doc)
     compile_sbml(promoted, str(path))  # report what roadrunner cannot simulate now, not mid-run
     return Model(
@@ -85,6 +88,6 @@ def model_from_document(doc: libsbml.SBMLDocument, path: Path, sha256: str, mode
         sha256=sha256,
         sbml=promoted,
         species=species,
-        parameters=tuple(classify_parameters(sbml_model)),
+        parameters=parameters,
         source=source,
     )

@@ -1,4 +1,4 @@
-"""Reading SBML with libsbml: sniffing, validation, local-parameter promotion.
+"""Reading SBML with libsbml: sniffing, validation, local-parameter promotion, initial assignments.
 
 Everything that can be said about a model without simulating it lives here.
 """
@@ -86,6 +86,58 @@ def promote_local_parameters(doc: libsbml.SBMLDocument, origin: str) -> libsbml.
     if doc.convert(props) != libsbml.LIBSBML_OPERATION_SUCCESS:
         raise ModelError(f"{origin}: libsbml could not promote reaction-local parameters to global ones.")
     return doc
+
+
+def _math_names(math_ast: libsbml.ASTNode) -> tuple[set[str], bool]:
+    """Names a formula reads, and whether it reads time, delay or another value that changes during a run."""
+    names, dynamic = set(), False
+    stack = [math_ast]
+    while stack:
+        node = stack.pop()
+        if node.getType() in (libsbml.AST_NAME_TIME, libsbml.AST_FUNCTION_DELAY, libsbml.AST_FUNCTION_RATE_OF):
+            dynamic = True
+        elif node.getType() == libsbml.AST_NAME:
+            names.add(node.getName())
+        stack.extend(node.getChild(i) for i in range(node.getNumChildren()))
+    return names, dynamic
+
+
+def initial_assignments_to_rules(doc: libsbml.SBMLDocument) -> list[str]:
+    """Turn each constant parameter's initial assignment that reads only constants into an assignment rule.
+
+    biobench writes every settable global parameter before each simulation, so a parameter
+    defined by an initial assignment (``P = 2 * k``, common in COPASI exports) would keep the
+    value it had at load time, and neither a condition nor an estimated ``k`` would reach it.
+    A constant parameter whose assignment reads only constants equals that expression at all
+    times, so an assignment rule is the same model and roadrunner recomputes it from the
+    values written. Assignments that read species, time or non-constant values are left as
+    they are. Returns the converted parameter ids.
+    """
+    model = doc.getModel()
+    constants = {p.getId() for p in model.getListOfParameters() if p.getConstant()}
+    constants |= {c.getId() for c in model.getListOfCompartments() if c.getConstant()}
+    functions = {f.getId() for f in model.getListOfFunctionDefinitions()}
+    converted: list[str] = []
+    pending = [ia for ia in model.getListOfInitialAssignments()
+               if model.getParameter(ia.getSymbol()) is not None and model.getParameter(ia.getSymbol()).getConstant()
+               and ia.getMath() is not None]
+    progress = True
+    while progress:  # an assignment may read another converted parameter: repeat until nothing changes
+        progress = False
+        for ia in list(pending):
+            target = ia.getSymbol()
+            names, dynamic = _math_names(ia.getMath())
+            if dynamic or not names - functions <= (constants - {target}) | set(converted):
+                continue
+            rule = model.createAssignmentRule()
+            rule.setVariable(target)
+            rule.setMath(ia.getMath().deepCopy())
+            model.getParameter(target).setConstant(False)
+            model.removeInitialAssignment(target)
+            pending.remove(ia)
+            converted.append(target)
+            progress = True
+    return converted
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from biobench.models.model import model_from_document
 from biobench.models.sbml import promote_local_parameters, read_validated
 from biobench.petab.initial_values import add_state_overrides
 from biobench.petab.tables import compile_experiments, state_targets
+from biobench.priors import PriorSpec, parse_prior
 from biobench.problem import Problem, problem_key, to_scale
 from biobench.settings import IntegratorSettings, ProblemSettings
 from biobench.simulator import settable_parameter_ids
@@ -75,6 +76,9 @@ def lint_messages(petab_problem) -> list[str]:
     logger.setLevel(logging.ERROR)  # its progress notes ("Visualization table not available") are not findings
     try:
         failed = lint_problem(petab_problem)
+    except Exception as exc:  # the linter itself trips over some malformed entries (a prior "1" read as a float)
+        return [f"the linter could not check the problem ({type(exc).__name__}: {first_line(exc)}); "
+                "look for a malformed entry, e.g. prior parameters that are not 'a;b'"]
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
@@ -88,20 +92,23 @@ def _lint(petab_problem, path: Path) -> None:
                            f"Run `petablint {path}` for the full report.")
 
 
-def _refuse_unsupported(petab_problem, path: Path) -> None:
+def _check_bounds(petab_problem, path: Path) -> None:
     from petab.v1 import C
 
-    parameter_df = petab_problem.parameter_df
-    if C.OBJECTIVE_PRIOR_TYPE in parameter_df:
-        priors = parameter_df[C.OBJECTIVE_PRIOR_TYPE].dropna()
-        if len(priors[priors != ""]):
-            raise ProblemError(f"{path}: objective priors (objectivePriorType of {', '.join(priors.index[:3])}) "
-                               "are not supported (unsupported PEtab feature); remove the column to fit the "
-                               "likelihood alone.")
-    for pid, row in parameter_df.iterrows():
+    for pid, row in petab_problem.parameter_df.iterrows():
         if int(row[C.ESTIMATE]) == 1 and row[C.PARAMETER_SCALE] in ("log", "log10") and not row[C.LOWER_BOUND] > 0:
             raise ProblemError(f"{path}: parameter {pid!r} is estimated on {row[C.PARAMETER_SCALE]} scale and "
                                f"needs a positive lowerBound (got {row[C.LOWER_BOUND]}).")
+
+
+def _priors(estimated, kind: str) -> tuple[PriorSpec | None, ...]:
+    """Per estimated parameter, its ``objective`` or ``initialization`` prior (None where the table gives none)."""
+    type_column, parameter_column = f"{kind}PriorType", f"{kind}PriorParameters"
+    if type_column not in estimated:
+        return ()
+    specs = tuple(parse_prior(row[type_column], row.get(parameter_column), f"parameter table, {pid!r}, {type_column}")
+                  for pid, row in estimated.iterrows())
+    return specs if any(s is not None for s in specs) else ()
 
 
 def _digest(path: Path, config: dict) -> str:
@@ -129,7 +136,7 @@ def load_petab_problem(path: str | Path, integrator: IntegratorSettings | None =
     except Exception as exc:
         raise ProblemError(f"{path}: petab cannot read the problem: {first_line(exc)}") from None
     _lint(petab_problem, path)
-    _refuse_unsupported(petab_problem, path)
+    _check_bounds(petab_problem, path)
 
     sbml_path = path.parent / config["problems"][0]["sbml_files"][0]
     doc = read_validated(sbml_path.read_text(encoding="utf-8"), str(sbml_path))
@@ -163,5 +170,7 @@ def load_petab_problem(path: str | Path, integrator: IntegratorSettings | None =
         experiments=experiments,
         key=problem_key(model, settings),
         synthetic=False,
+        objective_priors=_priors(estimated, "objective"),
+        initialization_priors=_priors(estimated, "initialization"),
     )
 

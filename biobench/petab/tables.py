@@ -181,8 +181,9 @@ def compile_experiments(petab_problem, sbml_model: libsbml.Model, settable: list
     model_symbols: dict[str, str] = {}
     parameter_symbols: dict[str, tuple[float, int]] = {}
     for spec in specs:
+        noise_readable = spec.noise_placeholders + spec.observable_placeholders
         for formula, kind, placeholders in ((spec.formula, "observableFormula", spec.observable_placeholders),
-                                            (spec.noise_formula, "noiseFormula", spec.noise_placeholders)):
+                                            (spec.noise_formula, "noiseFormula", noise_readable)):
             where = f"observable table, {spec.observable_id}, {kind}"
             for name in _symbol_names(formula, where) - set(placeholders) - {TIME_SYMBOL}:
                 if name in obs_position:
@@ -202,9 +203,9 @@ def compile_experiments(petab_problem, sbml_model: libsbml.Model, settable: list
     preeq_ids = measurement_df.get(C.PREEQUILIBRATION_CONDITION_ID, no_preequilibration).fillna("").astype(str).tolist()
     sim_ids = [str(v) for v in measurement_df[C.SIMULATION_CONDITION_ID]]
     times = measurement_df[C.TIME].astype(float).to_numpy()
-    if not np.isfinite(times).all():
-        raise ProblemError("measurement table: measurements at time inf (steady-state data) are not supported "
-                           "(unsupported PEtab feature).")
+    steady = np.isposinf(times)  # steady-state data: read after the simulation settles
+    if np.isnan(times).any() or np.isneginf(times).any():
+        raise ProblemError("measurement table: a time is NaN or -inf; times are numbers >= 0 or inf (steady state).")
     if (times < 0).any():
         raise ProblemError("measurement table: negative times; simulations start at t = 0.")
     pairs = list(dict.fromkeys(zip(preeq_ids, sim_ids)))
@@ -213,8 +214,8 @@ def compile_experiments(petab_problem, sbml_model: libsbml.Model, settable: list
                    for cid in dict.fromkeys(preeq_ids + sim_ids) if cid}
     simulations, offsets, offset = [], {}, 0
     for preeq_id, sim_id in pairs:
-        mask = [(p, s) == (preeq_id, sim_id) for p, s in zip(preeq_ids, sim_ids)]
-        grid = np.unique(np.concatenate([[0.0], times[mask]]))
+        mask = np.array([(p, s) == (preeq_id, sim_id) for p, s in zip(preeq_ids, sim_ids)])
+        grid = np.unique(np.concatenate([[0.0], times[mask & ~steady]]))
         simulations.append(Simulation(
             preequilibration_id=preeq_id,
             condition_id=sim_id,
@@ -223,10 +224,12 @@ def compile_experiments(petab_problem, sbml_model: libsbml.Model, settable: list
             reinitialization=(_reinitialization(sim_id, condition_df, overrides, values) if preeq_id
                               else NO_REINITIALIZATION),
             times=grid,
+            steady_state=bool((mask & steady).any()),
         ))
         offsets[(preeq_id, sim_id)] = offset
-        offset += len(grid)
+        offset += simulations[-1].n_rows
 
+    # The steady-state row follows the time points (searchsorted of inf is their count).
     row = np.array([offsets[pair] + int(np.searchsorted(simulations[pairs.index(pair)].times, t))
                     for pair, t in zip(zip(preeq_ids, sim_ids), times)], dtype=int)
     observable_index = np.array([obs_position[o] for o in measurement_df[C.OBSERVABLE_ID]], dtype=int)

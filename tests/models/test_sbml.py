@@ -72,3 +72,51 @@ def test_resolve_rejects_what_is_neither_id_nor_path():
 def test_sniffer_refuses_non_sbml(body):
     with pytest.raises(NotSbmlError):
         check_sbml_bytes(body, "test")
+
+
+def _initial_assignment_model(tmp_path):
+    """A -> B at rate kA * A, where kA = 2 * k is an initial assignment (a COPASI export's habit),
+    and kS = A reads a species (its value is fixed at t = 0, so it must stay an initial assignment)."""
+    text = (DATA / "two_step.xml").read_text().replace(
+        '<parameter id="zero" value="0" constant="true"/>',
+        '<parameter id="zero" value="0" constant="true"/><parameter id="kA" value="99" constant="true"/>'
+        '<parameter id="kS" value="99" constant="true"/>',
+    ).replace(
+        "<listOfRules>",
+        '<listOfInitialAssignments><initialAssignment symbol="kA"><math xmlns="http://www.w3.org/1998/Math/MathML">'
+        "<apply><times/><cn> 2 </cn><ci> k1 </ci></apply></math></initialAssignment>"
+        '<initialAssignment symbol="kS"><math xmlns="http://www.w3.org/1998/Math/MathML"><ci> A </ci></math>'
+        "</initialAssignment></listOfInitialAssignments><listOfRules>",
+    ).replace("<ci>cell</ci><ci>k1</ci>", "<ci>cell</ci><ci>kA</ci>")
+    path = tmp_path / "initial_assignment.xml"
+    path.write_text(text)
+    return path
+
+
+def test_parameters_set_by_initial_assignments_follow_the_parameters_they_read(tmp_path):
+    """Writing k1 before each run must reach kA = 2 k1 (Laske's k_syn_P bug: kA kept its load-time value)."""
+    import libsbml
+    import numpy as np
+
+    from biobench.likelihood import Likelihood
+    from biobench.models.sbml import initial_assignments_to_rules
+    from biobench.problem import build_problem
+    from biobench.settings import ProblemSettings, TimeSettings
+
+    path = _initial_assignment_model(tmp_path)
+    doc = libsbml.readSBMLFromString(path.read_text())
+    assert initial_assignments_to_rules(doc) == ["kA"]  # kS reads a species: left alone
+    assert doc.getModel().getInitialAssignment("kS") is not None
+
+    model = load_model(path)
+    assert {p.id for p in model.estimable_parameters} == {"k1", "R2_k2"}  # kA and kS are not estimated
+    problem = build_problem(model, ProblemSettings(time=TimeSettings(points=[0.0, 1.0])))
+    likelihood = Likelihood(problem)
+    k1 = problem.parameter_ids.index("k1")
+    column = problem.observables.index("A")
+    for value in (0.5, 1.3):
+        natural = problem.nominal.copy()
+        natural[k1] = value
+        y, _ = likelihood.predict(natural)
+        a_at_1 = problem.experiments.grid(y)[1, column]
+        assert a_at_1 == pytest.approx(10 * np.exp(-2 * value), rel=1e-6)

@@ -108,9 +108,7 @@ def _set(column, value, row=0, **more):
 
 
 REFUSED = {
-    "steady-state data": (("measurements.tsv", _set("time", "inf")), None, "time inf"),
-    "objective priors": (("parameters.tsv", _set("objectivePriorType", "normal",
-                                                                  objectivePriorParameters="0;1")), None, "objective priors"),
+    "negative time": (("measurements.tsv", _set("time", "-1")), None, "negative times"),
     "assignment-rule target": (("conditions.tsv", _set("doubled", "3")), None, "assignment rule"),
     "compartment after pre-equilibration": (("conditions.tsv", _set("cell", "2")), None, "compartment 'cell'"),
     "two models": (None, lambda c: c["problems"][0]["sbml_files"].append("model.xml"), "2 SBML files"),
