@@ -23,7 +23,10 @@ from biobench.store import Store
 RUN_COLUMNS = ["run_id", "problem_id", "model_id", "initializer", "optimizer", "seed", "start_index", "fval0",
                "fval_best", "n_evals", "n_failures", "seconds", "status", "parameter_ids", "x0", "x_best", "message",
                "opt_options", "extras", "created_at"]
-_LIST_COLUMNS = ("parameter_ids", "x0", "x_best", "opt_options", "extras")
+# The store keeps points on the estimation scale (log10 by default): exports say so in the column name.
+SCALED_NAMES = {"x0": "x0_scaled", "x_best": "x_best_scaled"}
+_LIST_COLUMNS = ("parameter_ids", "x0_scaled", "x_best_scaled")
+_DICT_COLUMNS = ("opt_options", "extras")
 
 
 def load_results(results: str | os.PathLike | None = None, model_id: str | None = None) -> pd.DataFrame:
@@ -50,19 +53,23 @@ def overall(results: str | os.PathLike | None = None, delta: float = lb.DEFAULT_
 def export_runs(frame: pd.DataFrame, fmt: str, out: str | os.PathLike | None = None) -> str | None:
     """Runs as csv, parquet or json: the text when ``out`` is None, else written atomically to ``out``.
 
-    In csv and parquet, list and dict columns are JSON strings (one cell each, read back with json.loads).
+    Points are named ``x0_scaled``/``x_best_scaled``. Parquet keeps them (and ``parameter_ids``)
+    as list columns; dict columns (options, extras) are JSON strings there and in csv, where the
+    lists are JSON strings too (one cell each, read back with json.loads).
     """
-    frame = frame[RUN_COLUMNS]
+    frame = frame[RUN_COLUMNS].rename(columns=SCALED_NAMES)
     if fmt == "json":
         text = frame.to_json(orient="records", indent=2)
         return text if out is None else atomic_write(out, lambda handle: handle.write(text.encode()))
     flat = frame.copy()
-    for column in _LIST_COLUMNS:
+    for column in _DICT_COLUMNS:
         flat[column] = flat[column].map(json.dumps)
     if fmt == "parquet":
         if out is None:
             raise ConfigError("--format parquet writes a binary file: pass --out runs.parquet.")
         return atomic_write(out, lambda handle: flat.to_parquet(handle, index=False))
+    for column in _LIST_COLUMNS:
+        flat[column] = flat[column].map(json.dumps)
     if fmt != "csv":
         raise ConfigError(f"--format {fmt!r}: choose csv, parquet or json.")
     return flat.to_csv(index=False) if out is None else atomic_write(out, lambda handle: flat.to_csv(handle,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 import sys
 import warnings
 
@@ -63,12 +64,28 @@ def _parse_options(pairs: tuple[str, ...], flag: str) -> dict[str, str]:
     return options
 
 
-def _problem_from(model_spec: str, config: str | None):
+def _problem_from(model_spec: str, config: str | None, settings=None):
     from biobench.settings import load_run_settings
     from biobench.sources import load_problem
 
-    settings = load_run_settings(config)
+    settings = settings or load_run_settings(config)
     return load_problem(model_spec, settings.problem, notify=notify), settings
+
+
+def _method_options(settings, initializer: str, init_option: tuple[str, ...], optimizer: str | None = None,
+                    opt_option: tuple[str, ...] = ()) -> tuple[dict, dict]:
+    """The methods' options (config, then command line), validated by building the methods: a typo
+    in a name or an option is reported before a model is fetched or compiled."""
+    from biobench.initializers import initializers
+    from biobench.optimizers import optimizers
+
+    init_options = settings.options.get(initializer, {}) | _parse_options(init_option, "--init-option")
+    initializers.get(initializer)(**init_options)
+    opt_options: dict = {}
+    if optimizer is not None:
+        opt_options = settings.options.get(optimizer, {}) | _parse_options(opt_option, "--opt-option")
+        optimizers.get(optimizer)(**opt_options)
+    return init_options, opt_options
 
 
 @main.command()
@@ -155,14 +172,17 @@ def run(model_spec, initializer, optimizer, starts, budget, seed, results, confi
     from biobench import metrics
     from biobench.initializers.guesses import read_starts_file
     from biobench.runner import run_starts
+    from biobench.settings import load_run_settings
     from biobench.store import Store
 
-    prob, settings = _problem_from(model_spec, config)
+    settings = load_run_settings(config)
+    init_options, opt_options = _method_options(settings, initializer, init_option, optimizer, opt_option)
+    store = Store(results)  # a bad --results is reported before the slow work too
+    prob, _ = _problem_from(model_spec, config, settings)
     guesses = read_starts_file(starts_file, prob) if starts_file else None
     starts = starts or max(settings.starts, 0 if guesses is None else len(guesses))
     budget = budget or settings.budget
     seed = settings.seed if seed is None else seed
-    store = Store(results)
     console.print(f"{prob.model.name} ({prob.problem_id}): {prob.n_parameters} parameters, {prob.n_data} data points; "
                   f"{initializer} + {optimizer}, {starts} starts x {budget} evaluations, seed {seed}")
     best = [float("inf")]
@@ -174,17 +194,13 @@ def run(model_spec, initializer, optimizer, starts, budget, seed, results, confi
             progress.update(task, advance=1, best=fmt(best[0]))
 
         summary = run_starts(prob, initializer, optimizer, n_starts=starts, budget=budget, seed=seed, store=store,
-                             init_options=settings.options.get(initializer, {})
-                             | _parse_options(init_option, "--init-option"),
-                             opt_options=settings.options.get(optimizer, {})
-                             | _parse_options(opt_option, "--opt-option"),
-                             guesses=guesses, on_ready=lambda: progress.update(task, description="starts"),
-                             on_done=done)
+                             init_options=init_options, opt_options=opt_options, guesses=guesses,
+                             on_ready=lambda: progress.update(task, description="starts"), on_done=done)
         progress.update(task, completed=starts)
     if summary.skipped:
         console.print(f"{summary.skipped} of {starts} starts were already in the store ({store.url}) and were skipped.")
     table = metrics.run_summary(store.runs_frame(model_id=prob.model.model_id), prob.key, initializer, optimizer, seed,
-                                budget, summary.f_true)
+                                budget, summary.f_true, synthetic=prob.synthetic)
     print_frame(table, f"{prob.problem_id}: {initializer} + {optimizer}, seed {seed}")
     console.print(f"results: {store.url}")
 
@@ -206,13 +222,16 @@ def starts(model_spec, initializer, n_starts, seed, config, starts_file, init_op
     from biobench.initializers import initializers
     from biobench.initializers.guesses import read_starts_file
     from biobench.runner import start_points
+    from biobench.settings import load_run_settings
     from biobench.store import Store
 
-    prob, settings = _problem_from(model_spec, config)
-    init = initializers.get(initializer)(**settings.options.get(initializer, {})
-                                         | _parse_options(init_option, "--init-option"))
+    settings = load_run_settings(config)
+    init_options, _ = _method_options(settings, initializer, init_option)
+    store = Store(results)
+    prob, _ = _problem_from(model_spec, config, settings)
+    init = initializers.get(initializer)(**init_options)
     guesses = read_starts_file(starts_file, prob) if starts_file else None
-    points = start_points(prob, init, n_starts, seed, guesses, Store(results)).points  # a cvae reads the store
+    points = start_points(prob, init, n_starts, seed, guesses, store).points  # a cvae reads the store
     frame = pd.DataFrame(points, columns=[f"{s}({p})" if s != "lin" else p
                                           for p, s in zip(prob.parameter_ids, prob.scales)])
     if fmt_ == "csv":
@@ -255,7 +274,12 @@ def bench(config: str, executor: str, workers: int | None, scheduler: str | None
     runs = runs[runs["problem_key"].isin(plan.problems)]
     if not runs.empty:
         print_frame(metrics.overall(metrics.per_problem(runs, settings.delta)),
-                    f"Across problems (delta {settings.delta}); 'biobench leaderboard' and 'biobench report' say more")
+                    f"Across problems (delta {settings.delta})")
+    # The commands that read this bench's store, not the default one.
+    location = results or settings.results
+    where = f" --results {shlex.quote(str(location))}" if location else ""
+    click.echo(f"More: biobench leaderboard{where} --delta {settings.delta}\n"
+               f"      biobench report{where} --delta {settings.delta}")  # plain: copyable, never wrapped
 
 
 @main.command()

@@ -118,11 +118,12 @@ def overall(board: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_summary(runs: pd.DataFrame, problem_key: str, initializer: str, optimizer: str, seed: int, budget: int,
-                f_nominal: float, delta: float = DEFAULT_DELTA) -> pd.DataFrame:
+                f_nominal: float, delta: float = DEFAULT_DELTA, synthetic: bool = True) -> pd.DataFrame:
     """What ``biobench run`` reports for one method on one problem: (metric, value) rows.
 
     ``runs`` may hold other problems and methods: f_ref is taken over every run of the
-    problem, so a method is judged against the best any method found.
+    problem, so a method is judged against the best any method found. Only synthetic data
+    have true parameters; a PEtab problem's nominal values are a reference point.
     """
     runs = with_convergence(runs[runs["problem_key"] == problem_key], delta)
     mine = runs[(runs["initializer"] == initializer) & (runs["optimizer"] == optimizer) & (runs["seed"] == seed)
@@ -131,7 +132,8 @@ def run_summary(runs: pd.DataFrame, problem_key: str, initializer: str, optimize
     rows = [("starts", len(mine)),
             ("best fval", float(mine["fval_best"].min()) if len(mine) else np.nan),
             ("median fval", float(mine["fval_best"].median()) if len(mine) else np.nan),
-            ("fval at the true parameters", f_nominal),
+            ("fval at the true parameters" if synthetic else "fval at the nominal parameters (not a truth)",
+             f_nominal),
             (f"converged starts (fval <= f_ref + {delta}, f_ref = {f_ref:.6g})",
              f"{int(mine['converged'].sum())} / {len(mine)}")]
     pilot = float(mine["pilot_evals"].sum())

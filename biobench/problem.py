@@ -102,11 +102,15 @@ class Problem:
             "key": self.key,
             "model": {"id": self.model.model_id, "name": self.model.name, "sha256": self.model.sha256,
                       "source": self.model.source},
+            # Bounds and nominal value in natural units, and again on the estimation scale: never mixed.
             "parameters": [
-                {"id": pid, "scale": s, "lower": float(lo), "upper": float(up), "nominal": float(nom)}
+                {"id": pid, "scale": s, "lower": float(lo), "upper": float(up), "nominal": float(nom),
+                 "lower_scaled": float(lo_s), "upper_scaled": float(up_s), "nominal_scaled": float(nom_s)}
                 | ({"prior": prior.describe()} if prior is not None else {})
-                for pid, s, lo, up, nom, prior in zip(self.parameter_ids, self.scales, self.lower, self.upper,
-                                                       self.nominal, self.objective_priors or [None] * len(self.scales))
+                for pid, s, lo, up, nom, lo_s, up_s, nom_s, prior in zip(
+                    self.parameter_ids, self.scales, self.to_natural(self.lower), self.to_natural(self.upper),
+                    self.nominal, self.lower, self.upper, self.x_true,
+                    self.objective_priors or [None] * len(self.scales))
             ],
             "observables": list(self.observables),
             "timepoints": [float(t) if math.isfinite(t) else "inf" for t in self.timepoints],  # inf: steady state

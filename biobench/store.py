@@ -127,7 +127,15 @@ def results_url(location: str | os.PathLike | None = None) -> str:
     path = Path(location)
     if path.is_dir() or location.endswith(("/", os.sep)):
         path = path / Path(DEFAULT_RESULTS).name
-    path.parent.mkdir(parents=True, exist_ok=True)
+    blocking = next((p for p in [path.parent, *path.parent.parents] if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise StoreError(f"cannot create the results store {path}: {blocking} is a file, not a folder. "
+                         "Pass --results with a path inside a folder (or a new one).")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the folder {path.parent} for the results store: {exc.strerror}. "
+                         "Pass --results with a writable path.") from None
     return f"sqlite:///{path}"
 
 

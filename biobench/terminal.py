@@ -78,10 +78,12 @@ def print_petab_tables(petab: dict) -> None:
 def print_problem(problem, info: dict) -> None:
     """``biobench problem``: the parameters, then the observables and data (or the PEtab tables)."""
     console.print(f"{problem.model.name} ({problem.model.model_id}, {problem.model.source})", style="bold")
-    print_rows(f"{problem.n_parameters} estimated parameters",
-               ["parameter", "scale", "lower", "upper", "nominal", "objective prior"],
-               [[p["id"], p["scale"], fmt(p["lower"]), fmt(p["upper"]), fmt(p["nominal"]), p.get("prior", "-")]
-                for p in info["parameters"]], right=("lower", "upper", "nominal"))
+    priors = any("prior" in p for p in info["parameters"])
+    print_rows(f"{problem.n_parameters} estimated parameters (natural units)",
+               ["parameter", "scale", "lower", "nominal", "upper"] + (["objective prior"] if priors else []),
+               [[p["id"], p["scale"], fmt(p["lower"]), fmt(p["nominal"]), fmt(p["upper"])]
+                + ([p.get("prior", "-")] if priors else []) for p in info["parameters"]],
+               right=("lower", "nominal", "upper"))
     if not problem.synthetic:
         print_petab_tables(info["petab"])
     else:

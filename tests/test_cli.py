@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import math
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from biobench.cli import main
@@ -26,8 +28,13 @@ def test_run_then_runs_in_every_format(tmp_path):
 
     as_csv = invoke("runs", "--results", store, "--format", "csv")
     frame = pd.read_csv(io.StringIO(as_csv.output))
-    assert len(frame) == 3 and {"x0", "x_best", "fval_best", "n_evals"} <= set(frame.columns)
-    assert len(json.loads(frame["x_best"].iloc[0])) == 2
+    assert len(frame) == 3 and {"x0_scaled", "x_best_scaled", "fval_best", "n_evals"} <= set(frame.columns)
+    assert len(json.loads(frame["x_best_scaled"].iloc[0])) == 2
+
+    invoke("runs", "--results", store, "--format", "parquet", "--out", str(tmp_path / "runs.parquet"))
+    parquet = pd.read_parquet(tmp_path / "runs.parquet")
+    assert list(parquet["parameter_ids"].iloc[0]) == ["k1", "R2_k2"]  # lists, not JSON text
+    assert list(parquet["x_best_scaled"].iloc[0]) == pytest.approx(json.loads(frame["x_best_scaled"].iloc[0]))
 
     as_json = json.loads(invoke("runs", "--results", store, "--format", "json").output)
     assert len(as_json) == 3 and as_json[0]["initializer"] == "random" and as_json[0]["optimizer"] == "local"
@@ -52,6 +59,12 @@ def test_problem_json_describes_parameters_and_objective():
     info = json.loads(result.output)
     assert [p["id"] for p in info["parameters"]] == ["k1", "R2_k2"]
     assert info["parameters"][0] | {"nominal": 0.5, "scale": "log10"} == info["parameters"][0]
+    # one unit per key: natural bounds beside the natural nominal value, scaled ones named as such
+    k1 = info["parameters"][0]
+    assert k1["lower"] < k1["nominal"] < k1["upper"] and k1["lower"] == pytest.approx(0.005)
+    assert k1["nominal_scaled"] == pytest.approx(math.log10(0.5)) and k1["upper_scaled"] == pytest.approx(math.log10(50))
+    table = invoke("problem", "--model", TWO_STEP).output
+    assert "natural units" in table and "0.005" in table
     assert info["observables"] == ["A", "B", "C"] and info["n_data"] == 153
     assert info["fval_nominal"] < 1e6
 
@@ -87,6 +100,22 @@ def test_user_errors_are_one_line_not_tracebacks(tmp_path):
         assert result.exit_code != 0, args
         assert message in result.output, (args, result.output)
         assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--opt", "simplex"], "unknown optimizer 'simplex'"),
+    (["run", "--init", "grid"], "unknown initializer 'grid'"),
+    (["run", "--opt-option", "bogus=1"], "has no option(s) ['bogus']"),
+    (["run", "--init", "lhs", "--init-option", "optimization=lloyd"], "optimization must be one of"),
+    (["starts", "--init", "grid"], "unknown initializer 'grid'"),
+])
+def test_method_names_and_options_are_checked_before_the_model_is_fetched(args, message):
+    """BIOMD0000000999 cannot be fetched here (no network, no offline copy): the method error must come first,
+    with no header or progress bar before it."""
+    result = CliRunner().invoke(main, [args[0], "--model", "BIOMD0000000999", *args[1:]])
+    assert result.exit_code != 0
+    assert message in result.output and "could not be reached" not in result.output, result.output
+    assert result.output.strip().count("\n") == 0  # one line: nothing printed before the error
 
 
 def test_plugins_lists_methods_with_options():

@@ -57,6 +57,14 @@ def test_unopenable_store_is_a_clear_error(tmp_path):
         Store("nosuchdialect://x/y")
 
 
+def test_store_under_a_regular_file_is_a_clear_error_and_leaves_the_file(tmp_path):
+    blocking = tmp_path / "notes.txt"
+    blocking.write_text("mine")
+    with pytest.raises(StoreError, match="notes.txt is a file, not a folder"):
+        Store(blocking / "deeper" / "store.sqlite")
+    assert blocking.read_text() == "mine"
+
+
 def test_killed_run_leaves_only_complete_rows_and_the_next_run_finishes(tmp_path):
     db = tmp_path / "killed.sqlite"
     command = [sys.executable, str(REPO / "cli.py"), "run", "--model", str(DATA / "two_step.xml"),

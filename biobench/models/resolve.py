@@ -13,7 +13,7 @@ from biobench.models.biomodels import BioModelsClient
 from biobench.models.cache import CacheEntry, ModelCache
 from biobench.models.ids import looks_like_model_id, normalize_model_id
 from biobench.models.model import Model, load_model
-from biobench.models.offline import offline_copy
+from biobench.models.offline import offline_copies, offline_copy
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +57,13 @@ def fetch_model(
     client = client or BioModelsClient()
     try:
         download = client.download(model_id)
-    except BioModelsUnreachableError:
+    except BioModelsUnreachableError as exc:
         packaged = offline_copy(model_id)
         if packaged is None:
-            raise
+            copies = ", ".join(sorted(offline_copies())) or "none (sbmlutils is not installed)"
+            raise BioModelsUnreachableError(
+                f"{model_id} has no offline copy, and {exc} Offline copies exist for: {copies}."
+            ) from None
         content = packaged.path.read_bytes()
         entry = cache.put(
             model_id,

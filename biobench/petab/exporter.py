@@ -9,6 +9,7 @@ concentration-valued species ``X`` in compartment ``c`` becomes ``X * c`` (just
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -17,6 +18,7 @@ import libsbml
 import numpy as np
 import pandas as pd
 
+from biobench.atomic import permissions
 from biobench.errors import ProblemError
 from biobench.petab.importer import lint_messages
 from biobench.problem import Problem, from_scale
@@ -85,6 +87,7 @@ def export_problem(problem: Problem, out: str | Path) -> Path:
     tables = petab_tables(problem)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
     try:
+        os.chmod(staging, permissions(directory=True))  # mkdtemp's folder is owner-only; the export is not
         (staging / MODEL_FILE).write_text(problem.model.sbml, encoding="utf-8")
         for name, frame in tables.items():
             frame.to_csv(staging / f"{name}.tsv", sep="\t", index=False)

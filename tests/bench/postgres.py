@@ -27,6 +27,9 @@ def available() -> bool:
     return _binary("initdb") is not None and _binary("pg_ctl") is not None
 
 
+_START_ATTEMPTS = 4
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -56,9 +59,18 @@ class PostgresServer:
                     break
                 os.chmod(parent, os.stat(parent).st_mode | 0o005)
         self._run(_binary("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
-        options = f"-h 127.0.0.1 -p {self.port} -k {self.folder}"
-        self._run(_binary("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.folder / "log"), "-w",
-                  "start")
+        for attempt in range(_START_ATTEMPTS):
+            # The port was free when chosen; another test session may take it before the server binds it.
+            # The data directory and the socket folder (-k) are this server's own, so only the port can clash.
+            options = f"-h 127.0.0.1 -p {self.port} -k {self.folder}"
+            try:
+                self._run(_binary("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.folder / "log"),
+                          "-w", "start")
+                break
+            except subprocess.CalledProcessError:
+                if attempt == _START_ATTEMPTS - 1:
+                    raise
+                self.port = _free_port()
         url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
         deadline = time.monotonic() + 30
         import sqlalchemy as sa

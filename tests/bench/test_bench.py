@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import shlex
 import sqlite3
 import subprocess
 import sys
@@ -83,6 +84,10 @@ def test_bench_command_runs_and_resumes(tmp_path):
     first = CliRunner().invoke(main, ["bench", str(config)])
     assert first.exit_code == 0, first.output
     assert "24 starts: 0 already stored, 24 to run" in first.output and "Across problems" in first.output
+    # the follow-up commands it prints read this bench's store, not the default one
+    suggested = next(line for line in first.output.splitlines() if "biobench leaderboard" in line)
+    board = CliRunner().invoke(main, shlex.split(suggested.split("biobench", 1)[1]) + ["--format", "csv"])
+    assert board.exit_code == 0 and "random + local" in board.output, board.output
     second = CliRunner().invoke(main, ["bench", str(config)])
     assert "24 starts: 24 already stored, 0 to run" in second.output
     refused = CliRunner().invoke(main, ["bench", str(config), "--scheduler", "tcp://127.0.0.1:1"])
@@ -150,6 +155,26 @@ def postgres_url(tmp_path_factory):
     url = server.start()
     yield url
     server.stop()
+
+
+def test_postgres_server_moves_to_another_port_when_its_port_is_taken(tmp_path):
+    """Another test session may bind the chosen port first: the server must start anyway, not fail."""
+    import socket
+
+    from tests.bench import postgres
+
+    if not postgres.available():
+        pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) are missing: .ci/run installs them.")
+    server = postgres.PostgresServer(tmp_path / "cluster")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server.port = taken.getsockname()[1]
+        url = server.start()
+        try:
+            assert f":{taken.getsockname()[1]}/" not in url
+        finally:
+            server.stop()
 
 
 def test_bench_against_postgresql_with_two_concurrent_drivers(tmp_path, postgres_url):

@@ -35,7 +35,7 @@ def test_starts_shows_what_run_uses(tmp_path):
                                     "--budget", "20", "--results", store])
     assert ran.exit_code == 0, ran.output
     stored = json.loads(CliRunner().invoke(main, ["runs", "--results", store, "--format", "json"]).output)
-    np.testing.assert_allclose([r["x0"] for r in stored], [list(p.values()) for p in json.loads(shown.output)])
+    np.testing.assert_allclose([r["x0_scaled"] for r in stored], [list(p.values()) for p in json.loads(shown.output)])
 
 
 @pytest.mark.parametrize("name", ["lhs", "lhs-opt", "mjs", "sobol"])
@@ -55,7 +55,7 @@ def test_run_with_starts_file_and_init_option(tmp_path):
                                        "--results", store])
     assert result.exit_code == 0, result.output
     stored = json.loads(CliRunner().invoke(main, ["runs", "--results", store, "--format", "json"]).output)
-    np.testing.assert_allclose(stored[0]["x0"], np.log10([0.5, 0.2]))
+    np.testing.assert_allclose(stored[0]["x0_scaled"], np.log10([0.5, 0.2]))
 
 
 def test_bad_init_option_is_named():

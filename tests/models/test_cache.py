@@ -57,8 +57,11 @@ def test_offline_fallback_is_announced_when_resolving():
 
 
 def test_unreachable_without_offline_copy_says_so():
-    with pytest.raises(BioModelsUnreachableError, match="could not be reached"):
+    with pytest.raises(BioModelsUnreachableError) as info:
         fetch_model("BIOMD0000000999")
+    message = str(info.value)
+    assert message.startswith("BIOMD0000000999 has no offline copy") and "could not be reached" in message
+    assert "BIOMD0000000012" in message  # which IDs work offline
 
 
 def test_refresh_replaces_an_offline_copy_when_online(fake_biomodels, monkeypatch):

@@ -23,6 +23,9 @@ def test_run_methods_then_leaderboard(tmp_path):
         result = invoke("run", "--model", str(PETAB_TWO_STEP), "--init", init, "--opt", opt, "--starts", "2",
                         "--budget", "60", "--results", store)
         assert result.exit_code == 0, result.output
+        # a PEtab table's nominal values are a reference, not the truth synthetic data come from
+        assert "fval at the nominal parameters (not a truth)" in result.output
+        assert "true parameters" not in result.output
     board = invoke("leaderboard", "--results", store, "--format", "csv")
     assert "lhs + local" in board.output and "sobol + ga" in board.output
 
