@@ -1,7 +1,7 @@
 """Leaderboard metrics, who wins: per-problem metrics, ranks across problems and Dolan-More performance profiles.
 
 Everything is computed from the store's runs table alone. A method is an
-(initializer, optimizer) pair. A start has converged when
+(initializer, optimizer) pair in one configuration (budget, starts, options). A start has converged when
 ``fval_best <= f_ref + delta``, where f_ref is the lowest objective value known for
 its problem: the best of all stored runs (any method) and the value at the true
 parameters. Per-evaluation and per-minute metrics charge pilot costs (the cvae's
@@ -10,6 +10,8 @@ training design) to the method that spent them.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
@@ -17,8 +19,38 @@ DEFAULT_DELTA = 0.1
 METHOD_KEYS = ["initializer", "optimizer"]
 
 
+def _configuration(row) -> dict[str, object]:
+    """What makes a method beyond its two names: budget, starts per run, every option (a starts file too)."""
+    config: dict[str, object] = {"budget": row.budget, "starts": row.n_starts}
+    for prefix, options in (("init", row.init_options), ("opt", row.opt_options)):
+        for key, value in (options if isinstance(options, dict) else json.loads(options or "{}")).items():
+            config[f"{prefix}.{key}"] = str(value)[:8] if key == "guesses" else value  # a digest: short is enough
+    return config
+
+
 def method_label(frame: pd.DataFrame) -> pd.Series:
-    return frame["initializer"] + " + " + frame["optimizer"]
+    """``initializer + optimizer``, and where runs of that pair differ in configuration, what differs.
+
+    A method is its whole configuration: runs with another budget, number of starts, option
+    or starts file are another method, never pooled into one leaderboard row (seeds are
+    replicates and are pooled).
+    """
+    base = frame["initializer"] + " + " + frame["optimizer"]
+    if not {"budget", "n_starts", "init_options", "opt_options"} <= set(frame.columns):
+        return base
+    configs = [_configuration(row) for row in frame.itertuples(index=False)]
+    labels = base.tolist()
+    positions: dict[str, list[int]] = {}
+    for position, name in enumerate(labels):
+        positions.setdefault(name, []).append(position)
+    for name, chosen in positions.items():
+        keys = sorted({k for p in chosen for k in configs[p]})
+        varying = [k for k in keys
+                   if len({json.dumps(configs[p].get(k), sort_keys=True, default=str) for p in chosen}) > 1]
+        for p in chosen if varying else []:
+            shown = ", ".join(f"{k}={configs[p].get(k, '-')}" for k in varying)
+            labels[p] = f"{name} ({shown})"
+    return pd.Series(labels, index=frame.index)
 
 
 def with_convergence(runs: pd.DataFrame, delta: float = DEFAULT_DELTA) -> pd.DataFrame:

@@ -123,3 +123,34 @@ def test_an_older_store_gains_new_columns(tmp_path, two_step_problem):
         conn.execute("ALTER TABLE runs DROP COLUMN pilot_evals")
     Store(path).add_run(record(two_step_problem, "random", "local", 0, 1.0, 10))
     assert Store(path).runs_frame()["pilot_evals"].tolist() == [0.0]
+
+
+def test_a_method_is_its_whole_configuration(two_step_model, tmp_path):
+    """Runs of one pair with another budget, option or starts file are another leaderboard row; seeds pool.
+
+    Pooled, the budget-5000 starts (all converged) would lift the budget-100 ones to one row at 75%."""
+    problem = build_problem(two_step_model, ProblemSettings(time=TimeSettings(end=20, n=11), seed=0))
+    f = true_fval(problem)
+    s = Store(tmp_path / "configs.sqlite")
+    s.add_problem(problem, f)
+
+    def add(budget, seed, i, fval, opt_options=None, init_options=None):
+        start = StartIdentity(problem_key=problem.key, initializer="mjs", optimizer="local", seed=seed,
+                              start_index=i, n_starts=2, budget=budget, opt_options=opt_options or {},
+                              init_options=init_options or {})
+        x = problem.x_true.tolist()
+        s.add_run(RunRecord(start=start, model_id="two_step", x0=x, fval0=fval + 10, x_best=x, fval_best=fval,
+                            n_evals=budget, n_failures=0, seconds=1.0, status="stopped"))
+
+    for seed in (0, 1):  # replicates of one configuration
+        add(100, seed, 0, f + 50)
+        add(100, seed, 1, f + 50)
+        add(5000, seed, 0, f - 1)
+        add(5000, seed, 1, f - 1)
+    add(100, 0, 0, f - 1, init_options={"guesses": "3ab1c2d4e5f6"})  # a starts file holding the answer
+    board = metrics.per_problem(s.runs_frame())
+    rows = dict(zip(board["method"], board["success_rate"]))
+    assert set(rows) == {"mjs + local (budget=100, init.guesses=-)", "mjs + local (budget=5000, init.guesses=-)",
+                         "mjs + local (budget=100, init.guesses=3ab1c2d4)"}
+    assert rows["mjs + local (budget=100, init.guesses=-)"] == 0.0
+    assert board.set_index("method").loc["mjs + local (budget=5000, init.guesses=-)", "starts"] == 4
