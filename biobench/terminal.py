@@ -6,9 +6,7 @@ Kept apart from ``cli.py`` so the commands read as what they do, not how they pr
 from __future__ import annotations
 
 import math
-import signal
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -136,29 +134,11 @@ def starts_progress(with_eta: bool = False, best: bool = False) -> Progress:
 
 @contextmanager
 def stored_on_interrupt(progress: Progress, store_url: str) -> Iterator[None]:
-    """Ctrl-C stops the run with one line: finished starts are stored, and rerunning finishes the rest.
-
-    The interrupt is remembered as well as raised: if library code on the way swallows the
-    ``KeyboardInterrupt`` (a cleanup handler that catches everything), the command still ends
-    with the message and exit status 130 once the block returns, never with 0.
-    """
-    interrupted: list[int] = []
-
-    def on_sigint(signum, frame) -> None:
-        interrupted.append(signum)
-        raise KeyboardInterrupt
-
-    main_thread = threading.current_thread() is threading.main_thread()  # only there may handlers be set
-    previous = signal.signal(signal.SIGINT, on_sigint) if main_thread else None
+    """Ctrl-C stops the run with one line: finished starts are stored, and rerunning finishes the rest."""
     try:
         yield
     except KeyboardInterrupt:
-        interrupted.append(signal.SIGINT)
-    finally:
-        if main_thread:
-            signal.signal(signal.SIGINT, previous)
-    if interrupted:
         progress.stop()
         err_console.print(f"Interrupted. Finished starts are stored in {store_url}; rerun the same command "
                           "to run the rest.")
-        raise SystemExit(130)
+        raise SystemExit(130) from None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from biobench.initializers import initializers
+from biobench.likelihood import Likelihood
 from biobench.models import resolve_model
 from biobench.optimizers import optimizers
 from biobench.problem import build_problem
@@ -24,16 +26,24 @@ def offline_problem(request):
     return build_problem(resolve_model(request.param))
 
 
+# Initializers and optimizers meet only through x0, so the full cross product proves nothing the two
+# sweeps do not: every initializer with one optimizer, every optimizer with one initializer, on each problem.
+PAIRS = ([(init, "local") for init in initializers.names()]
+         + [("random", opt) for opt in optimizers.names() if opt != "local"])
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("initializer", initializers.names())
-@pytest.mark.parametrize("optimizer", optimizers.names())
-def test_every_pair_runs_and_is_stored(offline_problem, initializer, optimizer, tmp_path):
+@pytest.mark.parametrize("initializer, optimizer", PAIRS)
+def test_every_method_runs_and_stores_what_it_found(offline_problem, initializer, optimizer, tmp_path):
     store = Store(tmp_path / "e2e.sqlite")
     summary = run_starts(offline_problem, initializer, optimizer, n_starts=2, budget=24, seed=0, store=store,
                          init_options=INIT_OPTIONS.get(initializer), opt_options=SMALL.get(optimizer, {}))
     frame = store.runs_frame()
     assert len(frame) == 2
-    assert (frame["n_evals"] <= 24).all()
     assert (frame["status"] != "error").all(), frame["message"].tolist()
-    assert (frame["fval_best"] <= frame["fval0"]).all()
     assert all(r.start.optimizer == optimizer and r.start.initializer == initializer for r in summary.records)
+    # The stored best point is the point of the stored best value: an optimizer reporting its own
+    # guess, or the last point instead of the best, fails here.
+    likelihood = Likelihood(offline_problem)
+    for x_best, fval_best in zip(frame["x_best"], frame["fval_best"]):
+        assert likelihood.fval(np.asarray(x_best)) == pytest.approx(fval_best, rel=1e-6)

@@ -109,8 +109,10 @@ def test_killed_bench_loses_only_starts_in_flight_and_resumes(tmp_path, how):
     config = write(tmp_path, TINY.replace("budget: 60", "budget: 400") + f"results: {db}\n")
     command = [sys.executable, str(REPO / "cli.py"), "bench", str(config), "--executor", "processes", "--workers", "2"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    # Ctrl-C as in a terminal: a test run started in the background (bash '&') ignores SIGINT, and a child
+    # inherits that, so the driver would finish every start and exit 0.
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and _count(db) < 5 and proc.poll() is None:
         time.sleep(0.05)

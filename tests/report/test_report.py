@@ -108,6 +108,6 @@ def test_runs_export_to_parquet_and_csv(small_store, tmp_path):
     result = CliRunner().invoke(main, ["runs", "--results", str(small_store), "--format", "parquet", "--out", str(out)])
     assert result.exit_code == 0, result.output
     frame = pd.read_parquet(out)
-    assert len(frame) == 6 and {"x0", "x_best", "fval_best"} <= set(frame.columns)
+    assert len(frame) == 6 and {"x0_scaled", "x_best_scaled", "fval_best"} <= set(frame.columns)
     refused = CliRunner().invoke(main, ["runs", "--results", str(small_store), "--format", "parquet"])
     assert refused.exit_code != 0 and "--out" in refused.output
