@@ -228,3 +228,25 @@ def test_a_killed_worker_is_reported_and_the_rerun_finishes(tmp_path):
     with sqlite3.connect(db) as conn:
         keys = [row[0] for row in conn.execute("select task_key from runs")]
     assert len(keys) == len(set(keys)) == 48
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("executor", ["serial", "processes", "dask"])
+def test_a_start_that_raises_is_reported_not_lost(executor, two_step_problem, tmp_path):
+    """A worker that cannot run a start (here: its optimizer is unknown there) must stop the bench with the
+    error, never yield fewer records as if the start had not existed."""
+    import dataclasses
+
+    from biobench.errors import PluginError
+    from biobench.executors import run_tasks
+    from biobench.runner import prepare_starts
+
+    tasks, _, _ = prepare_starts(two_step_problem, "random", "local", n_starts=3, budget=20, seed=0,
+                                 store=Store(tmp_path / "raising.sqlite"))
+    broken = dataclasses.replace(tasks[1], start=dataclasses.replace(tasks[1].start, optimizer="vanished"))
+    records = []
+    with pytest.raises(PluginError, match="vanished"):
+        for record in run_tasks([tasks[0], broken, tasks[2]], {two_step_problem.key: two_step_problem}, executor,
+                                workers=1):
+            records.append(record)
+    assert len(records) < 3
