@@ -13,7 +13,7 @@ NAMES = initializers.names()
 # Small settings for the learning initializer; the behaviour under test is the same.
 OPTIONS = {"cvae": {"pilot": 48, "trials": 1, "max_epochs": 30, "patience": 5, "diagnostic_samples": 2}}
 # The cvae concentrates its points where the objective is low, by design; the others fill the box.
-SPACE_FILLING = {"random", "lhs", "lhs-opt", "mjs", "sobol"}
+SPACE_FILLING = {"random", "lhs", "lhs-opt", "mjs", "petab", "sobol"}  # petab: uniform without table priors
 
 
 def sample(name, problem, n, seed):
@@ -50,6 +50,20 @@ class TestInitializerConformance:
         unit = (x - two_step_problem.lower) / (two_step_problem.upper - two_step_problem.lower)
         for j in range(2):
             assert set(np.floor(unit[:, j] * 4).astype(int)) == {0, 1, 2, 3}
+
+    def test_bounds_that_exclude_the_unit_cube(self, name, two_step_problem):
+        """Points computed in [0, 1] and never mapped onto the bounds pass any box containing [0, 1]; not this one."""
+        import dataclasses
+
+        shifted = dataclasses.replace(two_step_problem, lower=two_step_problem.lower + 3,
+                                      upper=two_step_problem.upper + 3, nominal=two_step_problem.nominal * 1e3,
+                                      key=two_step_problem.key + "-shifted")
+        x = sample(name, shifted, 200, 3)
+        assert np.all(x >= shifted.lower) and np.all(x <= shifted.upper)
+        assert np.mean((x == shifted.lower) | (x == shifted.upper)) < 0.5  # not clipped onto the bounds
+        if name in SPACE_FILLING:
+            unit = (x - shifted.lower) / (shifted.upper - shifted.lower)
+            assert all(set(np.floor(unit[:, j] * 4).astype(int)) == {0, 1, 2, 3} for j in range(2))
 
     def test_fifty_dimensions(self, name, wide_problem):
         x = sample(name, wide_problem, 64, 2)
