@@ -53,6 +53,22 @@ class TestOptimizerConformance:
             assert result.n_evals <= budget and objective.n_evals <= budget
             assert result.status != "error", result.message
 
+    def test_every_simulation_is_charged(self, name, two_step_problem):
+        """Count what roadrunner is asked to do, not what the objective counted: an optimizer that takes
+        finite-difference probes (or anything else) from the uncounted likelihood simulates more than it is
+        charged for. A repeated point is free (the objective's memo), so simulations <= n_evals."""
+        likelihood = Likelihood(two_step_problem)
+        simulations = [0]
+        simulate = likelihood.simulator.simulate
+
+        def counted(x_natural):
+            simulations[0] += 1
+            return simulate(x_natural)
+
+        likelihood.simulator.simulate = counted
+        _, objective = run(name, two_step_problem, 60, objective=Objective(likelihood, budget=60))
+        assert 0 < simulations[0] <= objective.n_evals <= 60
+
     def test_respects_bounds(self, name, two_step_problem):
         objective = Objective(Likelihood(two_step_problem), budget=40)
         seen = spy(objective)
