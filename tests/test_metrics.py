@@ -154,3 +154,18 @@ def test_a_method_is_its_whole_configuration(two_step_model, tmp_path):
                          "mjs + local (budget=100, init.guesses=3ab1c2d4)"}
     assert rows["mjs + local (budget=100, init.guesses=-)"] == 0.0
     assert board.set_index("method").loc["mjs + local (budget=5000, init.guesses=-)", "starts"] == 4
+
+
+def test_f_ref_is_the_best_of_all_methods_not_of_each(two_step_model, tmp_path):
+    """Both methods beat the nominal fval; only the one within delta of the best any method found has
+    converged. With f_ref taken per method, every method would "converge" to its own best."""
+    problem = build_problem(two_step_model, ProblemSettings(time=TimeSettings(end=20, n=11), seed=0))
+    f = true_fval(problem)
+    s = Store(tmp_path / "fref.sqlite")
+    s.add_problem(problem, f)
+    s.add_run(record(problem, "random", "local", 0, f - 1.0, 100))
+    s.add_run(record(problem, "sobol", "local", 0, f - 0.5, 100))
+    board = metrics.per_problem(s.runs_frame())
+    assert row(board, problem.problem_id, "random + local")["converged"] == 1
+    assert row(board, problem.problem_id, "sobol + local")["converged"] == 0
+    assert board["f_ref"].tolist() == pytest.approx([f - 1.0, f - 1.0])
