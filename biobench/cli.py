@@ -64,12 +64,17 @@ def _parse_options(pairs: tuple[str, ...], flag: str) -> dict[str, str]:
     return options
 
 
-def _problem_from(model_spec: str, config: str | None, settings=None):
+def _problem_from(model_spec: str, config: str | None):
     from biobench.settings import load_run_settings
+
+    settings = load_run_settings(config)
+    return _load_problem(model_spec, settings), settings
+
+
+def _load_problem(model_spec: str, settings):
     from biobench.sources import load_problem
 
-    settings = settings or load_run_settings(config)
-    return load_problem(model_spec, settings.problem, notify=notify), settings
+    return load_problem(model_spec, settings.problem, notify=notify)
 
 
 def _method_options(settings, initializer: str, init_option: tuple[str, ...], optimizer: str | None = None,
@@ -178,7 +183,7 @@ def run(model_spec, initializer, optimizer, starts, budget, seed, results, confi
     settings = load_run_settings(config)
     init_options, opt_options = _method_options(settings, initializer, init_option, optimizer, opt_option)
     store = Store(results)  # a bad --results is reported before the slow work too
-    prob, _ = _problem_from(model_spec, config, settings)
+    prob = _load_problem(model_spec, settings)
     guesses = read_starts_file(starts_file, prob) if starts_file else None
     starts = starts or max(settings.starts, 0 if guesses is None else len(guesses))
     budget = budget or settings.budget
@@ -228,7 +233,7 @@ def starts(model_spec, initializer, n_starts, seed, config, starts_file, init_op
     settings = load_run_settings(config)
     init_options, _ = _method_options(settings, initializer, init_option)
     store = Store(results)
-    prob, _ = _problem_from(model_spec, config, settings)
+    prob = _load_problem(model_spec, settings)
     init = initializers.get(initializer)(**init_options)
     guesses = read_starts_file(starts_file, prob) if starts_file else None
     points = start_points(prob, init, n_starts, seed, guesses, store).points  # a cvae reads the store

@@ -204,8 +204,8 @@ def compile_experiments(petab_problem, sbml_model: libsbml.Model, settable: list
     sim_ids = [str(v) for v in measurement_df[C.SIMULATION_CONDITION_ID]]
     times = measurement_df[C.TIME].astype(float).to_numpy()
     steady = np.isposinf(times)  # steady-state data: read after the simulation settles
-    if np.isnan(times).any() or np.isneginf(times).any():
-        raise ProblemError("measurement table: a time is NaN or -inf; times are numbers >= 0 or inf (steady state).")
+    if np.isnan(times).any():
+        raise ProblemError("measurement table: a time is NaN; times are numbers >= 0 or inf (steady state).")
     if (times < 0).any():
         raise ProblemError("measurement table: negative times; simulations start at t = 0.")
     pairs = list(dict.fromkeys(zip(preeq_ids, sim_ids)))

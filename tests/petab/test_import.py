@@ -35,16 +35,23 @@ def test_fval_is_the_sum_of_petabs_per_measurement_likelihoods(petab_problem, sh
     assert objective.fval(x) == pytest.approx(expected, rel=1e-12)
 
 
-def test_least_squares_form_differs_from_fval_by_a_constant(petab_problem):
-    """Estimated sigma and Laplace noise included, 0.5 * |residuals|^2 - fval does not depend on x."""
-    objective = Objective(Likelihood(petab_problem))
-    rng = np.random.default_rng(0)
+def least_squares_gaps(problem, spread: float, seed: int) -> tuple[np.ndarray, int]:
+    """``0.5 * |residuals|^2 - fval`` at four points near the nominal one, and the residual count."""
+    objective = Objective(Likelihood(problem))
+    rng = np.random.default_rng(seed)
     gaps = []
     for _ in range(4):
-        x = petab_problem.x_true + rng.normal(0, 0.2, petab_problem.n_parameters)
+        x = problem.x_true + rng.normal(0, spread, problem.n_parameters)
         res = objective.residuals(x)
         gaps.append(0.5 * float(res @ res) - objective.fval(x))
-    assert len(res) == objective.likelihood.n_residuals == 2 * petab_problem.n_data  # sigma residuals appended
+    assert len(res) == objective.likelihood.n_residuals
+    return np.array(gaps), len(res)
+
+
+def test_least_squares_form_differs_from_fval_by_a_constant(petab_problem):
+    """Estimated sigma and Laplace noise included, 0.5 * |residuals|^2 - fval does not depend on x."""
+    gaps, n_residuals = least_squares_gaps(petab_problem, 0.2, 0)
+    assert n_residuals == 2 * petab_problem.n_data  # sigma residuals appended
     assert np.ptp(gaps) < 1e-8 * abs(gaps[0])
 
 

@@ -15,10 +15,9 @@ from petab.v1.priors import Prior
 from biobench.errors import ProblemError
 from biobench.initializers import initializers
 from biobench.likelihood import Likelihood
-from biobench.objective import Objective
 from biobench.petab import load_petab_problem
 from biobench.priors import PRIOR_TYPES
-from tests.petab.test_import import _edited, _set
+from tests.petab.test_import import _edited, _set, least_squares_gaps
 
 # Per type, prior parameters that put the nominal values (k1_base 0.5, k2 0.2 on log10; scale_B 2 on lin)
 # inside the support of every type.
@@ -66,14 +65,8 @@ def test_every_prior_type_matches_petab_and_adds_to_the_likelihood(tmp_path, kin
 def test_least_squares_form_includes_the_prior(tmp_path, kind):
     """Least-squares optimizers fit the posterior: 0.5 |r|^2 - fval is one constant."""
     problem = _with_priors(tmp_path, kind)
-    objective = Objective(Likelihood(problem))
-    rng = np.random.default_rng(1)
-    gaps = []
-    for _ in range(4):
-        x = problem.x_true + rng.normal(0, 0.05, problem.n_parameters)
-        r = objective.residuals(x)
-        gaps.append(0.5 * float(r @ r) - objective.fval(x))
-    assert len(r) == objective.likelihood.n_residuals
+    gaps, n_residuals = least_squares_gaps(problem, 0.05, 1)
+    assert n_residuals == 2 * problem.n_data + 2 + (2 if kind.startswith("log") else 0)  # + prior terms
     assert np.ptp(gaps) < 1e-8 * max(1.0, abs(gaps[0]))
 
 
