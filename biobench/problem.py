@@ -21,11 +21,9 @@ from biobench.errors import ProblemError
 from biobench.experiments import Experiments, grid_experiments
 from biobench.models.model import Model
 from biobench.priors import PriorSpec
-from biobench.settings import ProblemSettings, TimeSettings
+from biobench.settings import ProblemSettings
 from biobench.simulator import Simulator, settable_parameter_ids
-
-MAX_AUTO_END = 1000.0
-_SETTLE_TOLERANCE = 0.02
+from biobench.time_grid import time_grid
 
 
 @dataclass(frozen=True)
@@ -46,6 +44,8 @@ class Problem:
     # priors are what the ``petab`` initializer samples starts from (PEtab's parameter table columns).
     objective_priors: tuple[PriorSpec | None, ...] = ()
     initialization_priors: tuple[PriorSpec | None, ...] = ()
+    # Set when an automatic horizon found the nominal trajectory oscillating and sampled it per period.
+    oscillation_period: float | None = None
 
     @property
     def n_parameters(self) -> int:
@@ -115,6 +115,7 @@ class Problem:
             "observables": list(self.observables),
             "timepoints": [float(t) if math.isfinite(t) else "inf" for t in self.timepoints],  # inf: steady state
             "n_data": self.n_data,
+            **({"oscillation_period": self.oscillation_period} if self.oscillation_period is not None else {}),
             "settings": self.settings.model_dump(mode="json"),
             **({} if self.synthetic else {"petab": self.experiments.describe()}),
         }
@@ -136,8 +137,12 @@ def _transform(values: np.ndarray, scales: tuple[str, ...], forward: bool) -> np
     return out
 
 
-def problem_key(model: Model, settings: ProblemSettings) -> str:
-    blob = json.dumps({"model": model.sha256, "settings": settings.model_dump(mode="json")}, sort_keys=True)
+def problem_key(model: Model, settings: ProblemSettings, oscillation_aware: bool = False) -> str:
+    """Equal keys, equal data: grids shaped by an oscillation hash apart from the fixed grid older versions used."""
+    content = {"model": model.sha256, "settings": settings.model_dump(mode="json")}
+    if oscillation_aware:
+        content["time_grid"] = "oscillation-aware"
+    blob = json.dumps(content, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -177,44 +182,6 @@ def _bounds(pid: str, nominal: float, settings: ProblemSettings) -> tuple[float,
     return nominal / settings.bounds_factor, nominal * settings.bounds_factor
 
 
-def _nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 5 x 10^k that is >= value, so horizons read well."""
-    exponent = math.floor(math.log10(value))
-    for mantissa in (1, 2, 5, 10):
-        if mantissa * 10.0**exponent >= value * (1 - 1e-12):
-            return float(mantissa * 10.0**exponent)
-    return float(10.0 ** (exponent + 1))
-
-
-def auto_end_time(simulate_log_grid) -> float:
-    """Twice the time the nominal trajectory needs to settle within 2% of its final state.
-
-    Oscillating or slow models never settle inside the window and get the maximum
-    (1000 model time units); fast ones get a horizon that still shows their transient.
-    """
-    times = np.concatenate([[0.0], np.logspace(-4, math.log10(MAX_AUTO_END), 281)])
-    y = simulate_log_grid(times)
-    if y is None:
-        raise ProblemError("the nominal model cannot be simulated to find a time horizon; set time.end in the config.")
-    scale = np.abs(y).max(axis=0)
-    moving = scale > 0
-    if not moving.any():
-        return MAX_AUTO_END
-    deviation = np.abs(y[:, moving] - y[-1, moving]) / scale[moving]
-    unsettled = np.flatnonzero((deviation > _SETTLE_TOLERANCE).any(axis=1))
-    if unsettled.size == 0:
-        return _nice_ceiling(times[1])
-    settle = times[min(unsettled[-1] + 1, len(times) - 1)]
-    return min(MAX_AUTO_END, _nice_ceiling(2.0 * settle))
-
-
-def timepoints_for(settings: TimeSettings, simulate_log_grid) -> np.ndarray:
-    if settings.points is not None:
-        return np.asarray(settings.points, dtype=float)
-    end = auto_end_time(simulate_log_grid) if settings.end == "auto" else float(settings.end)
-    return np.linspace(0.0, end, settings.n)
-
-
 def build_problem(model: Model, settings: ProblemSettings | None = None) -> Problem:
     """Turn a model into a synthetic problem; same model, settings and seed give identical data."""
     settings = settings or ProblemSettings()
@@ -236,7 +203,8 @@ def build_problem(model: Model, settings: ProblemSettings | None = None) -> Prob
 
     # A simulator of the nominal model (before there are data) finds the horizon and the true trajectory.
     simulator = Simulator(model, experiments(np.zeros(1)), settings.integrator)
-    timepoints = timepoints_for(settings.time, lambda times: simulator.trajectory(nominal, times))
+    grid_shape = time_grid(settings.time, lambda times: simulator.trajectory(nominal, times))
+    timepoints = grid_shape.times
     grid = np.unique(np.concatenate([[0.0], timepoints]))  # simulations start at t = 0
     trajectory = simulator.trajectory(nominal, grid)
     if trajectory is None:
@@ -262,5 +230,6 @@ def build_problem(model: Model, settings: ProblemSettings | None = None) -> Prob
         upper=upper,
         nominal=nominal,
         experiments=experiments(timepoints, data, sigma),
-        key=problem_key(model, settings),
+        key=problem_key(model, settings, oscillation_aware=grid_shape.period is not None),
+        oscillation_period=grid_shape.period,
     )

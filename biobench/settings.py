@@ -30,7 +30,11 @@ class NoiseSettings(_Strict):
 
 
 class TimeSettings(_Strict):
-    """Measurement time points: explicit, or ``n`` points evenly spread over [0, end]."""
+    """Measurement time points: explicit, or ``n`` points evenly spread over [0, end].
+
+    With ``end: auto``, ``n`` is a minimum: an oscillating model gets enough points per period
+    (see ``biobench.time_grid``).
+    """
 
     end: float | Literal["auto"] = "auto"
     n: int = Field(51, ge=2, le=100_000)

@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from biobench.time_grid import TimeGrid
+
 # Piped output (logs, CI) gets wide lines instead of rich's 80-column default.
 # Markup is off: model names, paths and error messages may contain [brackets].
 console = Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 160)
@@ -97,6 +99,9 @@ def print_problem(problem, info: dict) -> None:
     finite = times[np.isfinite(times)]
     if finite.size:
         console.print(f"time points: {len(finite)} from {fmt(finite[0])} to {fmt(finite[-1])}{steady}")
+        oscillation = TimeGrid(finite, problem.oscillation_period).describe()
+        if oscillation:
+            console.print(f"automatic horizon: {oscillation}")
     else:
         console.print("time points: steady state (time inf) only")
     if info.get("nominal_failure"):

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from biobench.errors import ConfigError, ProblemError
-from biobench.problem import _nice_ceiling, build_problem
+from biobench.problem import build_problem
 from biobench.settings import NoiseSettings, ProblemSettings, TimeSettings, load_run_settings
+from biobench.time_grid import nice_ceiling
 
 
 def test_same_settings_and_seed_give_bit_identical_data(two_step_model):
@@ -53,7 +54,7 @@ def test_auto_horizon_covers_the_transient(two_step_model):
 
 
 def test_nice_ceiling():
-    assert [_nice_ceiling(v) for v in (0.7, 1.0, 1.1, 3, 7, 999)] == [1.0, 1.0, 2.0, 5.0, 10.0, 1000.0]
+    assert [nice_ceiling(v) for v in (0.7, 1.0, 1.1, 3, 7, 999)] == [1.0, 1.0, 2.0, 5.0, 10.0, 1000.0]
 
 
 def test_explicit_parameters_and_bounds(two_step_model):

@@ -1,7 +1,8 @@
 """The report's figures, each a (title, figure, caption) computed from store frames alone.
 
 A figure function returns None when the store has nothing for it to show, so the
-report simply leaves that section out.
+report simply leaves that section out. Every figure takes the same ``palette`` (method
+-> colour, from ``method_palette``), so a method has one colour across the report.
 """
 
 from __future__ import annotations
@@ -16,10 +17,36 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from biobench import metrics  # noqa: E402
 
 FLOOR = 1e-3  # distances to f_ref below this are drawn at this value on log axes
+FLOOR_LABEL = f"floor: fval - f_ref < {FLOOR:g} drawn here (the best start sits at 0)"
+
+Palette = dict[str, tuple[float, float, float]]
+
+
+def method_palette(methods) -> Palette:
+    """One colour per method (colour-blind safe up to ten), in sorted order, shared by every figure of a report."""
+    names = sorted(set(methods))
+    colours = sns.color_palette("colorblind" if len(names) <= 10 else "husl", len(names))
+    return dict(zip(names, colours))
+
+
+_MARKERS = "osD^vP*Xph<>"
+
+
+def marker_of(palette: Palette, method: str) -> str:
+    """A marker per method too, so lines and points that coincide stay distinguishable."""
+    return _MARKERS[list(palette).index(method) % len(_MARKERS)]
+
+
+def _reference_lines(ax, delta: float, label_delta: bool = True) -> None:
+    """The convergence threshold and the floor of log axes, both named in the legend."""
+    ax.axhline(delta, color="black", linestyle="--", linewidth=1,
+               label=f"converged (f_ref + {delta:g})" if label_delta else None)
+    ax.axhline(FLOOR, color="grey", linestyle=":", linewidth=1, label=FLOOR_LABEL)
 
 
 @dataclass
@@ -34,15 +61,17 @@ def _gap(values: pd.Series, f_ref: pd.Series) -> pd.Series:
     return (values - f_ref).clip(lower=FLOOR)
 
 
-def waterfall(runs: pd.DataFrame, delta: float) -> list[Figure]:
+def waterfall(runs: pd.DataFrame, delta: float, palette: Palette) -> list[Figure]:
     out = []
     for problem_id, group in runs.groupby("problem_id"):
         fig, ax = plt.subplots(figsize=(7, 4))
         for method, starts in group.groupby("method"):
             gap = _gap(starts["fval_best"], starts["f_ref"]).sort_values().to_numpy()
-            ax.plot(np.arange(1, len(gap) + 1), np.where(np.isfinite(gap), gap, np.nan), marker="o", markersize=3,
-                    linewidth=1, label=method)
-        ax.axhline(delta, color="black", linestyle="--", linewidth=1, label=f"converged (f_ref + {delta})")
+            ax.plot(np.arange(1, len(gap) + 1), np.where(np.isfinite(gap), gap, np.nan),
+                    marker=marker_of(palette, method), markersize=5, markerfacecolor="none", linewidth=1,
+                    label=method, color=palette[method])
+        _reference_lines(ax, delta)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # ranks are whole numbers
         ax.set(yscale="log", xlabel="start, sorted by final objective value (rank)",
                ylabel="final fval - f_ref (negative log-likelihood units)",
                title=f"Waterfall: {problem_id}")
@@ -51,7 +80,9 @@ def waterfall(runs: pd.DataFrame, delta: float) -> list[Figure]:
                           f"Every start's final objective value minus f_ref (the best value known for the problem, "
                           f"{group['f_ref'].iloc[0]:.6g}), sorted from best to worst, one line per method. A flat "
                           f"run of points below the dashed line is a set of starts that found the best basin; "
-                          f"plateaus above it are local optima. Failed starts (no finite value) are not drawn."))
+                          f"plateaus above it are local optima. Differences below {FLOOR:g} (the best start's is "
+                          f"0) are drawn on the dotted floor line, since a log axis has no 0. Failed starts (no "
+                          f"finite value) are not drawn."))
     return out
 
 
@@ -71,7 +102,7 @@ def _resample(traces: pd.DataFrame, runs: pd.DataFrame, axis: str, grid: np.ndar
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["grid", "gap", "method"])
 
 
-def convergence(runs: pd.DataFrame, traces: pd.DataFrame, delta: float) -> list[Figure]:
+def convergence(runs: pd.DataFrame, traces: pd.DataFrame, delta: float, palette: Palette) -> list[Figure]:
     out = []
     if traces.empty:
         return out
@@ -90,9 +121,9 @@ def convergence(runs: pd.DataFrame, traces: pd.DataFrame, delta: float) -> list[
             curves = _resample(mine, group, axis, grid)
             for method, curve in curves.groupby("method"):
                 stats = curve.groupby("grid")["gap"].quantile([0.25, 0.5, 0.75]).unstack()
-                ax.plot(stats.index, stats[0.5], label=method)
-                ax.fill_between(stats.index, stats[0.25], stats[0.75], alpha=0.2)
-            ax.axhline(delta, color="black", linestyle="--", linewidth=1)
+                ax.plot(stats.index, stats[0.5], label=method, color=palette[method])
+                ax.fill_between(stats.index, stats[0.25], stats[0.75], alpha=0.2, color=palette[method])
+            _reference_lines(ax, delta)
             ax.set(xscale="log", yscale="log", xlabel=f"{label} (log scale)", ylabel="best fval so far - f_ref",
                    title=f"against {label}")
         axes[0].legend(fontsize=8)
@@ -102,27 +133,33 @@ def convergence(runs: pd.DataFrame, traces: pd.DataFrame, delta: float) -> list[
                           "Best objective value found so far minus f_ref, against objective evaluations (left) and "
                           "wall-clock seconds (right): the line is the median over a method's starts and the band "
                           "the 25-75% quantiles. Curves that reach the dashed line (f_ref + delta) early are cheap "
-                          "paths to the best basin. Pilot evaluations of a method are not in these curves (see the "
-                          "leaderboard, which charges them)."))
+                          f"paths to the best basin; below {FLOOR:g} they rest on the dotted floor line. Pilot "
+                          "evaluations of a method are not in these curves (see the leaderboard, which charges "
+                          "them)."))
     return out
 
 
-def final_values(runs: pd.DataFrame, delta: float) -> Figure:
+def final_values(runs: pd.DataFrame, delta: float, palette: Palette) -> Figure:
     data = runs.assign(gap=_gap(runs["fval_best"], runs["f_ref"]))
     data = data[np.isfinite(data["gap"])]
-    g = sns.catplot(data=data, x="method", y="gap", col="model_id", kind="box", col_wrap=min(3, data["model_id"].nunique()),
-                    sharey=False, height=3.5, aspect=1.3, color="lightsteelblue", fliersize=0)
-    g.map_dataframe(sns.stripplot, x="method", y="gap", size=3, color="black", alpha=0.6)
+    order = sorted(data["method"].unique())
+    g = sns.catplot(data=data, x="method", y="gap", hue="method", order=order, hue_order=order, palette=palette,
+                    col="model_id", kind="box", col_wrap=min(3, data["model_id"].nunique()), sharey=False,
+                    height=3.5, aspect=1.3, fliersize=0, saturation=1, boxprops={"alpha": 0.45}, legend=False)
+    g.map_dataframe(sns.stripplot, x="method", y="gap", order=order, size=3, color="black", alpha=0.6)
     for ax in g.axes.flat:
         ax.set_yscale("log")
-        ax.axhline(delta, color="black", linestyle="--", linewidth=1)
+        _reference_lines(ax, delta)
         ax.tick_params(axis="x", rotation=30)
+    handles, labels = g.axes.flat[0].get_legend_handles_labels()
+    g.figure.legend(handles, labels, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1)
     g.set_axis_labels("method (initializer + optimizer)", "final fval - f_ref")
     g.set_titles("{col_name}")
     g.figure.suptitle("Final objective values per model and method", y=1.02)
     return Figure("Final objective values", g.figure,
                   "Each dot is one start's final objective value minus f_ref, boxes show quartiles; one panel per "
-                  "model. Lower is better; the dashed line is the convergence threshold delta.")
+                  "model, boxes in the method's colour. Lower is better; the dashed line is the convergence "
+                  f"threshold delta, the dotted line the {FLOOR:g} floor of the log axis.")
 
 
 def success_heatmap(board: pd.DataFrame) -> Figure:
@@ -136,11 +173,11 @@ def success_heatmap(board: pd.DataFrame) -> Figure:
                                        "and method; blank cells are combinations that were not run.")
 
 
-def performance_profiles(board: pd.DataFrame) -> Figure:
+def performance_profiles(board: pd.DataFrame, palette: Palette) -> Figure:
     profile = metrics.performance_profile(board)
     fig, ax = plt.subplots(figsize=(7, 4))
     for method, curve in profile.groupby("method"):
-        ax.step(curve["tau"], curve["share_solved"], where="post", label=method)
+        ax.step(curve["tau"], curve["share_solved"], where="post", label=method, color=palette[method])
     ax.set_xscale("log", base=2)
     ax.set(xlabel="tau: cost within tau x the best method's (evaluations per converged start)",
            ylabel="share of problems", ylim=(-0.02, 1.02), title="Performance profiles (Dolan-More)")
@@ -152,7 +189,7 @@ def performance_profiles(board: pd.DataFrame) -> Figure:
                   "converged at all. Higher and further left is better.")
 
 
-def parameter_recovery(runs: pd.DataFrame, problems: pd.DataFrame) -> Figure | None:
+def parameter_recovery(runs: pd.DataFrame, problems: pd.DataFrame, palette: Palette) -> Figure | None:
     rows = []
     truth = problems.set_index("problem_key")
     best = runs[np.isfinite(runs["fval_best"])].sort_values("fval_best").groupby(["problem_key", "method"]).head(1)
@@ -166,7 +203,10 @@ def parameter_recovery(runs: pd.DataFrame, problems: pd.DataFrame) -> Figure | N
     if not rows:
         return None
     data = pd.DataFrame(rows)
-    g = sns.relplot(data=data, x="true", y="estimated", hue="method", col="problem",
+    order = sorted(data["method"].unique())
+    # Colour and marker both name the method, and markers are translucent: coinciding estimates stay visible.
+    g = sns.relplot(data=data, x="true", y="estimated", hue="method", style="method", hue_order=order,
+                    style_order=order, palette=palette, alpha=0.7, s=40, col="problem",
                     col_wrap=min(3, data["problem"].nunique()), height=3.5, facet_kws={"sharex": False,
                                                                                       "sharey": False})
     for ax in g.axes.flat:
@@ -177,8 +217,9 @@ def parameter_recovery(runs: pd.DataFrame, problems: pd.DataFrame) -> Figure | N
     g.figure.suptitle("Parameter recovery on synthetic problems", y=1.02)
     return Figure("Parameter recovery", g.figure,
                   "Estimated against true parameter values (scaled, log10 by default) for the best start of each "
-                  "method on each synthetic problem. Points on the dotted diagonal are recovered; points far from "
-                  "it with a converged fit are practically non-identifiable parameters.")
+                  "method on each synthetic problem, one colour and marker per method. Points on the dotted "
+                  "diagonal are recovered; points far from it with a converged fit are practically "
+                  "non-identifiable parameters.")
 
 
 def cvae_diagnostics(runs: pd.DataFrame) -> Figure | None:

@@ -25,8 +25,9 @@ body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px;
 h1 { margin-bottom: 0.2rem; } .meta { color: #666; margin-top: 0; }
 .table-wrap { overflow-x: auto; margin: 0.5rem 0 1.5rem; }
 table { border-collapse: collapse; font-size: 0.85rem; }
-th, td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: right; white-space: nowrap; }
-th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: right; }
+th { vertical-align: bottom; } td { white-space: nowrap; }
+td.text { white-space: normal; overflow-wrap: anywhere; text-align: left; max-width: 16rem; }
 figure { margin: 1rem 0 2rem; } figure img { max-width: 100%; }
 figcaption { color: #444; font-size: 0.9rem; max-width: 60rem; }
 """
@@ -45,8 +46,44 @@ def _figure_html(item: figures.Figure) -> str:
 
 
 def _table_html(frame: pd.DataFrame) -> str:
-    table = frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, na_rep="-")
-    return f"<div class='table-wrap'>{table}</div>"
+    """A table that fits the page: headers wrap at their words, text cells (problem, method labels) wrap too.
+
+    Numbers stay on one line; a page narrower than the table still scrolls it sideways.
+    """
+    text_columns = [c for c in frame.columns if frame[c].dtype == object]
+    shown = frame.rename(columns=lambda c: c.replace("_", " ") if c != "f_ref" else c)
+    rows = []
+    for record in shown.itertuples(index=False):
+        cells = []
+        for column, value in zip(frame.columns, record):
+            if column in text_columns:
+                cells.append(f"<td class='text'>{html.escape(str(value))}</td>")
+            else:
+                cells.append(f"<td>{'-' if pd.isna(value) else html.escape(_number(value))}</td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    return (f"<div class='table-wrap'><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>")
+
+
+def _number(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def report_figures(store: Store, delta: float = metrics.DEFAULT_DELTA) -> list[figures.Figure]:
+    """Every figure the store's runs support, in report order, one colour per method throughout."""
+    stored = store.runs_frame()
+    runs = metrics.with_convergence(stored, delta)
+    board = metrics.per_problem(stored, delta)
+    palette = figures.method_palette(runs["method"])
+    items: list[figures.Figure] = []
+    items += figures.waterfall(runs, delta, palette)
+    items += figures.convergence(runs, store.traces_frame(), delta, palette)
+    items.append(figures.final_values(runs, delta, palette))
+    items.append(figures.success_heatmap(board))
+    items.append(figures.performance_profiles(board, palette))
+    optional = [figures.parameter_recovery(runs, store.problems_frame(), palette), figures.cvae_diagnostics(runs)]
+    return items + [item for item in optional if item is not None]
 
 
 def build_report(results: str | None = None, out: str | Path = "results/report",
@@ -56,33 +93,21 @@ def build_report(results: str | None = None, out: str | Path = "results/report",
     stored = store.runs_frame()
     if stored.empty:
         raise StoreError(f"the store {store.url} holds no runs; run 'biobench run' first.")
-    runs = metrics.with_convergence(stored, delta)
     board = metrics.per_problem(stored, delta)
-    summary = metrics.overall(board)
-    traces = store.traces_frame()
-
     sections: list[tuple[str, str]] = [
         ("Leaderboard per problem", _table_html(board[metrics.LEADERBOARD_COLUMNS])),
         ("Across problems", "<p>Mean rank by converged starts per 1000 evaluations (ties share a rank) and the "
                             "area under the performance profile (1 = cheapest on every problem).</p>"
-         + _table_html(summary)),
+         + _table_html(metrics.overall(board))),
     ]
-    items: list[figures.Figure] = []
-    items += figures.waterfall(runs, delta)
-    items += figures.convergence(runs, traces, delta)
-    items.append(figures.final_values(runs, delta))
-    items.append(figures.success_heatmap(board))
-    items.append(figures.performance_profiles(board))
-    optional = [figures.parameter_recovery(runs, store.problems_frame()), figures.cvae_diagnostics(runs)]
-    items += [item for item in optional if item is not None]
-    sections += [(item.title, _figure_html(item)) for item in items]
+    sections += [(item.title, _figure_html(item)) for item in report_figures(store, delta)]
 
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     body = "\n".join(f"<h2>{html.escape(title)}</h2>\n{content}" for title, content in sections)
     page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>biobench report</title>"
             f"<style>{_STYLE}</style></head><body><h1>biobench report</h1>"
-            f"<p class='meta'>{len(runs)} starts on {runs['problem_key'].nunique()} problems, "
-            f"{runs['method'].nunique()} methods; converged means fval_best &le; f_ref + {delta}. "
+            f"<p class='meta'>{len(stored)} starts on {stored['problem_key'].nunique()} problems, "
+            f"{board['method'].nunique()} methods; converged means fval_best &le; f_ref + {delta}. "
             f"Store: {html.escape(store.url)}. biobench {__version__}, {stamp}.</p>{body}</body></html>")
     path = Path(out) / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)

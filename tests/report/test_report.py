@@ -6,6 +6,8 @@ import base64
 import re
 import sqlite3
 
+import matplotlib.colors
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -13,6 +15,8 @@ from biobench.cli import main
 from biobench.errors import StoreError
 from biobench.records import RunRecord, StartIdentity
 from biobench.report import build_report
+from biobench.report.figures import FLOOR_LABEL
+from biobench.report.html import _STYLE, report_figures
 from biobench.runner import run_starts
 from biobench.store import Store
 
@@ -36,7 +40,7 @@ def sections(path):
 def small_store(two_step_problem, tmp_path_factory):
     path = tmp_path_factory.mktemp("report") / "small.sqlite"
     store = Store(path)
-    for init, opt in (("random", "local"), ("lhs", "ga")):
+    for init, opt in (("random", "local"), ("lhs", "ga"), ("mjs", "local")):
         run_starts(two_step_problem, init, opt, n_starts=3, budget=40, seed=0, store=store,
                    opt_options={"pop_size": 4} if opt == "ga" else None)
     return path
@@ -52,8 +56,16 @@ def test_report_has_every_core_figure_with_captions(small_store, tmp_path):
     assert "cVAE diagnostics" not in titles  # no run used the cvae
     assert n_images == len(titles) - 2
     assert text.count("<figcaption>") == n_images
-    assert "random + local" in text and "lhs + ga" in text
     assert "http://" not in text and "https://" not in text  # self-contained
+    # The table shows the leaderboard's numbers, one row per method, in the row of that method.
+    import biobench
+
+    table = re.search(r"<table>(.*?)</table>", text, re.S).group(1)
+    rows = {re.findall(r"<td[^>]*>([^<]*)</td>", row)[1]: re.findall(r"<td[^>]*>([^<]*)</td>", row)
+            for row in re.findall(r"<tr>(.*?)</tr>", table.split("</thead>")[1])}
+    for entry in biobench.leaderboard(str(small_store)).itertuples():
+        assert rows[entry.method][3] == f"{entry.best_fval:.4g}"
+        assert rows[entry.method][8] == f"{entry.converged_per_1000_evals:.4g}"
 
 
 def test_optional_sections_appear_when_their_data_exist(small_store, two_step_problem, tmp_path):
@@ -108,6 +120,69 @@ def test_runs_export_to_parquet_and_csv(small_store, tmp_path):
     result = CliRunner().invoke(main, ["runs", "--results", str(small_store), "--format", "parquet", "--out", str(out)])
     assert result.exit_code == 0, result.output
     frame = pd.read_parquet(out)
-    assert len(frame) == 6 and {"x0_scaled", "x_best_scaled", "fval_best"} <= set(frame.columns)
+    assert len(frame) == 9 and {"x0_scaled", "x_best_scaled", "fval_best"} <= set(frame.columns)
     refused = CliRunner().invoke(main, ["runs", "--results", str(small_store), "--format", "parquet"])
     assert refused.exit_code != 0 and "--out" in refused.output
+
+
+def legend_entries(figure) -> dict[str, tuple]:
+    """label -> (rgb colour, marker) of every legend entry in a figure (axes and figure legends)."""
+    legends = [ax.get_legend() for ax in figure.axes if ax.get_legend()] + list(figure.legends)
+    return {text.get_text(): (matplotlib.colors.to_rgb(handle.get_color()), handle.get_marker())
+            for legend in legends for handle, text in zip(legend.legend_handles, legend.get_texts())}
+
+
+@pytest.fixture(scope="module")
+def figures_of_small_store(small_store):
+    return {item.title.split(",")[0]: item.figure for item in report_figures(Store(small_store))}
+
+
+def test_a_method_has_one_colour_in_every_figure(figures_of_small_store):
+    methods = ["lhs + ga", "mjs + local", "random + local"]
+    seen = {}
+    for title in ("Waterfall plot", "Convergence", "Performance profiles", "Parameter recovery"):
+        entries = legend_entries(figures_of_small_store[title])
+        for method in methods:
+            seen.setdefault(method, set()).add(entries[method][0])
+    assert all(len(colours) == 1 for colours in seen.values()), seen  # the same colour in every figure
+    assert len({next(iter(c)) for c in seen.values()}) == len(methods)  # and a different one per method
+    # Final values: each method's box is filled with that colour.
+    ax = figures_of_small_store["Final objective values"].axes[0]
+    boxes = [matplotlib.colors.to_rgb(patch.get_facecolor()) for patch in ax.patches]
+    labels = [tick.get_text() for tick in ax.get_xticklabels()]
+    assert boxes == [next(iter(seen[label])) for label in labels]
+
+
+def test_parameter_recovery_tells_methods_apart_by_marker_too(figures_of_small_store):
+    entries = legend_entries(figures_of_small_store["Parameter recovery"])
+    markers = [str(entries[m][1]) for m in ("lhs + ga", "mjs + local", "random + local")]
+    assert len(set(markers)) == 3  # coinciding estimates of two methods stay distinguishable
+
+
+def test_waterfall_ranks_are_integers_and_the_floor_is_explained(figures_of_small_store):
+    ax = figures_of_small_store["Waterfall plot"].axes[0]
+    low, high = ax.get_xlim()
+    ticks = [t for t in ax.get_xticks() if low <= t <= high]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+    # The best start sits at f_ref, drawn at the floor: the legend says what that line is.
+    assert FLOOR_LABEL in legend_entries(figures_of_small_store["Waterfall plot"])
+    assert FLOOR_LABEL in legend_entries(figures_of_small_store["Convergence"])
+    drawn = np.concatenate([line.get_ydata() for line in ax.get_lines() if line.get_label().endswith("local")
+                            or line.get_label().endswith("ga")])
+    assert np.nanmin(drawn) == pytest.approx(1e-3)  # the floor line is where that start really is
+
+
+def test_leaderboard_table_fits_the_page(small_store, tmp_path):
+    """Headers wrap at words and labels wrap; what cannot wrap adds up to less than the page width."""
+    text = build_report(str(small_store), tmp_path / "out").read_text()
+    table = re.search(r"<table>(.*?)</table>", text, re.S).group(1)
+    headers = re.findall(r"<th>([^<]*)</th>", table)
+    assert "_" not in "".join(h for h in headers if h != "f_ref")  # words a browser can break between
+    assert "td.text" in _STYLE and "white-space: normal" in _STYLE.split("td.text", 1)[1].split("}")[0]
+    widths = [max(len(word) for word in header.split()) for header in headers]
+    for row in re.findall(r"<tr>(.*?)</tr>", table.split("</thead>")[1]):
+        for i, (css, cell) in enumerate(re.findall(r"<td( class='text')?>([^<]*)</td>", row)):
+            unbreakable = max(len(w) for w in cell.split()) if css else len(cell)
+            widths[i] = max(widths[i], unbreakable)
+    # 1100 px of page at 0.85 rem is about 150 characters; padding takes about 1.5 characters per column.
+    assert sum(widths) + 1.5 * len(widths) <= 150, widths
