@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from biobench.bench_config import BenchConfig
 from biobench.executors import run_tasks
+from biobench.initializers.base import ProgressCallback, no_progress
 from biobench.problem import Problem
 from biobench.records import RunRecord
 from biobench.runner import StartTask, prepare_starts
@@ -28,8 +29,10 @@ class BenchPlan:
     skipped: int
 
 
-def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None = None) -> BenchPlan:
-    """Problems and the starts still to run. Learning initializers (cvae) train here, in the driver."""
+def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None = None,
+         progress: ProgressCallback = no_progress) -> BenchPlan:
+    """Problems and the starts still to run. Learning initializers (cvae) train here, in the driver,
+    and tell ``progress`` how far they are."""
     problems: dict[str, Problem] = {}
     tasks: list[StartTask] = []
     skipped = 0
@@ -41,7 +44,7 @@ def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None
                 for seed in config.seeds:
                     new, done, _ = prepare_starts(problem, init, opt, n_starts=config.starts, budget=config.budget,
                                                   seed=seed, store=store, init_options=init_options,
-                                                  opt_options=opt_options)
+                                                  opt_options=opt_options, progress=progress)
                     tasks += new
                     skipped += done
     return BenchPlan(problems, tasks, skipped)

@@ -17,7 +17,7 @@ import click
 from biobench.errors import BiobenchError, ConfigError
 from biobench.result_commands import leaderboard_command, report, results_option, runs_command
 from biobench.terminal import (console, err_console, fmt, notify, print_frame, print_problem, print_rows, show_warning,
-                               starts_progress, stored_on_interrupt)
+                               stage_reporter, starts_progress, stored_on_interrupt)
 
 MODEL_HELP = "BioModels ID (BIOMD0000000012, BIOMD12), SBML file path, or PEtab problem YAML."
 
@@ -91,6 +91,21 @@ def _method_options(settings, initializer: str, init_option: tuple[str, ...], op
         opt_options = settings.options.get(optimizer, {}) | _parse_options(opt_option, "--opt-option")
         optimizers.get(optimizer)(**opt_options)
     return init_options, opt_options
+
+
+def _plan(initializer: str, init_options: dict, optimizer: str, opt_options: dict, starts: int, budget: int) -> str:
+    """What a run will really spend: evaluations per start (a GP method may stop early) and any pilot."""
+    from biobench.initializers import initializers
+    from biobench.optimizers import optimizers
+
+    used = optimizers.get(optimizer)(**opt_options).evaluations_used(budget)
+    plan = f"{starts} starts x {used} evaluations"
+    if used < budget:
+        plan += f" ({optimizer} stops at max_evals {used}; budget {budget})"
+    pilot = initializers.get(initializer)(**init_options).pilot_evaluations()
+    if pilot:
+        plan += f", plus {initializer}'s pilot of {pilot} evaluations (charged to this run)"
+    return plan
 
 
 @main.command()
@@ -188,8 +203,9 @@ def run(model_spec, initializer, optimizer, starts, budget, seed, results, confi
     starts = starts or max(settings.starts, 0 if guesses is None else len(guesses))
     budget = budget or settings.budget
     seed = settings.seed if seed is None else seed
+    plan = _plan(initializer, init_options, optimizer, opt_options, starts, budget)
     console.print(f"{prob.model.name} ({prob.problem_id}): {prob.n_parameters} parameters, {prob.n_data} data points; "
-                  f"{initializer} + {optimizer}, {starts} starts x {budget} evaluations, seed {seed}")
+                  f"{initializer} + {optimizer}, {plan}, seed {seed}")
     best = [float("inf")]
     with starts_progress(best=True) as progress, stored_on_interrupt(progress, store.url):
         task = progress.add_task("preparing starts", total=starts, best="-")
@@ -200,6 +216,7 @@ def run(model_spec, initializer, optimizer, starts, budget, seed, results, confi
 
         summary = run_starts(prob, initializer, optimizer, n_starts=starts, budget=budget, seed=seed, store=store,
                              init_options=init_options, opt_options=opt_options, guesses=guesses,
+                             progress=stage_reporter(progress),
                              on_ready=lambda: progress.update(task, description="starts"), on_done=done)
         progress.update(task, completed=starts)
     if summary.skipped:
@@ -269,7 +286,7 @@ def bench(config: str, executor: str, workers: int | None, scheduler: str | None
     settings = load_bench_config(config)
     store = Store(results or settings.results)
     console.print(f"planning {config}: {len(settings.model_specs())} models, store {store.url}")
-    plan = bench_module.plan(settings, store, notify=notify)
+    plan = bench_module.plan(settings, store, notify=notify, progress=stage_reporter())
     console.print(f"{len(plan.tasks) + plan.skipped} starts: {plan.skipped} already stored, {len(plan.tasks)} to run "
                   f"({executor}{f', {workers} workers' if workers else ''})")
     with starts_progress(with_eta=True) as progress, stored_on_interrupt(progress, store.url):

@@ -16,7 +16,7 @@ import numpy as np
 
 from biobench.errors import ConfigError
 from biobench.initializers import initializers
-from biobench.initializers.base import EvaluationStore, Initializer, StartDesign
+from biobench.initializers.base import EvaluationStore, Initializer, ProgressCallback, StartDesign, no_progress
 from biobench.initializers.guesses import guesses_digest
 from biobench.likelihood import Likelihood
 from biobench.objective import Objective
@@ -44,7 +44,8 @@ def true_fval(problem: Problem) -> float:
 
 
 def start_points(problem: Problem, initializer: Initializer, n_starts: int, seed: int,
-                 guesses: np.ndarray | None = None, store: EvaluationStore | None = None) -> StartDesign:
+                 guesses: np.ndarray | None = None, store: EvaluationStore | None = None,
+                 progress: ProgressCallback = no_progress) -> StartDesign:
     """The starts of a multistart: the user's guesses first, the initializer's points after.
 
     The initializer draws from child 0 of ``SeedSequence(seed)``, the same stream
@@ -57,7 +58,7 @@ def start_points(problem: Problem, initializer: Initializer, n_starts: int, seed
     if n_guesses == n_starts:
         return StartDesign(np.asarray(guesses, dtype=float))
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
-    design = initializer.generate(problem, n_starts - n_guesses, rng, store)
+    design = initializer.generate(problem, n_starts - n_guesses, rng, store, progress)
     if n_guesses == 0:
         return design
     return StartDesign(np.vstack([guesses, design.points]), design.pilot_evals, design.pilot_seconds,
@@ -95,8 +96,12 @@ def prepare_starts(
     init_options: dict | None = None,
     opt_options: dict | None = None,
     guesses: np.ndarray | None = None,
+    progress: ProgressCallback = no_progress,
 ) -> tuple[list[StartTask], int, float]:
-    """The starts of (initializer, optimizer) on ``problem`` not yet in the store; also (skipped, f_true)."""
+    """The starts of (initializer, optimizer) on ``problem`` not yet in the store; also (skipped, f_true).
+
+    ``progress`` hears what a slow initializer (the cvae's pilot and training) is doing.
+    """
     init = initializers.get(initializer)(**dict(init_options or {}))
     opt = optimizers.get(optimizer)(**dict(opt_options or {}))
     init_options = dict(init.options)  # with defaults filled in, so the record says what ran
@@ -113,7 +118,7 @@ def prepare_starts(
 
     seeds = np.random.SeedSequence(seed).spawn(n_starts + 1)
     per_start = opt.n_start_points()
-    design = start_points(problem, init, n_starts * per_start, seed, guesses, store)
+    design = start_points(problem, init, n_starts * per_start, seed, guesses, store, progress)
     starts = design.points.reshape(n_starts, per_start, problem.n_parameters)
     tasks = [
         StartTask(start=identity, model_id=problem.model.model_id, x0=starts[i], rng=seeds[i + 1],
@@ -148,7 +153,7 @@ def run_starts(
     """Run the starts of (initializer, optimizer) on ``problem`` in this process, storing each record.
 
     ``settings`` are ``prepare_starts``'s: n_starts, budget, seed and optionally
-    init_options, opt_options, guesses.
+    init_options, opt_options, guesses, progress.
     """
     tasks, skipped, f_true = prepare_starts(problem, initializer, optimizer, store=store, **settings)
     if on_ready is not None:

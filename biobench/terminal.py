@@ -137,6 +137,32 @@ def starts_progress(with_eta: bool = False, best: bool = False) -> Progress:
     return Progress(*columns, console=console)
 
 
+def stage_reporter(progress: Progress | None = None):
+    """A progress callback for slow initializers, ``(stage, done, total)``.
+
+    On a terminal with a ``progress`` display each stage is a bar of its own (the previous
+    one hidden); otherwise (logs, CI, pipes) it prints plain lines at 0, 25, 50, 75 and
+    100% of each stage.
+    """
+    bars: dict[str, int] = {}
+    printed: set[tuple[str, int]] = set()
+
+    def report(stage: str, done: int, total: int) -> None:
+        if progress is not None and console.is_terminal:
+            if stage not in bars:
+                for bar in bars.values():
+                    progress.update(bar, visible=False)
+                bars[stage] = progress.add_task(stage, total=total, best="-")
+            progress.update(bars[stage], completed=done, total=total)
+            return
+        quarter = 4 * done // max(total, 1)  # a line the first time each quarter is reached
+        if (stage, quarter) not in printed:
+            printed.add((stage, quarter))
+            console.print(f"{stage}: {done}/{total}")
+
+    return report
+
+
 @contextmanager
 def stored_on_interrupt(progress: Progress, store_url: str) -> Iterator[None]:
     """Ctrl-C stops the run with one line: finished starts are stored, and rerunning finishes the rest."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import math
 
 import pandas as pd
@@ -41,6 +42,27 @@ def test_run_then_runs_in_every_format(tmp_path):
 
     table = invoke("runs", "--results", store, "--model", "two_step")
     assert table.exit_code == 0 and "two_step" in table.output
+
+
+def test_run_header_states_the_evaluations_each_method_really_uses(tmp_path):
+    store = str(tmp_path / "r.sqlite")
+    result = invoke("run", "--model", TWO_STEP, "--opt", "bo", "--starts", "1", "--budget", "500",
+                    "--opt-option", "max_evals=12", "--opt-option", "n_initial=4", "--results", store)
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())  # rich wraps long lines
+    assert "1 starts x 12 evaluations (bo stops at max_evals 12; budget 500)" in flat
+    assert pd.read_sql("select n_evals from runs", f"sqlite:///{store}")["n_evals"].tolist() == [12]
+    plain = invoke("run", "--model", TWO_STEP, "--starts", "1", "--budget", "30", "--results", store)
+    assert "1 starts x 30 evaluations, seed" in " ".join(plain.output.split())  # the budget is what it uses
+    pilot = invoke("run", "--model", TWO_STEP, "--init", "cvae", "--starts", "2", "--budget", "30", "--results", store,
+                   "--init-option", "pilot=16", "--init-option", "trials=1", "--init-option", "max_epochs=3",
+                   "--init-option", "diagnostic_samples=2")
+    flat = " ".join(pilot.output.split())
+    assert "plus cvae's pilot of 22 evaluations" in flat  # 16 pilot + 2 x 3 diagnostic bands
+    assert re.search(r"pilot evaluations of cvae \(charged to it\)\W+22\b", flat)  # what the summary charged
+    # Not a terminal: the slow preparation is reported in plain lines, a few per stage.
+    assert "cvae: pilot evaluations: 1/16" in pilot.output and "cvae: pilot evaluations: 16/16" in pilot.output
+    assert pilot.output.count("cvae: pilot evaluations") == 5 and "cvae: training, trial 1 of 1 (epochs): 1/3" in flat
 
 
 def test_run_with_config_file(tmp_path):

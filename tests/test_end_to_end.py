@@ -13,7 +13,7 @@ from biobench.problem import build_problem
 from biobench.runner import run_starts
 from biobench.store import Store
 
-SMALL = {"bo": {"n_initial": 4, "max_evals": 12, "n_restarts_optimizer": 1, "n_points": 300},
+SMALL = {"bo": {"n_initial": 4, "max_evals": 12, "n_points": 100},
          "bo-gp": {"n_initial": 4, "max_evals": 12}, "bo-tpe": {"n_initial": 4}, "ga": {"pop_size": 6},
          "mcmc": {"chains": 2}}
 INIT_OPTIONS = {"cvae": {"pilot": 48, "trials": 1, "max_epochs": 30, "patience": 5, "diagnostic_samples": 2}}

@@ -43,7 +43,7 @@ def test_command_line_strings_become_typed_values():
 def test_plugins_lists_defaults_and_limits_from_the_models():
     described = {name: describe_options(optimizers.get(name).Options) for name in ("mcmc", "bo")}
     assert "tune_fraction=0.5 (>= 0, < 1)" in described["mcmc"]
-    assert "acq_func='gp_hedge' (gp_hedge | EI | PI | LCB)" in described["bo"]
+    assert "acq_func='EI' (EI | PI | LCB)" in described["bo"] and "refit_growth=1.2 (>= 1.0)" in described["bo"]
     assert describe_options(initializers.get("random").Options) == "none"
     result = CliRunner().invoke(main, ["plugins"])
     assert result.exit_code == 0 and "pilot=256" in result.output and "pop_size=20" in result.output

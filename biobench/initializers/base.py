@@ -9,6 +9,7 @@ nothing about a run is left on the instance.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -18,6 +19,14 @@ import numpy as np
 from biobench.errors import PluginError
 from biobench.plugins import Plugin, Registry
 from biobench.problem import Problem
+
+
+# (stage, done, total): what a slow initializer is doing, e.g. ("cvae: pilot evaluations", 120, 280).
+ProgressCallback = Callable[[str, int, int], None]
+
+
+def no_progress(stage: str, done: int, total: int) -> None:
+    """The default: nobody is watching."""
 
 
 class EvaluationStore(Protocol):
@@ -44,15 +53,20 @@ class Initializer(Plugin, ABC):
 
     kind = "initializer"
 
+    def pilot_evaluations(self) -> int:
+        """Evaluations spent before the starts (a learning initializer's training design), charged to the run."""
+        return 0
+
     def generate(self, problem: Problem, n_starts: int, rng: np.random.Generator,
-                 store: EvaluationStore | None = None) -> StartDesign:
-        """The design with its cost, checked against the interface; space-filling designs ignore ``store``."""
-        design = self._design(problem, n_starts, rng, store)
+                 store: EvaluationStore | None = None, progress: ProgressCallback = no_progress) -> StartDesign:
+        """The design with its cost, checked against the interface; space-filling designs ignore ``store``
+        and have nothing to report to ``progress``."""
+        design = self._design(problem, n_starts, rng, store, progress)
         checked_points(design.points, problem, n_starts, self.name)
         return design
 
     def _design(self, problem: Problem, n_starts: int, rng: np.random.Generator,
-                store: EvaluationStore | None) -> StartDesign:
+                store: EvaluationStore | None, progress: ProgressCallback) -> StartDesign:
         """Learning initializers override this; the others only sample."""
         return StartDesign(np.asarray(self.sample(problem, n_starts, rng), dtype=float))
 

@@ -6,8 +6,13 @@ are normalised to [0, 1] by the bounds; the condition is the objective value
 normalised to [0, 1] over the finite training values, on a log scale when they span
 more than two decades. Infinite values are left out of training and counted.
 
-Hyperparameters (layers, width, latent dimension, learning rate, weight decay, batch
-size) are chosen by a small optuna search on the validation loss. The trained model is
+Bounded time, whatever the store holds: at most ``max_train`` points are trained on (the
+pilot design, the best quarter of the cap by fval, and a sample of the rest stratified by
+fval, seeded), and the optuna search (layers, width, latent dimension, learning rate,
+weight decay, batch size; chosen on the validation loss) stops after ``trials`` trials or
+``time_limit`` seconds, whichever comes first; a trial running at the limit stops at its
+best epoch so far. The diagnostics say when the limit cut the search (then a rerun on a
+slower machine may train a different model; the saved one is reused). The trained model is
 saved (state_dict + JSON config) under the store's artifacts folder and reused for the
 same problem and options; it is retrained only with ``retrain=true``.
 
@@ -33,13 +38,14 @@ from scipy.spatial.distance import cdist
 from pydantic import Field
 
 from biobench.errors import PluginError
-from biobench.initializers.base import EvaluationStore, Initializer, StartDesign, initializers, scale_unit
+from biobench.initializers.base import (EvaluationStore, Initializer, ProgressCallback, StartDesign, initializers,
+                                        no_progress, scale_unit)
 from biobench.plugins import PluginOptions
 from biobench.problem import Problem
 
 # Options that change the trained model; the others only change how it is used.
 _MODEL_OPTIONS = ("pilot", "trials", "max_epochs", "patience", "beta", "recon_sigma", "batch_norm", "train_seed",
-                  "use_store")
+                  "use_store", "max_train", "time_limit")
 CONDITION_BANDS = {"below [-0.25, 0)": (-0.25, 0.0), "inside [0, 1]": (0.0, 1.0), "above (1, 1.25]": (1.0, 1.25)}
 
 
@@ -60,6 +66,8 @@ class CvaeInitializer(Initializer):
     class Options(PluginOptions):
         pilot: int = Field(256, ge=8)  # Latin hypercube points evaluated to train on (charged)
         trials: int = Field(4, ge=1)  # optuna trials
+        time_limit: float = Field(25.0, gt=0)  # seconds for the whole search; trials stop at it
+        max_train: int = Field(2000, ge=16)  # training points at most: pilot, best, stratified rest
         max_epochs: int = Field(300, ge=1)
         patience: int = Field(25, ge=1)
         beta: float = Field(1.0, ge=0)
@@ -71,6 +79,10 @@ class CvaeInitializer(Initializer):
         retrain: bool = False
         diagnostic_samples: int = Field(8, ge=0)
         device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    def pilot_evaluations(self) -> int:
+        """The pilot design and the diagnostic samples of three condition bands (charged even when reused)."""
+        return self.options["pilot"] + len(CONDITION_BANDS) * self.options["diagnostic_samples"]
 
     # -- where the model lives ------------------------------------------------------------
     def model_folder(self, problem: Problem, store: EvaluationStore) -> Path:
@@ -91,7 +103,7 @@ class CvaeInitializer(Initializer):
         return self.generate(problem, n_starts, rng).points
 
     def _design(self, problem: Problem, n_starts: int, rng: np.random.Generator,
-                store: EvaluationStore | None) -> StartDesign:
+                store: EvaluationStore | None, progress: ProgressCallback) -> StartDesign:
         """Train (or load the model saved beside ``store``), then decode prior samples at ``condition``."""
         import torch
 
@@ -102,7 +114,7 @@ class CvaeInitializer(Initializer):
         device = self._device()
         loaded = None if self.options["retrain"] or folder is None else cvae_model.load(folder, device)
         if loaded is None:
-            model, config = self._train(problem, device, store)
+            model, config = self._train(problem, device, store, progress)
             if folder is not None:
                 cvae_model.save(model, config, folder)
         else:
@@ -120,21 +132,28 @@ class CvaeInitializer(Initializer):
                            pilot_seconds=float(config["cost"]["seconds"]), diagnostics=diagnostics)
 
     # -- training ----------------------------------------------------------------------------
-    def _training_data(self, problem: Problem, objective,
-                       store: EvaluationStore | None) -> tuple[np.ndarray, np.ndarray]:
+    def _training_data(self, problem: Problem, objective, store: EvaluationStore | None,
+                       progress: ProgressCallback) -> tuple[np.ndarray, np.ndarray, int]:
+        """Pilot design plus stored points (capped, see the module docstring); also how many stored ones there were."""
         from scipy.stats import qmc
 
         pilot_rng = np.random.default_rng(self.options["train_seed"])
         design = scale_unit(qmc.LatinHypercube(d=problem.n_parameters, rng=pilot_rng).random(self.options["pilot"]),
                             problem)
-        x, f = design, np.array([objective.fval(point) for point in design])
+        f = np.empty(len(design))
+        for i, point in enumerate(design):
+            f[i] = objective.fval(point)
+            progress("cvae: pilot evaluations", i + 1, len(design))
+        x, n_stored = design, 0
         if self.options["use_store"] and store is not None:
             stored_x, stored_f = store.evaluated_points(problem.key)
-            if stored_x.size:
-                x, f = np.vstack([x, stored_x]), np.concatenate([f, stored_f])
-        return x, f
+            n_stored = len(stored_f)
+            keep = cap_training_set(stored_f, self.options["max_train"] - len(design), self.options["train_seed"])
+            x, f = np.vstack([x, stored_x[keep]]) if keep.size else x, np.concatenate([f, stored_f[keep]])
+        return x, f, n_stored
 
-    def _train(self, problem: Problem, device: str, store: EvaluationStore | None):
+    def _train(self, problem: Problem, device: str, store: EvaluationStore | None,
+               progress: ProgressCallback = no_progress):
         import optuna
 
         from biobench.initializers import cvae_model
@@ -143,7 +162,7 @@ class CvaeInitializer(Initializer):
 
         started = time.perf_counter()
         objective = Objective(Likelihood(problem))  # counts the pilot and diagnostic simulations: the cvae's cost
-        x, f = self._training_data(problem, objective, store)
+        x, f, n_stored = self._training_data(problem, objective, store, progress)
         finite = np.isfinite(f)
         if finite.sum() < 8:
             raise PluginError(f"cvae: only {int(finite.sum())} of {len(f)} pilot points have a finite objective "
@@ -170,10 +189,18 @@ class CvaeInitializer(Initializer):
             return arch, training
 
         results = {}
+        search_started = time.monotonic()
+        deadline = search_started + self.options["time_limit"]
+        n_trials = self.options["trials"]
 
         def trial_loss(trial) -> float:
             arch, training = configure(trial)
-            fitted = cvae_model.fit(arch, training, unit[tr], conditions[tr], unit[val], conditions[val], seed, device)
+
+            def epoch_done(epoch: int) -> None:
+                progress(f"cvae: training, trial {trial.number + 1} of {n_trials} (epochs)", epoch, training.max_epochs)
+
+            fitted = cvae_model.fit(arch, training, unit[tr], conditions[tr], unit[val], conditions[val], seed, device,
+                                    deadline=deadline, on_epoch=epoch_done)
             results[trial.number] = fitted
             return min(fitted[2])
 
@@ -183,19 +210,26 @@ class CvaeInitializer(Initializer):
             study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
             study.enqueue_trial({"layers": 2, "width": 64, "latent": min(4, max(2, problem.n_parameters)),
                                  "lr": 1e-3, "weight_decay": 1e-5, "batch_size": 32})  # a sensible first guess
-            study.optimize(trial_loss, n_trials=self.options["trials"])
+            study.optimize(trial_loss, n_trials=n_trials, timeout=self.options["time_limit"])
         model, train_curve, val_curve = results[study.best_trial.number]
+        search_seconds = time.monotonic() - search_started
 
         diagnostics = {
             "hyperparameters": study.best_trial.params,
             "trials": len(study.trials),
+            "search_seconds": round(search_seconds, 2),
+            "time_limited": bool(search_seconds >= self.options["time_limit"]),  # the limit, not trials, ended it
             "n_train": int(len(tr)), "n_validation": int(n_val), "n_pilot": int(self.options["pilot"]),
-            "n_from_store": int(len(f) - self.options["pilot"]), "n_infinite": int((~finite).sum()),
+            "n_from_store": int(len(f) - self.options["pilot"]), "n_stored": int(n_stored),
+            "n_infinite": int((~finite).sum()),
             "condition_scaling": scaling,
             "train_loss": [round(v, 6) for v in train_curve], "val_loss": [round(v, 6) for v in val_curve],
             **_reconstruction(model, unit[val], conditions[val]),
+            "latent_projection": _latent_projection(model, unit[val], conditions[val]),
+            "search": [{"number": t.number, "params": t.params, "value": t.value, "state": t.state.name}
+                       for t in study.trials],
         }
-        diagnostics.update(self._generation_checks(model, problem, objective, scaling))
+        diagnostics.update(self._generation_checks(model, problem, objective, scaling, progress))
         config = {
             "problem_key": problem.key, "options": {k: self.options[k] for k in _MODEL_OPTIONS},
             "cost": {"evals": objective.n_evals, "seconds": time.perf_counter() - started},
@@ -204,7 +238,8 @@ class CvaeInitializer(Initializer):
         }
         return model, config
 
-    def _generation_checks(self, model, problem: Problem, objective, scaling: dict) -> dict:
+    def _generation_checks(self, model, problem: Problem, objective, scaling: dict,
+                           progress: ProgressCallback = no_progress) -> dict:
         """Evaluate a few generated vectors per condition band: do low conditions give low, finite fvals?"""
         import torch
 
@@ -220,6 +255,7 @@ class CvaeInitializer(Initializer):
                 c[0] = 0.0
             points = scale_unit(np.clip(model.generate(c, generator), 0, 1), problem)
             fvals = np.array([objective.fval(p) for p in points])
+            progress("cvae: diagnostic evaluations", len(by_condition) + k, len(CONDITION_BANDS) * k)
             finite_fraction[label] = float(np.isfinite(fvals).mean())
             by_condition += [{"condition": round(float(ci), 4), "fval": float(fi) if np.isfinite(fi) else None}
                              for ci, fi in zip(c, fvals)]
@@ -230,12 +266,46 @@ class CvaeInitializer(Initializer):
                 "condition_fval_spearman": None if np.isnan(spearman) else round(float(spearman), 4)}
 
 
+def cap_training_set(f: np.ndarray, room: int, seed: int) -> np.ndarray:
+    """Indices of at most ``room`` stored points: the best quarter of the room by fval, then a sample of the rest
+    stratified by fval (equal numbers from equal-count fval bands), so the training set and its time stay bounded.
+
+    Failed points (inf) count as the worst band: the model never trains on them, but the
+    diagnostics count them.
+    """
+    if room <= 0:
+        return np.array([], dtype=int)
+    if len(f) <= room:
+        return np.arange(len(f))
+    order = np.argsort(f, kind="stable")
+    n_best = room // 4
+    rest = order[n_best:]
+    bands = np.array_split(rest, room - n_best)  # equal-count fval bands of the rest, one point drawn from each
+    rng = np.random.default_rng(seed)
+    return np.concatenate([order[:n_best], [band[rng.integers(len(band))] for band in bands]]).astype(int)
+
+
 def _reconstruction(model, x_val: np.ndarray, c_val: np.ndarray) -> dict:
     x_hat = model.reconstruct(x_val, c_val)
     a, b = x_val.ravel(), x_hat.ravel()
     return {"recon_rmse": round(float(np.sqrt(np.mean((a - b) ** 2))), 6),
             "recon_pearson": round(float(stats.pearsonr(a, b).statistic), 6) if a.std() and b.std() else None,
             "recon_spearman": round(float(stats.spearmanr(a, b).statistic), 6) if a.std() and b.std() else None}
+
+
+def _latent_projection(model, x_val: np.ndarray, c_val: np.ndarray) -> dict:
+    """The validation vectors' latent means in 2-D (PCA when the latent space has more dimensions), with
+    their conditions: low-fval points should gather, not scatter, if the condition shapes the latent space."""
+    from sklearn.decomposition import PCA
+
+    latent = model.latent_means(x_val, c_val)
+    if latent.shape[1] > 2:
+        pca = PCA(n_components=2, random_state=0).fit(latent)
+        points, explained = pca.transform(latent), [round(float(v), 4) for v in pca.explained_variance_ratio_]
+    else:
+        points, explained = latent, None
+    return {"points": points.round(5).tolist(), "conditions": c_val.round(5).tolist(),
+            "method": "pca" if explained else "latent", "explained_variance": explained}
 
 
 def _distances(generated: np.ndarray, train: np.ndarray, conditions: np.ndarray) -> dict:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import copy
 import io
 import json
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -84,6 +86,15 @@ class ConditionalVAE(nn.Module):
         return self.decoder(torch.cat([z, c], dim=1)).cpu().numpy().astype(float)
 
     @torch.no_grad()
+    def latent_means(self, x: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """The encoder's posterior means: where the model puts vectors in its latent space."""
+        self.eval()
+        device = next(self.parameters()).device
+        xt = torch.as_tensor(x, dtype=torch.float32, device=device)
+        ct = torch.as_tensor(c.reshape(-1, 1), dtype=torch.float32, device=device)
+        return self.mu(self.encoder(torch.cat([xt, ct], dim=1))).cpu().numpy().astype(float)
+
+    @torch.no_grad()
     def reconstruct(self, x: np.ndarray, c: np.ndarray) -> np.ndarray:
         """Decode the posterior means: how well the model represents vectors it is shown."""
         self.eval()
@@ -103,8 +114,13 @@ def loss(model: ConditionalVAE, x: torch.Tensor, c: torch.Tensor, training: Trai
 
 
 def fit(arch: Architecture, training: Training, x_train: np.ndarray, c_train: np.ndarray, x_val: np.ndarray,
-        c_val: np.ndarray, seed: int, device: str = "cpu") -> tuple[ConditionalVAE, list[float], list[float]]:
-    """Adam with early stopping on the validation loss; returns the best model and both loss curves."""
+        c_val: np.ndarray, seed: int, device: str = "cpu", deadline: float | None = None,
+        on_epoch: Callable[[int], None] | None = None) -> tuple[ConditionalVAE, list[float], list[float]]:
+    """Adam with early stopping on the validation loss; returns the best model and both loss curves.
+
+    Training also stops after the epoch that passes ``deadline`` (``time.monotonic()``), with
+    the best model so far: a search bounded in time never waits for a slow trial.
+    """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     model = ConditionalVAE(arch).to(device)
@@ -132,12 +148,16 @@ def fit(arch: Architecture, training: Training, x_train: np.ndarray, c_train: np
         model.eval()
         with torch.no_grad():
             val_curve.append(float(loss(model, xv, cv, training)))
+        if on_epoch is not None:
+            on_epoch(len(val_curve))
         if val_curve[-1] < best - 1e-6:
             best, best_state, since_best = val_curve[-1], copy.deepcopy(model.state_dict()), 0
         else:
             since_best += 1
             if since_best >= training.patience:
                 break
+        if deadline is not None and time.monotonic() >= deadline:
+            break
     model.load_state_dict(best_state)
     model.eval()
     return model, train_curve, val_curve

@@ -4,7 +4,7 @@ The libraries behind them (scikit-optimize, optuna, pymc, pymoo) are imported wh
 method runs, not here, so listing or using one method does not pay for the others.
 """
 
-from biobench.optimizers import bo, ga, local, mcmc  # noqa: F401  (each registers itself)
+from biobench.optimizers import bo, ga, gp_bo, local, mcmc  # noqa: F401  (each registers itself)
 from biobench.optimizers.base import Optimizer, OptimizerResult, optimizers
 
 __all__ = ["Optimizer", "OptimizerResult", "optimizers"]

@@ -56,6 +56,10 @@ class Optimizer(Plugin, ABC):
     def n_start_points(self) -> int:
         return 1
 
+    def evaluations_used(self, budget: int) -> int:
+        """At most how many evaluations a start uses with this budget (GP methods stop earlier)."""
+        return budget
+
     def minimize(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator,
                  artifacts: Path | None = None) -> OptimizerResult:
         """Run from ``x0`` (one point, or ``n_start_points()`` rows) and report from the objective's counts.

@@ -220,26 +220,3 @@ def parameter_recovery(runs: pd.DataFrame, problems: pd.DataFrame, palette: Pale
                   "method on each synthetic problem, one colour and marker per method. Points on the dotted "
                   "diagonal are recovered; points far from it with a converged fit are practically "
                   "non-identifiable parameters.")
-
-
-def cvae_diagnostics(runs: pd.DataFrame) -> Figure | None:
-    """Training curves of the cVAE initializer, when any run used it."""
-    found = {}
-    for record in runs.itertuples():
-        cvae = (record.extras or {}).get("cvae")
-        if cvae and "train_loss" in cvae:
-            found.setdefault(record.problem_id, cvae)
-    if not found:
-        return None
-    fig, axes = plt.subplots(1, len(found), figsize=(5 * len(found), 3.5), squeeze=False)
-    for ax, (problem_id, cvae) in zip(axes[0], found.items()):
-        ax.plot(np.arange(1, len(cvae["train_loss"]) + 1), cvae["train_loss"], label="training")
-        if cvae.get("val_loss"):
-            ax.plot(np.arange(1, len(cvae["val_loss"]) + 1), cvae["val_loss"], label="validation")
-        ax.set(xlabel="epoch", ylabel="loss (reconstruction + KL, per sample)", title=problem_id)
-        ax.legend(fontsize=8)
-    fig.suptitle("cVAE training")
-    fig.tight_layout()
-    return Figure("cVAE diagnostics", fig,
-                  "Training and validation loss of the conditional VAE initializer per epoch; a validation curve "
-                  "that rises while training falls means it memorizes its pilot design.")

@@ -11,7 +11,9 @@ import torch
 from biobench import metrics
 from biobench.errors import PluginError
 from biobench.initializers import initializers
-from biobench.initializers.cvae import normalise_fvals
+import time
+
+from biobench.initializers.cvae import cap_training_set, normalise_fvals
 from biobench.runner import run_starts
 from biobench.store import Store
 
@@ -22,9 +24,11 @@ def make(**options):
     return initializers.get("cvae")(**(FAST | options))
 
 
-def generate(problem, n, seed, store, **options):
+def generate(problem, n, seed, store, progress=None, **options):
     """The cvae as the runner uses it: the store of earlier evaluations passed in, a design with its cost out."""
-    return make(**options).generate(problem, n, np.random.default_rng(seed), store)
+    if progress is None:
+        return make(**options).generate(problem, n, np.random.default_rng(seed), store)
+    return make(**options).generate(problem, n, np.random.default_rng(seed), store, progress)
 
 
 @pytest.fixture
@@ -101,6 +105,40 @@ def test_pilot_cost_is_charged_in_records_and_metrics(two_step_problem, store):
                 "fval_by_condition", "distances", "n_infinite"):
         assert key in diagnostics, key
     assert set(diagnostics["finite_fraction"]) == {"below [-0.25, 0)", "inside [0, 1]", "above (1, 1.25]"}
+
+
+def test_the_training_set_is_capped_with_the_best_kept_and_the_rest_stratified():
+    f = np.random.default_rng(3).permutation(np.concatenate([np.arange(10_000.0), [np.inf] * 100]))
+    keep = cap_training_set(f, 400, seed=0)
+    assert len(keep) == len(set(keep.tolist())) == 400
+    kept = np.sort(f[keep])
+    np.testing.assert_array_equal(kept[:100], np.arange(100.0))  # the best quarter, all of it
+    rest = kept[100:]
+    # one point from each of 300 equal-count fval bands of the rest: spread over the whole range
+    assert np.histogram(rest[np.isfinite(rest)], bins=10, range=(100, 10_000))[0].min() >= 25
+    np.testing.assert_array_equal(keep, cap_training_set(f, 400, seed=0))  # seeded
+    np.testing.assert_array_equal(cap_training_set(f[:50], 400, seed=0), np.arange(50))  # under the cap: all
+
+
+def test_a_large_store_is_capped_and_training_stops_at_the_time_limit(two_step_problem, store):
+    run_starts(two_step_problem, "random", "local", n_starts=3, budget=60, seed=0, store=store)
+    n_stored = len(store.evaluated_points(two_step_problem.key)[0])
+    assert n_stored > 60
+    stages = []
+    started = time.monotonic()
+    design = generate(two_step_problem, 3, 0, store, max_train=FAST["pilot"] + 40, trials=50, max_epochs=100_000,
+                      patience=100_000, time_limit=2.0, progress=lambda *a: stages.append(a))
+    elapsed = time.monotonic() - started
+    cvae = design.diagnostics["cvae"]
+    assert cvae["n_stored"] == n_stored and cvae["n_from_store"] == 40  # capped, and the record says so
+    assert cvae["n_train"] + cvae["n_validation"] + cvae["n_infinite"] == FAST["pilot"] + 40
+    assert cvae["time_limited"] and cvae["trials"] < 50 and 2.0 <= cvae["search_seconds"] < 4.0
+    assert elapsed < 15  # 50 trials of 100000 epochs would take hours
+    names = {stage for stage, _, _ in stages}
+    assert {"cvae: pilot evaluations", "cvae: diagnostic evaluations"} <= names
+    assert any(name.startswith("cvae: training, trial 1 of 50") for name in names)
+    pilot = [(done, total) for stage, done, total in stages if stage == "cvae: pilot evaluations"]
+    assert pilot[-1] == (FAST["pilot"], FAST["pilot"]) and len(pilot) == FAST["pilot"]
 
 
 def test_condition_is_log_scaled_when_fvals_span_decades():

@@ -15,7 +15,7 @@ from biobench.objective import Objective
 from biobench.optimizers import optimizers
 
 SMALL = {
-    "bo": {"n_initial": 5, "max_evals": 25, "n_restarts_optimizer": 1, "n_points": 500},
+    "bo": {"n_initial": 5, "max_evals": 25, "n_points": 200},
     "bo-gp": {"n_initial": 5, "max_evals": 25},
     "bo-tpe": {"n_initial": 5},
     "ga": {"pop_size": 8},
@@ -78,7 +78,10 @@ class TestOptimizerConformance:
         assert np.all(result.x_best >= two_step_problem.lower) and np.all(result.x_best <= two_step_problem.upper)
 
     def test_deterministic_under_a_seed(self, name, two_step_problem):
+        """Only the seed decides: numpy's global state (which libraries fall back to) is moved between runs."""
+        np.random.seed(1)
         a, _ = run(name, two_step_problem, 30, seed=3)
+        np.random.seed(2)
         b, _ = run(name, two_step_problem, 30, seed=3)
         assert a.fval_best == b.fval_best and a.n_evals == b.n_evals
         np.testing.assert_array_equal(a.x_best, b.x_best)

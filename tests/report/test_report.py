@@ -7,18 +7,27 @@ import re
 import sqlite3
 
 import matplotlib.colors
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from biobench.cli import main
 from biobench.errors import StoreError
+from biobench.initializers.cvae import CONDITION_BANDS
 from biobench.records import RunRecord, StartIdentity
 from biobench.report import build_report
 from biobench.report.figures import FLOOR_LABEL
 from biobench.report.html import _STYLE, report_figures
 from biobench.runner import run_starts
 from biobench.store import Store
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Figures inspected here, not rendered, are closed after each test (the objects stay readable)."""
+    yield
+    plt.close("all")
 
 
 def copy_store(source, target):
@@ -78,8 +87,34 @@ def test_optional_sections_appear_when_their_data_exist(small_store, two_step_pr
                             x_best=x, fval_best=5.0, n_evals=40, n_failures=0, seconds=0.1, status="stopped",
                             pilot_evals=20, trace=[(1, 5.0, 0.1)],
                             extras={"cvae": {"train_loss": [3.0, 2.0, 1.5], "val_loss": [3.1, 2.2, 1.9]}}))
-    titles, _, _ = sections(build_report(str(copy), tmp_path / "out"))
-    assert "cVAE diagnostics" in titles
+    titles, _, text = sections(build_report(str(copy), tmp_path / "out"))
+    assert f"cVAE diagnostics, {two_step_problem.problem_id}" in titles
+    # A model trained before the other diagnostics existed: its panels say so instead of failing.
+    figure = {f.title: f.figure for f in report_figures(store)}[f"cVAE diagnostics, {two_step_problem.problem_id}"]
+    notes = [t.get_text() for ax in figure.axes for t in ax.texts]
+    assert sum("not recorded" in n for n in notes) == 5
+
+
+def test_every_cvae_diagnostic_is_drawn_from_a_real_run(two_step_problem, tmp_path):
+    store = Store(tmp_path / "cvae.sqlite")
+    options = {"pilot": 40, "trials": 3, "max_epochs": 20, "patience": 5, "diagnostic_samples": 4}
+    run_starts(two_step_problem, "cvae", "local", n_starts=2, budget=20, seed=0, store=store, init_options=options)
+    cvae = store.runs_frame()["extras"].iloc[0]["cvae"]
+    item = next(f for f in report_figures(store) if f.title.startswith("cVAE diagnostics"))
+    axes = item.figure.axes
+    assert not any("not recorded" in t.get_text() for ax in axes for t in ax.texts)  # all six panels drawn
+    losses, finite, by_band, distances, latent, search = axes[:6]
+    assert len(losses.get_lines()) == 2  # training and validation
+    assert [round(p.get_height(), 6) for p in finite.patches] == \
+        [round(100 * cvae["finite_fraction"][band], 6) for band in CONDITION_BANDS]  # low to high condition
+    assert sum(len(c.get_offsets()) for c in by_band.collections) == \
+        sum(r["fval"] is not None for r in cvae["fval_by_condition"])  # every generated vector's fval is a dot
+    assert [round(p.get_height(), 6) for p in distances.patches] == [
+        round(cvae["distances"][k], 6) for k in ("to_training_median", "to_best_quartile_median",
+                                                 "within_best_quartile_median")]
+    assert len(latent.collections[0].get_offsets()) == cvae["n_validation"]  # one dot per validation vector
+    assert len(search.get_lines()) == 3  # one line per optuna trial
+    assert f"RMSE {cvae['recon_rmse']:.3g}, Pearson {cvae['recon_pearson']:.3g}" in item.caption
 
 
 def test_parameter_recovery_is_left_out_without_true_parameters(small_store, tmp_path):
