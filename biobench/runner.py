@@ -2,12 +2,14 @@
 
 Randomness is derived from one seed: child 0 of ``SeedSequence(seed)`` drives the
 initializer and child ``i + 1`` drives start ``i``, so a start gives the same
-result whether it runs alone, first or last. Each start's record is written to the
-store the moment it finishes; starts already in the store are skipped.
+result whether it runs alone, first or last; a stream of its own draws the spare start
+points that replace a start point whose simulation fails. Each start's record is
+written to the store the moment it finishes; starts already in the store are skipped.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,10 @@ from biobench.optimizers import optimizers
 from biobench.problem import Problem
 from biobench.records import RunRecord, StartIdentity
 from biobench.store import Store
+
+
+SPARES_PER_START = 5  # initializer points a single-point start may fall back on when its own point fails
+_SPARE_STREAM = 2**31  # spawn key of the spares' stream: apart from the initializer's (0) and the starts' (1..n)
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,7 @@ class StartTask:
     pilot_seconds: float
     init_extras: dict
     artifacts: str
+    spares: np.ndarray | None = None  # for single-point methods: points to start from if x0 cannot be simulated
 
 
 def prepare_starts(
@@ -120,21 +127,38 @@ def prepare_starts(
     per_start = opt.n_start_points()
     design = start_points(problem, init, n_starts * per_start, seed, guesses, store, progress)
     starts = design.points.reshape(n_starts, per_start, problem.n_parameters)
+    spares = _spare_points(problem, init, n_starts, seed, store) if per_start == 1 else None
     tasks = [
         StartTask(start=identity, model_id=problem.model.model_id, x0=starts[i], rng=seeds[i + 1],
                   # whatever the initializer spent before the starts existed is shared out among them
                   pilot_evals=design.pilot_evals / n_starts, pilot_seconds=design.pilot_seconds / n_starts,
-                  init_extras=design.diagnostics, artifacts=str(store.artifacts_dir / identity.key))
+                  init_extras=design.diagnostics, artifacts=str(store.artifacts_dir / identity.key),
+                  spares=None if spares is None else spares[i])
         for i, identity in enumerate(identities) if identity.key not in done
     ]
     return tasks, len(done), f_true
+
+
+def _spare_points(problem: Problem, init: Initializer, n_starts: int, seed: int, store: Store) -> np.ndarray:
+    """``SPARES_PER_START`` further initializer points per start, from a stream of their own.
+
+    A learning initializer reuses the model it just trained (saved beside the store);
+    its cost is charged once, with the starts. Design-size warnings (Sobol' balance) do
+    not apply to spares.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SPARE_STREAM,)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        points = init.for_spares().generate(problem, n_starts * SPARES_PER_START, rng, store).points
+    return points.reshape(n_starts, SPARES_PER_START, problem.n_parameters)
 
 
 def execute(likelihood: Likelihood, task: StartTask) -> RunRecord:
     """Run one start on a fresh per-start objective over the problem's compiled likelihood; the caller stores it."""
     opt = optimizers.get(task.start.optimizer)(**task.start.opt_options)
     objective = Objective(likelihood, budget=task.start.budget)
-    result = opt.minimize(objective, task.x0, np.random.default_rng(task.rng), artifacts=Path(task.artifacts))
+    result = opt.minimize(objective, task.x0, np.random.default_rng(task.rng), artifacts=Path(task.artifacts),
+                          spares=task.spares)
     return RunRecord(start=task.start, model_id=task.model_id, pilot_evals=task.pilot_evals,
                      pilot_seconds=task.pilot_seconds,
                      **(result.record_fields() | {"extras": {**task.init_extras, **result.extras}}))

@@ -15,7 +15,9 @@ import pytest
 from biobench.errors import StoreError
 from biobench.likelihood import Likelihood
 from biobench.optimizers import optimizers
-from biobench.runner import run_starts
+from biobench.initializers import initializers
+from biobench.problem import build_problem
+from biobench.runner import run_starts, start_points
 from biobench.store import Store
 from tests.conftest import DATA, REPO
 
@@ -133,3 +135,25 @@ def test_each_start_draws_from_its_own_random_stream(two_step_problem, tmp_path,
     again = run_starts(two_step_problem, "random", optimizer, n_starts=2, budget=60, seed=0,
                        store=Store(tmp_path / "again.sqlite"), guesses=guesses, opt_options=options)
     assert [r.x_best for r in again.records] == [first.x_best, second.x_best]  # and each stream is seeded
+
+
+def test_a_start_point_that_cannot_be_simulated_is_replaced_by_a_spare_and_charged(two_step_model, tmp_path):
+    """As pyPESTO resamples failed starts: the start goes on from a spare initializer point, and says so."""
+    from biobench.settings import IntegratorSettings, ProblemSettings
+
+    problem = build_problem(two_step_model, ProblemSettings(integrator=IntegratorSettings(maximum_num_steps=100)))
+    likelihood = Likelihood(problem)  # with 100 steps, fast rates cannot be simulated: about 2 in 3 points fail
+    summary = run_starts(problem, "random", "local", n_starts=8, budget=40, seed=0, store=Store(tmp_path / "s.sqlite"))
+    drawn = start_points(problem, initializers.get("random")(), 8, seed=0).points
+    replaced = [r for r in summary.records if r.extras.get("replaced_start_points")]
+    assert replaced, "the test needs start points that fail"
+    for record in replaced:
+        original = drawn[record.start.start_index]
+        assert not np.isfinite(likelihood.fval(original))  # the initializer's point fails ...
+        assert record.x0 != original.tolist() and np.isfinite(record.fval0)  # ... and a spare that works is used
+        assert record.fval0 == likelihood.fval(np.array(record.x0))
+        tries = record.extras["replaced_start_points"]
+        assert record.n_failures >= tries and record.n_evals >= tries + 1  # every failed try is charged
+    kept = [r for r in summary.records if not r.extras.get("replaced_start_points")]
+    for record in kept:  # a start point that works is used as it is
+        assert record.x0 == drawn[record.start.start_index].tolist()

@@ -53,6 +53,11 @@ class Initializer(Plugin, ABC):
 
     kind = "initializer"
 
+    def for_spares(self) -> Initializer:
+        """The initializer that draws spare start points after the starts: itself, unless drawing again would
+        repeat expensive work (the cvae must load its model, not retrain it)."""
+        return self
+
     def pilot_evaluations(self) -> int:
         """Evaluations spent before the starts (a learning initializer's training design), charged to the run."""
         return 0

@@ -80,6 +80,9 @@ class CvaeInitializer(Initializer):
         diagnostic_samples: int = Field(8, ge=0)
         device: Literal["auto", "cpu", "cuda"] = "auto"
 
+    def for_spares(self) -> CvaeInitializer:
+        return CvaeInitializer(**(self.options | {"retrain": False}))  # the model trained for the starts
+
     def pilot_evaluations(self) -> int:
         """The pilot design and the diagnostic samples of three condition bands (charged even when reused)."""
         return self.options["pilot"] + len(CONDITION_BANDS) * self.options["diagnostic_samples"]

@@ -61,16 +61,27 @@ class Optimizer(Plugin, ABC):
         return budget
 
     def minimize(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator,
-                 artifacts: Path | None = None) -> OptimizerResult:
+                 artifacts: Path | None = None, spares: np.ndarray | None = None) -> OptimizerResult:
         """Run from ``x0`` (one point, or ``n_start_points()`` rows) and report from the objective's counts.
 
         ``artifacts`` is a path prefix under which a method may save bulky output
-        (MCMC samples); the files it writes are listed in the result's extras.
+        (MCMC samples); the files it writes are listed in the result's extras. ``spares``
+        are further initializer points: a single-point method whose start point cannot be
+        simulated starts from the first spare that can (as pyPESTO resamples failed
+        starts), each failed try charged; the record's x0 is the point used and its extras
+        count the replacements. Population methods rank failed points themselves.
         """
         starts = np.clip(np.atleast_2d(np.asarray(x0, dtype=float)), objective.lower, objective.upper)
         # Evaluated here so every record has fval0; the objective does not charge the
         # plugin again when its first call is at the same point.
         fval0 = objective.fval(starts[0])
+        replaced = 0
+        if spares is not None and self.n_start_points() == 1:
+            for spare in np.clip(np.atleast_2d(spares), objective.lower, objective.upper):
+                if np.isfinite(fval0) or (objective.remaining is not None and objective.remaining <= 0):
+                    break
+                starts[0], replaced = spare, replaced + 1
+                fval0 = objective.fval(starts[0])
         status, message, extras = "error", "", {}
         try:
             outcome = self._run(objective, starts if self.n_start_points() > 1 else starts[0], rng, artifacts)
@@ -80,6 +91,8 @@ class Optimizer(Plugin, ABC):
             status, message = "budget", str(exc)
         except Exception as exc:  # a library failure ends this start, not the benchmark
             status, message = "error", f"{type(exc).__name__}: {exc}"
+        if replaced:
+            extras = {**extras, "replaced_start_points": replaced}
         if objective.best_x is None:
             status = "failed" if status != "error" else status
             message = message or "no finite objective value was found"

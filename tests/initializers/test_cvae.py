@@ -151,3 +151,8 @@ def test_condition_is_log_scaled_when_fvals_span_decades():
 def test_bad_options_are_named():
     with pytest.raises(PluginError, match="pilot must be at least 8"):
         initializers.get("cvae")(pilot=2)
+
+
+def test_spare_start_points_come_from_the_trained_model_not_a_second_training():
+    forced = make(retrain=True)
+    assert forced.for_spares().options == forced.options | {"retrain": False}

@@ -18,6 +18,7 @@ SMALL = {
     "bo": {"n_initial": 5, "max_evals": 25, "n_points": 200},
     "bo-gp": {"n_initial": 5, "max_evals": 25},
     "bo-tpe": {"n_initial": 5},
+    "cmaes": {"n_initial": 3},
     "ga": {"pop_size": 8},
     "mcmc": {"chains": 2},
 }

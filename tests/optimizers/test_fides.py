@@ -1,0 +1,48 @@
+"""fides with a Gauss-Newton Hessian: exact where the model is linear, every Jacobian probe charged and in bounds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from biobench.likelihood import Likelihood
+from biobench.objective import Objective
+from biobench.optimizers import optimizers
+from biobench.optimizers.fides_tr import residual_jacobian
+
+
+@pytest.mark.parametrize("differences", ["forward", "central"])
+def test_the_jacobian_is_exact_on_a_linear_model_and_probes_stay_in_bounds(quadratic_problem, differences):
+    """The quadratic problem observes its parameters (lin scale): d r / d p = -1 / sigma, exactly."""
+    objective = Objective(Likelihood(quadratic_problem))
+    x = quadratic_problem.upper.copy()  # on the upper bound: a forward probe must step backwards
+    seen = []
+    evaluate = objective._evaluate
+    objective._evaluate = lambda point: seen.append(np.array(point)) or evaluate(point)
+    r0 = objective.residuals(x)
+    jac = residual_jacobian(objective, x, r0, 1e-5, central=differences == "central")
+    sigma = quadratic_problem.sigma  # (time points, observables)
+    expected = np.zeros_like(jac)
+    for i in range(quadratic_problem.n_parameters):  # residual row t * n_obs + i depends on p_i only
+        expected[i::quadratic_problem.n_parameters, i] = -1.0 / sigma[:, i]
+    np.testing.assert_allclose(jac, expected, rtol=1e-6, atol=1e-9)
+    points = np.array(seen)
+    assert np.all(points <= quadratic_problem.upper) and np.all(points >= quadratic_problem.lower)
+    # One probe per parameter and the centre: at the upper bound a central pair's upper probe is the centre itself.
+    assert objective.n_evals == 1 + quadratic_problem.n_parameters
+
+
+def test_gauss_newton_solves_a_linear_least_squares_problem_in_a_few_iterations(quadratic_problem):
+    likelihood = Likelihood(quadratic_problem)
+    optimum = likelihood.fval(quadratic_problem.x_true)
+    x0 = quadratic_problem.lower + 0.1 * (quadratic_problem.upper - quadratic_problem.lower)
+    result = optimizers.get("fides")().minimize(Objective(likelihood, 500), x0, np.random.default_rng(0))
+    assert result.status == "stopped" and result.fval_best <= optimum + 1e-6
+    assert result.n_evals < 60  # Gauss-Newton is exact here: a handful of iterations of n + 1 evaluations
+
+
+def test_a_start_whose_simulation_fails_is_reported_as_failed(two_step_problem):
+    objective = Objective(Likelihood(two_step_problem), 50)
+    objective.simulator.rr.getIntegrator().setValue("maximum_num_steps", 5)  # every simulation now fails
+    result = optimizers.get("fides")().minimize(objective, two_step_problem.x_true, np.random.default_rng(0))
+    assert result.status == "failed" and result.n_evals == 1
