@@ -1,12 +1,13 @@
 """Which methods reach the published optimum of real problems, and at what CPU cost?
 
     python benchmarks/petab_convergence.py [--problems Boehm_JProteomeRes2014 ...] [--starts 50]
-                                           [--methods fides local lbfgsb] [--budget 3000] [--init random]
+                                           [--methods fides local lbfgsb ess:10000:10] [--budget 3000] [--init random]
 
 For each problem (a folder name in ``../shared/benchmark_models_petab``, or anything
 ``--model`` accepts) and method, ``--starts`` starts from the initializer (seed 0, the
 same start points for every single-point method), each with ``--budget`` evaluations,
-run serially in this process. Reported: best fval; converged starts, i.e. within 0.1 of
+run serially in this process; ``NAME:BUDGET:STARTS`` gives a method its own (a global
+method such as ess is one long search per start). Reported: best fval; converged starts, i.e. within 0.1 of
 the best known value (the collection's reference at its published optimum, or a better
 value some run found); CPU seconds of this process (``time.process_time``); converged
 starts per CPU-minute; evaluations. pyPESTO + AMICI + fides on Boehm, for comparison:
@@ -57,10 +58,11 @@ def main() -> None:
         for name in args.problems:
             problem = load_problem(model_spec(name), ProblemSettings())
             rows = []
-            for method in args.methods:
+            for entry in args.methods:
+                method, budget, starts = (entry.split(":") + [None, None])[:3]
                 started = time.process_time()
-                summary = run_starts(problem, args.init, method, n_starts=args.starts, budget=args.budget, seed=0,
-                                     store=store)
+                summary = run_starts(problem, args.init, method, n_starts=int(starts or args.starts),
+                                     budget=int(budget or args.budget), seed=0, store=store)
                 rows.append((method, summary.records, time.process_time() - started))
             best_known = min([summary.f_true] + [r.fval_best for _, records, _ in rows for r in records])
             for method, records, cpu in rows:

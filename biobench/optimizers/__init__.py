@@ -4,7 +4,7 @@ The libraries behind them (scikit-optimize, optuna, fides, cma, pymc, pymoo) are
 method runs, not here, so listing or using one method does not pay for the others.
 """
 
-from biobench.optimizers import bo, cmaes, fides_tr, ga, gp_bo, local, mcmc  # noqa: F401  (each registers itself)
+from biobench.optimizers import bo, cmaes, ess, fides_tr, ga, gp_bo, local, mcmc  # noqa: F401  (each registers itself)
 from biobench.optimizers.base import Optimizer, OptimizerResult, optimizers
 
 __all__ = ["Optimizer", "OptimizerResult", "optimizers"]

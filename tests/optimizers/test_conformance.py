@@ -19,6 +19,7 @@ SMALL = {
     "bo-gp": {"n_initial": 5, "max_evals": 25},
     "bo-tpe": {"n_initial": 5},
     "cmaes": {"n_initial": 3},
+    "ess": {"n_diverse": 8, "dim_refset": 4, "local_budget": 15, "local_every": 2},
     "ga": {"pop_size": 8},
     "mcmc": {"chains": 2},
 }

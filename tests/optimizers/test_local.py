@@ -72,5 +72,5 @@ def test_options_are_validated_and_typed():
 
 
 def test_unknown_optimizer_lists_the_known_ones():
-    with pytest.raises(PluginError, match="available: bo, bo-gp, bo-tpe, cmaes, fides, ga, lbfgsb, local, mcmc"):
+    with pytest.raises(PluginError, match="available: bo, bo-gp, bo-tpe, cmaes, ess, fides, ga, lbfgsb, local, mcmc"):
         optimizers.get("simplex")
