@@ -85,8 +85,8 @@ class EnhancedScatterSearch(Optimizer):
             for i in np.flatnonzero(improved):
                 refset[i], fvals[i] = self._go_beyond(objective, refset[i], children[i], child_f[i], rng)
             stuck = np.where(improved, 0, stuck + 1)
-            if self.options["local"] != "none" and iteration % self.options["local_every"] == 1 % self.options[
-                    "local_every"]:  # after the first iteration, then every local_every
+            # a local search after the first iteration, then every local_every iterations
+            if self.options["local"] != "none" and (iteration - 1) % self.options["local_every"] == 0:
                 start = self._local_start(children, child_f, refset, fvals, refined)
                 if start is not None:
                     x, f = self._refine(objective, start, rng)
