@@ -85,25 +85,24 @@ class ConditionalVAE(nn.Module):
         z = torch.randn(len(c), self.arch.latent, generator=generator).to(device)
         return self.decoder(torch.cat([z, c], dim=1)).cpu().numpy().astype(float)
 
-    @torch.no_grad()
-    def latent_means(self, x: np.ndarray, c: np.ndarray) -> np.ndarray:
-        """The encoder's posterior means: where the model puts vectors in its latent space."""
+    def _encoded(self, x: np.ndarray, c: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(posterior means, conditions) of ``x`` at ``c``, as tensors on the model's device."""
         self.eval()
         device = next(self.parameters()).device
         xt = torch.as_tensor(x, dtype=torch.float32, device=device)
         ct = torch.as_tensor(c.reshape(-1, 1), dtype=torch.float32, device=device)
-        return self.mu(self.encoder(torch.cat([xt, ct], dim=1))).cpu().numpy().astype(float)
+        return self.mu(self.encoder(torch.cat([xt, ct], dim=1))), ct
+
+    @torch.no_grad()
+    def latent_means(self, x: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """The encoder's posterior means: where the model puts vectors in its latent space."""
+        return self._encoded(x, c)[0].cpu().numpy().astype(float)
 
     @torch.no_grad()
     def reconstruct(self, x: np.ndarray, c: np.ndarray) -> np.ndarray:
         """Decode the posterior means: how well the model represents vectors it is shown."""
-        self.eval()
-        device = next(self.parameters()).device
-        xt = torch.as_tensor(x, dtype=torch.float32, device=device)
-        ct = torch.as_tensor(c.reshape(-1, 1), dtype=torch.float32, device=device)
-        h = self.encoder(torch.cat([xt, ct], dim=1))
-        return self.decoder(torch.cat([self.mu(h), ct], dim=1)).cpu().numpy().astype(float)
-
+        mu, ct = self._encoded(x, c)
+        return self.decoder(torch.cat([mu, ct], dim=1)).cpu().numpy().astype(float)
 
 def loss(model: ConditionalVAE, x: torch.Tensor, c: torch.Tensor, training: Training) -> torch.Tensor:
     """Per-sample mean of reconstruction NLL (fixed sigma) + beta * KL(q(z|x,c) || N(0, I))."""
