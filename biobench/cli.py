@@ -67,8 +67,7 @@ def _parse_options(pairs: tuple[str, ...], flag: str) -> dict[str, str]:
 def _problem_from(model_spec: str, config: str | None):
     from biobench.settings import load_run_settings
 
-    settings = load_run_settings(config)
-    return _load_problem(model_spec, settings), settings
+    return _load_problem(model_spec, load_run_settings(config))
 
 
 def _load_problem(model_spec: str, settings):
@@ -77,34 +76,31 @@ def _load_problem(model_spec: str, settings):
     return load_problem(model_spec, settings.problem, notify=notify)
 
 
-def _method_options(settings, initializer: str, init_option: tuple[str, ...], optimizer: str | None = None,
-                    opt_option: tuple[str, ...] = ()) -> tuple[dict, dict]:
-    """The methods' options (config, then command line), validated by building the methods: a typo
-    in a name or an option is reported before a model is fetched or compiled."""
+def _methods(settings, initializer: str, init_option: tuple[str, ...], optimizer: str | None = None,
+             opt_option: tuple[str, ...] = ()):
+    """The initializer and optimizer with their options (config, then command line): built here, so a typo
+    in a name or an option is reported before a model is fetched or compiled. The optimizer is None when
+    none is asked for."""
     from biobench.initializers import initializers
     from biobench.optimizers import optimizers
 
-    init_options = settings.options.get(initializer, {}) | _parse_options(init_option, "--init-option")
-    initializers.get(initializer)(**init_options)
-    opt_options: dict = {}
-    if optimizer is not None:
-        opt_options = settings.options.get(optimizer, {}) | _parse_options(opt_option, "--opt-option")
-        optimizers.get(optimizer)(**opt_options)
-    return init_options, opt_options
+    init = initializers.get(initializer)(**settings.options.get(initializer, {})
+                                         | _parse_options(init_option, "--init-option"))
+    if optimizer is None:
+        return init, None
+    return init, optimizers.get(optimizer)(**settings.options.get(optimizer, {})
+                                           | _parse_options(opt_option, "--opt-option"))
 
 
-def _plan(initializer: str, init_options: dict, optimizer: str, opt_options: dict, starts: int, budget: int) -> str:
+def _plan(init, opt, starts: int, budget: int) -> str:
     """What a run will really spend: evaluations per start (a GP method may stop early) and any pilot."""
-    from biobench.initializers import initializers
-    from biobench.optimizers import optimizers
-
-    used = optimizers.get(optimizer)(**opt_options).evaluations_used(budget)
+    used = opt.evaluations_used(budget)
     plan = f"{starts} starts x {used} evaluations"
     if used < budget:
-        plan += f" ({optimizer} stops at max_evals {used}; budget {budget})"
-    pilot = initializers.get(initializer)(**init_options).pilot_evaluations()
+        plan += f" ({opt.name} stops at max_evals {used}; budget {budget})"
+    pilot = init.pilot_evaluations()
     if pilot:
-        plan += f", plus {initializer}'s pilot of {pilot} evaluations (charged to this run)"
+        plan += f", plus {init.name}'s pilot of {pilot} evaluations (charged to this run)"
     return plan
 
 
@@ -146,7 +142,7 @@ def problem(model_spec: str, config: str | None, fmt_: str) -> None:
     """Describe the estimation problem built from a model."""
     from biobench.likelihood import Likelihood
 
-    prob, _ = _problem_from(model_spec, config)
+    prob = _problem_from(model_spec, config)
     likelihood = Likelihood(prob)
     # With priors the objective is the negative log-posterior; fval_nominal - prior_nominal is the likelihood.
     info = prob.describe() | {"fval_nominal": likelihood.fval(prob.x_true),
@@ -167,7 +163,7 @@ def export(model_spec: str, out: str, config: str | None) -> None:
     """Write the synthetic problem of a model as a PEtab v1 directory (linted by petab)."""
     from biobench.petab.exporter import export_problem
 
-    prob, _ = _problem_from(model_spec, config)
+    prob = _problem_from(model_spec, config)
     yaml_path = export_problem(prob, out)
     console.print(f"{prob.problem_id}: {prob.n_parameters} parameters, {prob.n_data} measurements written to "
                   f"{yaml_path.parent}/ (petab's linter accepts it).")
@@ -196,14 +192,14 @@ def run(model_spec, initializer, optimizer, starts, budget, seed, results, confi
     from biobench.store import Store
 
     settings = load_run_settings(config)
-    init_options, opt_options = _method_options(settings, initializer, init_option, optimizer, opt_option)
+    init, opt = _methods(settings, initializer, init_option, optimizer, opt_option)
     store = Store(results)  # a bad --results is reported before the slow work too
     prob = _load_problem(model_spec, settings)
     guesses = read_starts_file(starts_file, prob) if starts_file else None
     starts = starts or max(settings.starts, 0 if guesses is None else len(guesses))
     budget = budget or settings.budget
     seed = settings.seed if seed is None else seed
-    plan = _plan(initializer, init_options, optimizer, opt_options, starts, budget)
+    plan = _plan(init, opt, starts, budget)
     console.print(f"{prob.model.name} ({prob.problem_id}): {prob.n_parameters} parameters, {prob.n_data} data points; "
                   f"{initializer} + {optimizer}, {plan}, seed {seed}")
     best = [float("inf")]
@@ -215,7 +211,7 @@ def run(model_spec, initializer, optimizer, starts, budget, seed, results, confi
             progress.update(task, advance=1, best=fmt(best[0]))
 
         summary = run_starts(prob, initializer, optimizer, n_starts=starts, budget=budget, seed=seed, store=store,
-                             init_options=init_options, opt_options=opt_options, guesses=guesses,
+                             init_options=init.options, opt_options=opt.options, guesses=guesses,
                              progress=stage_reporter(progress),
                              on_ready=lambda: progress.update(task, description="starts"), on_done=done)
         progress.update(task, completed=starts)
@@ -241,17 +237,15 @@ def starts(model_spec, initializer, n_starts, seed, config, starts_file, init_op
     """Print the start points an initializer gives (scaled space), exactly as 'run' would use them."""
     import pandas as pd
 
-    from biobench.initializers import initializers
     from biobench.initializers.guesses import read_starts_file
     from biobench.runner import start_points
     from biobench.settings import load_run_settings
     from biobench.store import Store
 
     settings = load_run_settings(config)
-    init_options, _ = _method_options(settings, initializer, init_option)
+    init, _ = _methods(settings, initializer, init_option)
     store = Store(results)
     prob = _load_problem(model_spec, settings)
-    init = initializers.get(initializer)(**init_options)
     guesses = read_starts_file(starts_file, prob) if starts_file else None
     points = start_points(prob, init, n_starts, seed, guesses, store).points  # a cvae reads the store
     frame = pd.DataFrame(points, columns=[f"{s}({p})" if s != "lin" else p
