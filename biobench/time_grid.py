@@ -61,7 +61,7 @@ def settling_end(trajectory: Trajectory) -> float | None:
     scale = np.abs(y).max(axis=0)
     moving = scale > 0
     if not moving.any():
-        return nice_ceiling(times[1])
+        return MAX_AUTO_END  # nothing moves: the full window, as before oscillation-aware grids
     deviation = np.abs(y[:, moving] - y[-1, moving]) / scale[moving]
     unsettled = np.flatnonzero((deviation > SETTLE_TOLERANCE).any(axis=1))
     if unsettled.size == 0:

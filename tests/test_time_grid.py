@@ -70,3 +70,10 @@ def test_the_problem_summary_names_the_oscillation(brusselator):
     result = CliRunner().invoke(main, ["problem", "--model", str(brusselator.path)])
     assert result.exit_code == 0, result.output
     assert "oscillates with period" in result.output and "per period" in result.output
+
+
+def test_a_model_where_nothing_moves_gets_the_full_window(tmp_path):
+    path = tmp_path / "still.xml"
+    path.write_text(sbml("still", {"S": 0.0}, {"k": 0.5}, {"S": "k * S"}))  # stays at 0 for ever
+    problem = build_problem(load_model(path))
+    assert problem.timepoints[-1] == MAX_AUTO_END and len(problem.timepoints) == 51

@@ -42,10 +42,9 @@ def marker_of(palette: Palette, method: str) -> str:
     return _MARKERS[list(palette).index(method) % len(_MARKERS)]
 
 
-def _reference_lines(ax, delta: float, label_delta: bool = True) -> None:
+def _reference_lines(ax, delta: float) -> None:
     """The convergence threshold and the floor of log axes, both named in the legend."""
-    ax.axhline(delta, color="black", linestyle="--", linewidth=1,
-               label=f"converged (f_ref + {delta:g})" if label_delta else None)
+    ax.axhline(delta, color="black", linestyle="--", linewidth=1, label=f"converged (f_ref + {delta:g})")
     ax.axhline(FLOOR, color="grey", linestyle=":", linewidth=1, label=FLOOR_LABEL)
 
 
