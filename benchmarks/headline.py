@@ -34,8 +34,7 @@ def biobench_cli(*args: str) -> float:
 
 
 def evaluations_in(store: Path) -> int:
-    with sqlite3.connect(store) as conn:
-        return int(conn.execute("select coalesce(sum(n_evals), 0) from runs").fetchone()[0])
+    return int(biobench.load_results(store)["n_evals"].sum()) if store.exists() else 0
 
 
 def cvae_summary(store: Path) -> dict:
@@ -74,7 +73,7 @@ def main() -> None:
         if source is not None:
             with sqlite3.connect(source) as src, sqlite3.connect(store) as dst:
                 src.backup(dst)
-        before = evaluations_in(store) if store.exists() else 0
+        before = evaluations_in(store)
         seconds = biobench_cli(*COMMAND, "--results", str(store))
         info = cvae_summary(store)
         print(f"| {label} | {before} | {seconds:.1f} | {info['search']:.1f} ({info['trials']}, {info['limited']}) | "
