@@ -1,13 +1,14 @@
 """Which methods reach the published optimum of real problems, and at what CPU cost?
 
     python benchmarks/petab_convergence.py [--problems Boehm_JProteomeRes2014 ...] [--starts 50]
-                                           [--methods fides local lbfgsb ess:10000:10] [--budget 3000] [--init random]
+                                           [--methods fides local lbfgsb ess:10000:10 fides:5000:30,subspace=full]
+                                           [--budget 3000] [--init random]
 
 For each problem (a folder name in ``../shared/benchmark_models_petab``, or anything
 ``--model`` accepts) and method, ``--starts`` starts from the initializer (seed 0, the
 same start points for every single-point method), each with ``--budget`` evaluations,
 run serially in this process; ``NAME:BUDGET:STARTS`` gives a method its own (a global
-method such as ess is one long search per start). Reported: best fval; converged starts, i.e. within 0.1 of
+method such as ess is one long search per start) and ``,KEY=VALUE`` after it sets an option. Reported: best fval; converged starts, i.e. within 0.1 of
 the best known value (the collection's reference at its published optimum, or a better
 value some run found); CPU seconds of this process (``time.process_time``); converged
 starts per CPU-minute; evaluations. pyPESTO + AMICI + fides on Boehm, for comparison:
@@ -56,20 +57,27 @@ def main() -> None:
         store = Store(Path(folder) / "convergence.sqlite")
         for name in args.problems:
             problem = load_problem(model_spec(name), ProblemSettings())
-            cpu = {}
+            entries = []
             for entry in args.methods:
-                method, budget, starts = (entry.split(":") + [None, None])[:3]
+                head, *settings = entry.split(",")
+                method, budget, starts = (head.split(":") + [None, None])[:3]
+                options = dict(setting.split("=", 1) for setting in settings)
+                stored = set(store.runs_frame()["run_id"])
                 started = time.process_time()
                 run_starts(problem, args.init, method, n_starts=int(starts or args.starts),
-                           budget=int(budget or args.budget), seed=0, store=store)
-                cpu[method] = time.process_time() - started
-            # The leaderboard's own numbers: f_ref is the best of every run and the nominal point.
-            board = metrics.per_problem(store.runs_frame().query("problem_key == @problem.key"), DELTA)
-            for row in board.set_index("optimizer").loc[list(cpu)].itertuples():
-                print(f"| {name} | {problem.n_parameters} | {row.Index} | {row.best_fval:.6g} | {row.f_ref:.6g} | "
-                      f"{row.converged} / {row.starts} | {cpu[row.Index]:.1f} | "
-                      f"{60 * row.converged / cpu[row.Index]:.2f} | {round(row.evaluations)} | {row.failed_starts} |",
-                      flush=True)
+                           budget=int(budget or args.budget), seed=0, store=store, opt_options=options)
+                cpu = time.process_time() - started
+                label = method + (f" ({', '.join(settings)})" if settings else "")
+                entries.append((label, set(store.runs_frame()["run_id"]) - stored, cpu))
+            # The leaderboard's own convergence: f_ref is the best of every run and the nominal point.
+            runs = metrics.with_convergence(store.runs_frame().query("problem_key == @problem.key"), DELTA)
+            for label, run_ids, cpu in entries:
+                rows = runs[runs["run_id"].isin(run_ids)]
+                converged = int(rows["converged"].sum())
+                print(f"| {name} | {problem.n_parameters} | {label} | {rows['fval_best'].min():.6g} | "
+                      f"{rows['f_ref'].iloc[0]:.6g} | {converged} / {len(rows)} | {cpu:.1f} | {60 * converged / cpu:.2f} | "
+                      f"{round(rows['total_evals'].sum())} | {int(rows['failed'].sum())} |", flush=True)
+
 
 if __name__ == "__main__":
     main()

@@ -58,7 +58,16 @@ class EnhancedScatterSearch(Optimizer):
         local: Literal["fides", "local", "none"] = "fides"
         local_every: int = Field(10, ge=1)  # iterations between local searches
         local_budget: int = Field(1000, ge=10)
+        local_options: dict = Field(default_factory=dict)  # the local optimizer's own, e.g. {subspace: full}
         max_stuck: int = Field(20, ge=1)  # iterations without improvement before a member is replaced
+
+    def __init__(self, **options) -> None:
+        super().__init__(**options)
+        if self.options["local"] != "none":
+            self._local_optimizer()  # a wrong local option fails here, before any simulation
+
+    def _local_optimizer(self) -> Optimizer:
+        return optimizers.get(self.options["local"])(**self.options["local_options"])
 
     def n_start_points(self) -> int:
         return self.options["n_diverse"]
@@ -151,7 +160,7 @@ class EnhancedScatterSearch(Optimizer):
 
     def _refine(self, objective: Objective, start: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
         """A local search from ``start`` within its own sub-budget; every evaluation is the start's."""
-        local = optimizers.get("fides" if self.options["local"] == "fides" else "local")()
+        local = self._local_optimizer()
         result = local.minimize(_SubBudget(objective, self.options["local_budget"]), start, rng)
         if objective.remaining is not None and objective.remaining <= 0:
             raise BudgetExhausted(f"budget of {objective.budget} evaluations used")

@@ -8,8 +8,13 @@ value and the gradient and the Fisher information for the Hessian).
 
 The residual Jacobian J comes from finite differences through the counted objective, so
 every probe is charged: forward differences cost n evaluations per iteration, central
-ones 2n and are more accurate near an optimum, where forward differences stall the
-polish. Written here rather than taken from scipy's private ``approx_derivative`` because
+ones 2n. Away from an optimum forward differences are accurate enough (relative error
+~1e-4 on Boehm at step 1e-5), but at the optimum the gradient is small and their error
+is not (66% there, central: 0.8%), so the polish stalls about 0.01 above the optimum. By
+default (``forward-then-central``) a start therefore runs to a loose stopping tolerance
+with forward differences, then polishes from there with central ones to tight
+tolerances: the cheap Jacobian where it suffices, the accurate one where it matters
+(``benchmarks/petab_convergence.py`` measures the three choices). Written here rather than taken from scipy's private ``approx_derivative`` because
 the probes must stay inside the bounds and go through the objective one at a time. A
 trial point whose simulation fails is a rejected step to fides (it shrinks the region);
 a start whose own simulation fails ends with status "failed".
@@ -62,37 +67,63 @@ def _probe(objective: Objective, x: np.ndarray, i: int, value: float) -> np.ndar
 @optimizers.register("fides")
 class FidesOptimizer(Optimizer):
     description = ("fides trust region (reflective, 2-D subspace) with the Gauss-Newton Hessian J^T J of the "
-                   "residuals, finite-difference Jacobian (forward by default)")
+                   "residuals; finite-difference Jacobian, forward then a central-difference polish by default")
 
     class Options(PluginOptions):
-        differences: Literal["forward", "central"] = "forward"  # central: 2n probes, more accurate
-        diff_step: float = Field(1e-5, gt=0)  # relative to max(1, |x|) in scaled space
-        fatol: float = Field(1e-8, ge=0)  # fides' stopping tolerances (its defaults)
-        frtol: float = Field(1e-8, ge=0)
+        # forward: n probes per iteration; central: 2n, accurate near an optimum; forward-then-central:
+        # forward to the loose tolerances below, then central to the polish tolerances.
+        differences: Literal["forward", "central", "forward-then-central"] = "forward-then-central"
+        diff_step: float = Field(1e-5, gt=0)  # forward step, relative to max(1, |x|) in scaled space
+        central_step: float = Field(1e-4, gt=0)  # central step (error O(h^2): a larger step is best)
+        fatol: float = Field(1e-6, ge=0)  # stopping tolerances of the forward stage (and of forward alone)
+        frtol: float = Field(1e-6, ge=0)
+        polish_ftol: float = Field(1e-8, ge=0)  # fatol = frtol of a central stage (fides' defaults)
+        polish_iterations: int = Field(5, ge=1)  # of the central stage after a forward one
         gatol: float = Field(1e-6, ge=0)
+        subspace: Literal["2D", "full"] = "2D"  # the trust-region subproblem: fides' 2-D subspace, or exact
 
     def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
+        if not np.isfinite(objective.fval(x0)):
+            return "failed", "the simulation at the start point fails"
+        logging.getLogger("fides").setLevel(logging.ERROR)  # per-iteration lines; the exit flag is in the record
+        differences = self.options["differences"]
+        if differences == "central":
+            return _ending(self._stage(objective, x0, central=True, ftol=(self.options["polish_ftol"],) * 2))
+        flag = self._stage(objective, x0, central=False, ftol=(self.options["fatol"], self.options["frtol"]))
+        if differences == "forward":
+            return _ending(flag)
+        polish = self._stage(objective, objective.best_x, central=True, ftol=(self.options["polish_ftol"],) * 2,
+                             max_iterations=self.options["polish_iterations"])
+        status, message = _ending(flag)  # the forward run's verdict; the polish may stop at its iteration cap
+        return status, f"{message}, then central-difference polish: {polish.name}"
+
+    def _stage(self, objective: Objective, x0: np.ndarray, central: bool, ftol: tuple[float, float],
+               max_iterations: int = 10**9):
+        """One fides run from ``x0`` with forward or central differences; its exit flag."""
         import fides
 
-        central = self.options["differences"] == "central"
+        step = self.options["central_step" if central else "diff_step"]
 
         def value_gradient_hessian(x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
             r = objective.residuals(x)
             fval = objective.fval(x)  # the same point: answered from the objective's memory, not simulated again
             if not np.isfinite(fval):
                 return np.inf, np.zeros(len(x)), np.zeros((len(x), len(x)))
-            jac = residual_jacobian(objective, x, r, self.options["diff_step"], central)
+            jac = residual_jacobian(objective, x, r, step, central)
             return fval, jac.T @ r, jac.T @ jac
 
-        logging.getLogger("fides").setLevel(logging.ERROR)  # per-iteration lines; the exit flag is in the record
-        options = {fides.Options.FATOL: self.options["fatol"], fides.Options.FRTOL: self.options["frtol"],
-                   fides.Options.GATOL: self.options["gatol"], fides.Options.MAXITER: 10**9}
+        options = {fides.Options.FATOL: ftol[0], fides.Options.FRTOL: ftol[1],
+                   fides.Options.GATOL: self.options["gatol"], fides.Options.MAXITER: max_iterations,
+                   fides.Options.SUBSPACE_DIM: fides.SubSpaceDim(self.options["subspace"])}
         solver = fides.Optimizer(value_gradient_hessian, ub=objective.upper, lb=objective.lower, verbose=logging.ERROR,
                                  options=options)
-        if not np.isfinite(objective.fval(x0)):
-            return "failed", "the simulation at the start point fails"
-        solver.minimize(np.asarray(x0, dtype=float))
-        flag = solver.exitflag
-        # Tolerances met, or no step left to take (trust region at machine precision): a normal end.
-        stopped = flag > 0 or flag == fides.ExitFlag.DELTA_TOO_SMALL
-        return ("stopped" if stopped else "failed"), f"fides: {flag.name}"
+        solver.minimize(np.array(x0, dtype=float))
+        return solver.exitflag
+
+
+def _ending(flag) -> tuple[str, str]:
+    """Tolerances met, or no step left to take (trust region at machine precision): a normal end."""
+    import fides
+
+    stopped = flag > 0 or flag == fides.ExitFlag.DELTA_TOO_SMALL
+    return ("stopped" if stopped else "failed"), f"fides: {flag.name}"

@@ -3,12 +3,19 @@
 Finite differences go through the objective like any other evaluation, so they are
 counted against the budget. Forward differences use a relative step of 1e-5 in
 scaled space: the default sqrt(machine eps) would difference CVODE's own error
-(relative tolerance 1e-8) rather than the model.
+(relative tolerance 1e-8) rather than the model. Near an optimum forward differences
+are mostly integrator error, so ``local`` ends with a few iterations of central
+differences (step 1e-4) from where the forward run stopped, as ``fides`` does (see its
+module for the measured gradient errors). Variables are scaled by the Jacobian's column
+norms (``x_scale="jac"``): on Boehm the unscaled trust region crawled along a flat
+direction towards the bounds and stopped at 138.34, central differences or not; scaled,
+the same start reaches 138.227 (optimum 138.222) in half the evaluations.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from pydantic import Field
@@ -33,25 +40,39 @@ class LeastSquaresOptimizer(Optimizer):
         xtol: float = Field(1e-8, ge=0)
         gtol: float = Field(1e-8, ge=0)
         diff_step: float = Field(1e-5, gt=0)  # relative finite-difference step in scaled space
+        # forward-then-central: forward differences, then at most polish_iterations central ones
+        differences: Literal["forward", "central", "forward-then-central"] = "forward-then-central"
+        central_step: float = Field(1e-4, gt=0)
+        polish_iterations: int = Field(5, ge=1)
+        x_scale: Literal["jac", "unit"] = "jac"  # jac: scipy's scaling by the Jacobian's column norms
 
     def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
         def residuals(x: np.ndarray) -> np.ndarray:
             r = objective.residuals(x)
             return np.where(np.isfinite(r), r, _PENALTY_RESIDUAL)
 
-        result = least_squares(
-            residuals,
-            x0,
-            bounds=(objective.lower, objective.upper),
-            method="trf",
-            jac="2-point",
-            diff_step=self.options["diff_step"],
-            ftol=self.options["ftol"],
-            xtol=self.options["xtol"],
-            gtol=self.options["gtol"],
-            max_nfev=10**9,  # the objective enforces the budget
-        )
-        return ("stopped" if result.status > 0 else "failed"), result.message
+        def solve(start: np.ndarray, central: bool, max_nfev: int):
+            return least_squares(
+                residuals,
+                start,
+                bounds=(objective.lower, objective.upper),
+                method="trf",
+                jac="3-point" if central else "2-point",
+                diff_step=self.options["central_step" if central else "diff_step"],
+                ftol=self.options["ftol"],
+                xtol=self.options["xtol"],
+                gtol=self.options["gtol"],
+                x_scale="jac" if self.options["x_scale"] == "jac" else 1.0,
+                max_nfev=max_nfev,  # trf counts steps, not Jacobian probes; the objective enforces the budget
+            )
+
+        differences = self.options["differences"]
+        result = solve(x0, central=differences == "central", max_nfev=10**9)
+        status, message = ("stopped" if result.status > 0 else "failed"), result.message
+        if differences == "forward-then-central" and objective.best_x is not None:
+            polish = solve(objective.best_x, central=True, max_nfev=self.options["polish_iterations"])
+            message = f"{message} Polished with central differences: {polish.message}"
+        return status, message
 
 
 @optimizers.register("lbfgsb")

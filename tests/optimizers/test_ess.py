@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from biobench.errors import PluginError
 from biobench.initializers import initializers
 from biobench.likelihood import Likelihood
 from biobench.objective import BudgetExhausted, Objective
@@ -41,3 +43,10 @@ def test_ess_with_fides_refinement_finds_the_two_step_optimum(two_step_problem):
     objective = Objective(likelihood, 1500)
     result = ess.minimize(objective, design, np.random.default_rng(2))
     assert result.fval_best <= optimum + 0.1 and result.n_evals == objective.n_evals <= 1500
+
+
+def test_local_options_reach_the_local_search_and_a_wrong_one_fails_before_any_simulation():
+    ess = optimizers.get("ess")(local_options={"subspace": "full", "differences": "central"})
+    assert ess._local_optimizer().options["subspace"] == "full"
+    with pytest.raises(PluginError, match="no option.*subspac"):
+        optimizers.get("ess")(local_options={"subspac": "full"})
