@@ -16,6 +16,7 @@ import click
 
 from biobench.errors import BiobenchError, ConfigError
 from biobench.result_commands import leaderboard_command, report, results_option, runs_command
+from biobench.surrogate.command import surrogate_command
 from biobench.terminal import (console, err_console, fmt, notify, print_frame, print_problem, print_rows, show_warning,
                                stage_reporter, starts_progress, stored_on_interrupt)
 
@@ -314,6 +315,7 @@ def plugins() -> None:
 main.add_command(runs_command)
 main.add_command(leaderboard_command)
 main.add_command(report)
+main.add_command(surrogate_command)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -93,6 +93,7 @@ class Likelihood:
         plain = (self._inv_sigma is not None and not self._computed and not self._any_log and not self._any_laplace
                  and self._prior is None)
         self.evaluate = self._evaluate_plain if plain else self._evaluate_general
+        self._score = self._score_plain if plain else self._score_general
 
     # -- predictions ---------------------------------------------------------------------------
     def _plan_predictions(self) -> None:
@@ -166,11 +167,37 @@ class Likelihood:
         likelihood fails. ``0.5 * sum(residuals**2)`` differs from the value by a constant."""
         return self.evaluate(x)
 
+    def observables(self, outputs: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """The observable value of every measurement (untransformed) from simulator ``outputs`` at scaled ``x``."""
+        return np.array(self._predict(np.asarray(outputs, dtype=float), self.natural(np.asarray(x, dtype=float))))
+
+    def score(self, outputs: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """(residuals, negative log-likelihood) of simulator ``outputs`` (``Simulator.simulate``'s rows) at
+        scaled ``x``: the likelihood without the simulation, for outputs a surrogate predicts."""
+        return self._score(np.asarray(outputs, dtype=float), np.asarray(x, dtype=float), self.natural(x))
+
+    def fvals_of_outputs(self, outputs: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """The objective for many (outputs, scaled x) pairs at once (inf where it fails): vectorized for
+        problems on the plain path, one ``score`` each otherwise. For surrogate searches."""
+        outputs, x = np.asarray(outputs, dtype=float), np.atleast_2d(np.asarray(x, dtype=float))
+        if self.evaluate == self._evaluate_plain:
+            flat = outputs.reshape(len(x), -1)
+            y = flat if self._whole_output else flat[:, self._direct_index]
+            weighted = (self._measured - y) * self._inv_sigma
+            with np.errstate(over="ignore", invalid="ignore"):
+                fvals = 0.5 * np.einsum("ij,ij->i", weighted, weighted) + self._constant
+            return np.where(np.isfinite(fvals), fvals, np.inf)
+        scored = [self.score(out, point) for out, point in zip(outputs, x)]
+        return np.array([np.inf if s is None else s[1] for s in scored])
+
     def _evaluate_plain(self, x: np.ndarray) -> tuple[np.ndarray, float] | None:
         x_natural = self.natural(x)
         outputs = self.simulator.simulate(x_natural)
         if outputs is None:
             return None
+        return self._score_plain(outputs, x, x_natural)
+
+    def _score_plain(self, outputs: np.ndarray, x: np.ndarray, x_natural: np.ndarray):
         weighted = (self._measured - self._predict(outputs, x_natural)) * self._inv_sigma
         fval = 0.5 * float(weighted @ weighted) + self._constant
         if not math.isfinite(fval):
@@ -183,6 +210,9 @@ class Likelihood:
         outputs = self.simulator.simulate(x_natural)
         if outputs is None:
             return None
+        return self._score_general(outputs, x, x_natural)
+
+    def _score_general(self, outputs: np.ndarray, x: np.ndarray, x_natural: np.ndarray):
         y = self._predict(outputs, x_natural)
         if self._any_log:
             with np.errstate(all="ignore"):

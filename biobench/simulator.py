@@ -106,6 +106,7 @@ class Simulator:
         configure_integrator(self.rr, integrator or IntegratorSettings())
         self._n_rows = sum(sim.n_rows for sim in experiments.simulations)
         self.last_error: str | None = None
+        self.last_outputs: np.ndarray | None = None  # of the last successful ``simulate``: a surrogate's training data
         self.seconds = 0.0  # spent inside roadrunner: the share benchmarks report
 
     def column(self, symbol: str) -> int:
@@ -132,6 +133,7 @@ class Simulator:
         if out.shape[0] != self._n_rows:
             self.last_error = "incomplete trajectory"
             return None
+        self.last_outputs = out
         return out
 
     def trajectory(self, x_natural: np.ndarray, times: np.ndarray) -> np.ndarray | None:

@@ -22,6 +22,8 @@ SMALL = {
     "ess": {"n_diverse": 8, "dim_refset": 4, "local_budget": 15, "local_every": 2},
     "ga": {"pop_size": 8},
     "mcmc": {"chains": 2},
+    "surrogate": {"pilot": 10, "batch": 3, "samples": 100, "search_iterations": 2, "epochs": 20, "refit_epochs": 5,
+                  "layers": 1, "width": 16, "rounds": 1},
 }
 NAMES = optimizers.names()
 

@@ -1,0 +1,132 @@
+"""Train (or reuse) the neural surrogate of one problem: design, simulations, network, held-out quality.
+
+A surrogate is defined by its problem (key) and its options; it is saved in a folder
+named by both and loaded instead of retrained when they match. Failed simulations of
+the design are counted and their reasons kept, never silently dropped: they are not
+training data (a surrogate of a failing simulation has nothing to learn), and the
+report says how many there were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from biobench.errors import ConfigError, ProblemError
+from biobench.initializers import initializers
+from biobench.initializers.base import ProgressCallback, no_progress
+from biobench.likelihood import Likelihood
+from biobench.problem import Problem
+from biobench.surrogate import network, quality
+
+
+@dataclass(frozen=True)
+class SurrogateOptions:
+    n_train: int = 1000  # simulations for training (validation split included)
+    n_test: int = 200  # further simulations, held out, for the quality report
+    design: str = "lhs"  # the initializer that draws the parameter vectors
+    seed: int = 0
+    layers: int = 3
+    width: int = 128
+    time_limit: float = 120.0  # training seconds
+    arch: str = "mlp"
+
+    def validated(self) -> SurrogateOptions:
+        """Reject what the user typed before any simulation runs."""
+        if self.arch != "mlp":
+            raise ConfigError(f"surrogate: unknown architecture {self.arch!r}; available: mlp.")
+        if self.n_train < 20:
+            raise ConfigError(f"surrogate: --train {self.n_train} is too few simulations; use at least 20.")
+        if self.n_test < 2:
+            raise ConfigError("surrogate: --test needs at least 2 held-out simulations.")
+        if self.layers < 1 or self.width < 1 or self.time_limit <= 0:
+            raise ConfigError("surrogate: layers, width and the time limit must be positive.")
+        initializers.get(self.design)  # an unknown initializer names the available ones
+        return self
+
+
+@dataclass
+class TrainedSurrogate:
+    model: network.SurrogateNetwork
+    config: dict  # options, design cost, training summary, quality (JSON)
+    folder: Path | None
+    reused: bool
+    output_shape: tuple[int, int]  # the simulator's (rows, columns)
+
+    def outputs(self, x_scaled: np.ndarray) -> np.ndarray:
+        """Predicted simulator outputs, shape (points, rows, columns)."""
+        return self.model.predict(x_scaled).reshape(-1, *self.output_shape)
+
+
+def folder_for(problem: Problem, options: SurrogateOptions, root: Path) -> Path:
+    digest = hashlib.sha256(json.dumps([problem.key, asdict(options)], sort_keys=True).encode()).hexdigest()[:16]
+    return root / f"{problem.model.model_id}-{digest}"
+
+
+def output_shape(likelihood: Likelihood) -> tuple[int, int]:
+    sims = likelihood.experiments.simulations
+    return sum(sim.n_rows for sim in sims), len(likelihood.simulator.selections)
+
+
+def simulate_design(likelihood: Likelihood, x: np.ndarray, progress: ProgressCallback = no_progress,
+                    label: str = "surrogate: simulations") -> tuple[np.ndarray, np.ndarray, dict]:
+    """Outputs (points, rows * columns; NaN rows where the simulation failed), the failed mask, and the cost."""
+    rows, columns = output_shape(likelihood)
+    outputs = np.full((len(x), rows * columns), np.nan)
+    failed = np.zeros(len(x), dtype=bool)
+    reasons: Counter[str] = Counter()
+    simulator = likelihood.simulator
+    started, inside = time.perf_counter(), simulator.seconds
+    for i, point in enumerate(x):
+        out = simulator.simulate(likelihood.natural(point))
+        if out is None or not np.isfinite(out).all():
+            failed[i] = True
+            reasons[simulator.last_error or "non-finite outputs"] += 1
+        else:
+            outputs[i] = out.ravel()
+        progress(label, i + 1, len(x))
+    cost = {"simulations": int(len(x)), "failed": int(failed.sum()), "failure_reasons": dict(reasons),
+            "seconds": time.perf_counter() - started, "simulation_seconds": simulator.seconds - inside}
+    return outputs, failed, cost
+
+
+def train_surrogate(problem: Problem, options: SurrogateOptions, root: Path | None = None, retrain: bool = False,
+                    device: str = "cpu", progress: ProgressCallback = no_progress) -> TrainedSurrogate:
+    """The surrogate of ``problem`` for ``options``: loaded from ``root`` when saved there, else trained and saved."""
+    options = options.validated()
+    likelihood = Likelihood(problem)
+    shape = output_shape(likelihood)
+    folder = folder_for(problem, options, root) if root is not None else None
+    loaded = None if retrain or folder is None else network.load(folder, device)
+    if loaded is not None:
+        return TrainedSurrogate(loaded[0], loaded[1], folder, True, shape)
+    rng = np.random.default_rng(options.seed)
+    design = initializers.get(options.design)().sample(problem, options.n_train + options.n_test, rng)
+    outputs, failed, cost = simulate_design(likelihood, design, progress)
+    train_rows = np.flatnonzero(~failed[:options.n_train])
+    test_rows = options.n_train + np.flatnonzero(~failed[options.n_train:])
+    if len(train_rows) < 10 or len(test_rows) < 2:
+        raise ProblemError(f"{problem.problem_id}: {cost['failed']} of {len(design)} design simulations failed "
+                           f"({', '.join(cost['failure_reasons'])}); too few remain to train a surrogate. "
+                           "Narrow the parameter bounds or loosen the integrator settings.")
+    spec = network.NetworkSpec(problem.n_parameters, outputs.shape[1], options.layers, options.width)
+    training = network.TrainingSpec(time_limit=options.time_limit, seed=options.seed)
+    progress("surrogate: training", 0, 1)
+    model, summary = network.fit(spec, training, design[train_rows], outputs[train_rows], problem.lower,
+                                 problem.upper, device=device)
+    progress("surrogate: training", 1, 1)
+    trained = TrainedSurrogate(model, {}, folder, False, shape)
+    report = quality.accuracy(trained, likelihood, design[test_rows], outputs[test_rows], problem)
+    report["speed"] = quality.speed(trained, design[test_rows], cost["simulation_seconds"] / len(design))
+    trained.config = {"problem_key": problem.key, "problem_id": problem.problem_id, "options": asdict(options),
+                      "design_cost": cost, "training": summary, "quality": report,
+                      "test_points": design[test_rows[:5]].tolist(), "test_outputs": outputs[test_rows[:5]].tolist()}
+    if folder is not None:
+        network.save(model, trained.config, folder)
+    return trained

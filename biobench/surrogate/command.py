@@ -1,0 +1,83 @@
+"""``biobench surrogate``: train (or reuse) a problem's neural surrogate and report its accuracy and speed."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from biobench.surrogate.build import SurrogateOptions
+
+
+@click.command("surrogate")
+@click.option("--model", "model_spec", required=True,
+              help="BioModels ID (BIOMD0000000012, BIOMD12), SBML file path, or PEtab problem YAML.")
+@click.option("--config", type=click.Path(dir_okay=False), help="YAML file with problem settings.")
+@click.option("--train", "n_train", type=int, default=SurrogateOptions.n_train, show_default=True,
+              help="Simulations to train on (a validation split included).")
+@click.option("--test", "n_test", type=int, default=SurrogateOptions.n_test, show_default=True,
+              help="Further simulations, held out, for the report.")
+@click.option("--arch", default="mlp", show_default=True, help="Network architecture: mlp.")
+@click.option("--layers", type=int, default=SurrogateOptions.layers, show_default=True)
+@click.option("--width", type=int, default=SurrogateOptions.width, show_default=True)
+@click.option("--design", default=SurrogateOptions.design, show_default=True,
+              help="Initializer that draws the parameter vectors (see 'biobench plugins').")
+@click.option("--time-limit", type=float, default=SurrogateOptions.time_limit, show_default=True,
+              help="Training seconds at most.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", default="surrogates", show_default=True, type=click.Path(file_okay=False),
+              help="Folder of saved surrogates; one is reused when problem and options match.")
+@click.option("--retrain", is_flag=True, help="Train again even when a saved surrogate matches.")
+@click.option("--format", "fmt_", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def surrogate_command(model_spec, config, n_train, n_test, arch, layers, width, design, time_limit, seed, out,
+                      retrain, fmt_) -> None:
+    """Train a neural surrogate of the model's simulator and report its accuracy and speed on held-out simulations."""
+    from biobench.settings import load_run_settings
+    from biobench.sources import load_problem
+    from biobench.surrogate.build import train_surrogate
+    from biobench.terminal import notify, stage_reporter
+
+    options = SurrogateOptions(n_train=n_train, n_test=n_test, design=design, seed=seed, layers=layers, width=width,
+                               time_limit=time_limit, arch=arch).validated()  # before the model loads
+    problem = load_problem(model_spec, load_run_settings(config).problem, notify=notify)
+    trained = train_surrogate(problem, options, Path(out), retrain=retrain, progress=stage_reporter())
+    config_out = trained.config
+    if fmt_ == "json":
+        click.echo(json.dumps({k: config_out[k] for k in ("problem_id", "options", "design_cost", "training",
+                                                           "quality")} | {"folder": str(trained.folder),
+                                                                          "reused": trained.reused},
+                              indent=2, default=float))
+        return
+    print_report(problem.problem_id, config_out, trained.folder, trained.reused, asdict(options))
+
+
+def print_report(problem_id: str, config: dict, folder: Path | None, reused: bool, options: dict) -> None:
+    from biobench.terminal import console, fmt, print_rows
+
+    cost, training, quality = config["design_cost"], config["training"], config["quality"]
+    console.print(f"surrogate of {problem_id}: {'reused from' if reused else 'saved in'} {folder}")
+    console.print(f"design: {cost['simulations']} simulations ({options['design']}), {cost['failed']} failed"
+                  + (f" ({'; '.join(f'{n}x {r[:80]}' for r, n in cost['failure_reasons'].items())})"
+                     if cost["failed"] else "") + f", {cost['seconds']:.1f} s")
+    console.print(f"training: {training['epochs']} epochs in {training['seconds']:.1f} s on "
+                  f"{training['train_points']} points ({training['validation_points']} for validation)")
+    rows = [[name, fmt(v["rmse"]), fmt(v["r2"]), f"{fmt(v['range'][0])} .. {fmt(v['range'][1])}" if v["range"] else ""]
+            for name, v in quality["observables"].items()]
+    print_rows(f"held-out accuracy ({quality['test_points']} simulations)", ["observable", "RMSE", "R^2", "range"],
+               rows, right=("RMSE", "R^2"))
+    objective = quality["objective"]
+    console.print(f"objective from the surrogate vs simulated: Spearman {objective['spearman']:.3f}; median "
+                  f"|error| over the best tenth of test points {fmt(objective['median_abs_error_near_optimum'])}; "
+                  f"|error| at the nominal point {fmt(objective['abs_error_at_nominal'])}")
+    speed = quality["speed"]
+    rows = [["roadrunner, one simulation per call", fmt(speed["roadrunner_single"]), "1"]]
+    for key, value in speed.items():
+        if key.startswith("surrogate_"):
+            _, kind, device = key.split("_")
+            calls = "one point per call" if kind == "single" else f"batches of {speed['batch']}"
+            label = f"surrogate ({device}), {calls}"
+            rows.append([label, fmt(value), fmt(value / speed["roadrunner_single"])])
+    print_rows("evaluations per second (this machine)", ["", "per second", "x roadrunner"], rows,
+               right=("per second", "x roadrunner"))

@@ -1,0 +1,185 @@
+"""The neural surrogate of a problem's simulator: scaled parameters -> every simulated output (torch).
+
+Inputs are the parameters in [0, 1] by the problem's bounds. Outputs are the
+simulator's rows (every simulation's selected symbols at every output time) flattened;
+each is compressed as asinh(y / s), with s about its median magnitude over the training
+set, then standardised: outputs spread over orders of magnitude across the bounds (0 to 2e5
+on BIOMD0000000507), and the squared error on raw values would fit only the largest. A
+species in the nanomolar range weighs as much as one in the millimolar range.
+Training: Adam on the squared error, early stopping on a validation split (the best
+weights are kept), bounded by epochs, patience and seconds; seeded and deterministic on
+CPU. Saved as a state_dict (loaded with ``weights_only=True``) plus a JSON config.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from biobench.atomic import atomic_write_bytes, atomic_write_text
+from biobench.errors import PluginError, first_line
+
+_MIN_STD = 1e-12  # an output that never changes is predicted as its mean
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    n_inputs: int
+    n_outputs: int
+    layers: int = 3
+    width: int = 128
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    lr: float = 1e-3
+    batch_size: int = 32
+    max_epochs: int = 2000
+    patience: int = 80
+    time_limit: float = 120.0  # seconds
+    validation: float = 0.15  # share of the training points held out for early stopping
+    seed: int = 0
+
+
+class SurrogateNetwork(nn.Module):
+    """An MLP with SiLU activations (smooth, so the surrogate objective has useful gradients)."""
+
+    def __init__(self, spec: NetworkSpec, lower: np.ndarray, upper: np.ndarray, scale: np.ndarray,
+                 mean: np.ndarray, std: np.ndarray, z_min: np.ndarray, z_max: np.ndarray) -> None:
+        super().__init__()
+        self.spec = spec
+        blocks: list[nn.Module] = []
+        for i in range(spec.layers):
+            blocks += [nn.Linear(spec.n_inputs if i == 0 else spec.width, spec.width), nn.SiLU()]
+        self.body = nn.Sequential(*blocks, nn.Linear(spec.width, spec.n_outputs))
+        buffers = {"lower": lower, "span": upper - lower, "scale": scale, "mean": mean, "std": std,
+                   "z_min": z_min, "z_max": z_max}
+        for name, value in buffers.items():
+            self.register_buffer(name, torch.as_tensor(np.asarray(value, dtype=np.float32)))
+
+    def forward(self, unit: torch.Tensor) -> torch.Tensor:
+        """Standardised outputs of parameters already in [0, 1]."""
+        return self.body(unit)
+
+    @torch.no_grad()
+    def predict(self, x_scaled: np.ndarray, batch: int = 8192) -> np.ndarray:
+        """Outputs in the simulator's units for scaled parameters, shape (points, outputs)."""
+        x = torch.as_tensor(np.atleast_2d(x_scaled), dtype=torch.float32, device=self.lower.device)
+        parts = [self.decode(self((x[i:i + batch] - self.lower) / self.span)) for i in range(0, len(x), batch)]
+        return torch.cat(parts).cpu().double().numpy()
+
+    def encode(self, outputs: torch.Tensor) -> torch.Tensor:
+        return (torch.asinh(outputs / self.scale) - self.mean) / self.std
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Back to the simulator's units, within the range seen in training: sinh turns an overshoot of the
+        network into an exponentially large output."""
+        return torch.sinh(torch.clamp(z * self.std + self.mean, self.z_min, self.z_max)) * self.scale
+
+
+def output_transform(outputs: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per output: the asinh scale, the mean and standard deviation after it, and the range seen.
+
+    The scale is the median magnitude, but at least a thousandth of the largest: an output that
+    decays to nothing in most simulations would otherwise be compressed so hard that a small error
+    in the network's output is a large one in the simulator's units.
+    """
+    magnitude = np.abs(outputs)
+    largest = magnitude.max(axis=0)
+    scale = np.maximum(np.maximum(np.median(magnitude, axis=0), 1e-3 * largest), 1e-30)  # 1e-30: never 0 in float32
+    z = np.arcsinh(outputs / scale)
+    return scale, z.mean(axis=0), np.maximum(z.std(axis=0), _MIN_STD), z.min(axis=0), z.max(axis=0)
+
+
+def fit(spec: NetworkSpec, training: TrainingSpec, x: np.ndarray, outputs: np.ndarray, lower: np.ndarray,
+        upper: np.ndarray, model: SurrogateNetwork | None = None, device: str = "cpu",
+        max_epochs: int | None = None) -> tuple[SurrogateNetwork, dict]:
+    """Train on (scaled parameters, outputs); continue from ``model`` when given (its standardisation kept).
+
+    Returns the network with the weights of its best validation epoch and a summary
+    (epochs, seconds, best validation loss, training and validation curves).
+    """
+    torch.manual_seed(training.seed)
+    generator = np.random.default_rng(training.seed)
+    order = generator.permutation(len(x))
+    n_val = max(1, int(round(training.validation * len(x)))) if len(x) >= 10 else 0
+    val, train = order[:n_val], order[n_val:]
+    if model is None:
+        model = SurrogateNetwork(spec, lower, upper, *output_transform(outputs[train]))
+    model.to(device)
+    unit = torch.as_tensor((x - lower) / (upper - lower), dtype=torch.float32, device=device)
+    target = model.encode(torch.as_tensor(outputs, dtype=torch.float32, device=device))
+    optimizer = torch.optim.Adam(model.parameters(), lr=training.lr)
+    # halve the step when validation stalls: the last factor of accuracy needs small steps
+    schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=max(1, training.patience // 4))
+    best_loss, best_state, since_best = float("inf"), copy.deepcopy(model.state_dict()), 0
+    curves: dict[str, list[float]] = {"train": [], "validation": []}
+    started, epochs = time.perf_counter(), 0
+    for epoch in range(max_epochs or training.max_epochs):
+        model.train()
+        shuffled = train[generator.permutation(len(train))]
+        total = 0.0
+        for i in range(0, len(shuffled), training.batch_size):
+            rows = torch.as_tensor(shuffled[i:i + training.batch_size], device=device)
+            loss = torch.mean((model(unit[rows]) - target[rows]) ** 2)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(rows)
+        epochs = epoch + 1
+        curves["train"].append(total / len(shuffled))
+        model.eval()
+        if n_val:
+            with torch.no_grad():
+                val_rows = torch.as_tensor(val, device=device)
+                val_loss = float(torch.mean((model(unit[val_rows]) - target[val_rows]) ** 2))
+        else:
+            val_loss = curves["train"][-1]
+        curves["validation"].append(val_loss)
+        schedule.step(val_loss)
+        if val_loss < best_loss:
+            best_loss, best_state, since_best = val_loss, copy.deepcopy(model.state_dict()), 0
+        else:
+            since_best += 1
+        if since_best >= training.patience or time.perf_counter() - started > training.time_limit:
+            break
+    model.load_state_dict(best_state)
+    model.eval()
+    summary = {"epochs": epochs, "seconds": time.perf_counter() - started, "best_validation_loss": best_loss,
+               "train_points": int(len(train)), "validation_points": int(n_val), "curves": curves}
+    return model, summary
+
+
+def save(model: SurrogateNetwork, config: dict, folder: Path) -> None:
+    """state_dict (weights only) plus a JSON config; the config is written last and marks completeness."""
+    buffer = io.BytesIO()
+    torch.save({k: v.cpu() for k, v in model.state_dict().items()}, buffer)
+    atomic_write_bytes(folder / "surrogate.pt", buffer.getvalue())
+    atomic_write_text(folder / "config.json", json.dumps(config | {"network": asdict(model.spec)}, indent=2))
+
+
+def load(folder: Path, device: str = "cpu") -> tuple[SurrogateNetwork, dict] | None:
+    """The saved network and config, or None when absent; never unpickles arbitrary objects."""
+    config_path, weights_path = folder / "config.json", folder / "surrogate.pt"
+    if not (config_path.exists() and weights_path.exists()):
+        return None
+    try:
+        config = json.loads(config_path.read_text())
+        spec = NetworkSpec(**config["network"])
+        state = torch.load(weights_path, map_location="cpu", weights_only=True)
+        inputs, outputs = np.zeros(spec.n_inputs), np.ones(spec.n_outputs)
+        model = SurrogateNetwork(spec, inputs, inputs + 1, outputs, outputs, outputs, outputs, outputs)
+        model.load_state_dict(state)  # the buffers (bounds, standardisation) come with the weights
+    except Exception as exc:  # weights_only refuses pickled code; a damaged file fails to parse
+        raise PluginError(f"surrogate: the saved network in {folder} cannot be loaded safely "
+                          f"({type(exc).__name__}: {first_line(exc)[:200]}); delete the folder or pass "
+                          "--retrain.") from None
+    return model.to(device).eval(), config

@@ -1,0 +1,103 @@
+"""How good and how fast a surrogate is, on simulations it never saw.
+
+Accuracy is judged where it matters to estimation: on the observables (the problem's
+formulas applied to predicted and simulated outputs, so scaling factors and offsets
+count) and on the objective computed from them. Speed is evaluations per second of the
+network, one point per call and in batches, on CPU and on a GPU when torch sees one,
+against roadrunner's simulations of the same problem on the same machine (roadrunner
+has no batched call, so its batched rate is its single rate).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from biobench.likelihood import Likelihood
+from biobench.problem import Problem
+
+NEAR_OPTIMUM = 0.1  # the best tenth of the test points by true objective
+
+
+def accuracy(trained, likelihood: Likelihood, x: np.ndarray, outputs: np.ndarray, problem: Problem) -> dict:
+    """RMSE and R^2 per observable, and the objective from predictions against the true one."""
+    predicted = trained.outputs(x)
+    simulated = outputs.reshape(predicted.shape)
+    exp = likelihood.experiments
+    y_true = np.array([likelihood.observables(out, point) for out, point in zip(simulated, x)])
+    y_pred = np.array([likelihood.observables(out, point) for out, point in zip(predicted, x)])
+    per_observable = {}
+    for k, spec in enumerate(exp.observables):
+        columns = exp.observable_index == k
+        if not columns.any():
+            continue
+        truth, guess = y_true[:, columns].ravel(), y_pred[:, columns].ravel()
+        finite = np.isfinite(truth) & np.isfinite(guess)
+        truth, guess = truth[finite], guess[finite]
+        residual = float(np.sum((truth - guess) ** 2))
+        spread = float(np.sum((truth - truth.mean()) ** 2))
+        per_observable[spec.observable_id] = {
+            "rmse": float(np.sqrt(residual / max(1, len(truth)))),
+            "r2": 1.0 - residual / spread if spread > 0 else float("nan"),
+            "range": [float(truth.min()), float(truth.max())] if len(truth) else [],
+        }
+    f_true = np.array([_fval(likelihood, out, point) for out, point in zip(simulated, x)])
+    f_pred = np.array([_fval(likelihood, out, point) for out, point in zip(predicted, x)])
+    both = np.isfinite(f_true) & np.isfinite(f_pred)
+    near = both & (f_true <= np.quantile(f_true[both], NEAR_OPTIMUM)) if both.any() else both
+    nominal = problem.x_true
+    nominal_outputs = likelihood.simulator.simulate(likelihood.natural(nominal))
+    nominal_error = float("nan")
+    if nominal_outputs is not None:
+        nominal_error = abs(_fval(likelihood, trained.outputs(nominal)[0], nominal)
+                            - _fval(likelihood, nominal_outputs, nominal))
+    return {
+        "test_points": int(len(x)),
+        "observables": per_observable,
+        "objective": {
+            "spearman": float(spearmanr(f_true[both], f_pred[both]).statistic) if both.sum() > 2 else float("nan"),
+            "median_abs_error_near_optimum": float(np.median(np.abs(f_pred[near] - f_true[near]))) if near.any()
+            else float("nan"),
+            "abs_error_at_nominal": nominal_error,
+            "failed_predictions": int((~np.isfinite(f_pred) & np.isfinite(f_true)).sum()),
+        },
+    }
+
+
+def _fval(likelihood: Likelihood, outputs: np.ndarray, x: np.ndarray) -> float:
+    scored = likelihood.score(outputs, x)
+    return np.inf if scored is None else scored[1]
+
+
+def speed(trained, x: np.ndarray, roadrunner_seconds: float, batch: int = 4096, repeats: int = 200) -> dict:
+    """Evaluations per second: the network one point per call and in batches (CPU, and GPU when present),
+    and roadrunner (seconds per simulation measured on the design)."""
+    import torch
+
+    rng = np.random.default_rng(0)
+    points = x[rng.integers(0, len(x), batch)]
+    result = {"roadrunner_single": 1.0 / roadrunner_seconds if roadrunner_seconds > 0 else float("nan")}
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    model = trained.model
+    for device in devices:
+        model.to(device)
+        model.predict(points[:1])  # warm-up: allocations and kernels
+        started = time.perf_counter()
+        for i in range(repeats):
+            model.predict(points[i % batch:i % batch + 1])
+        result[f"surrogate_single_{device}"] = repeats / (time.perf_counter() - started)
+        model.predict(points)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        started = time.perf_counter()
+        for _ in range(5):
+            model.predict(points)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        result[f"surrogate_batched_{device}"] = 5 * batch / (time.perf_counter() - started)
+    model.to("cpu")
+    result["speedup_batched_cpu"] = result["surrogate_batched_cpu"] / result["roadrunner_single"]
+    result["batch"] = batch
+    return result

@@ -1,0 +1,113 @@
+"""The neural surrogate: trained on real simulations, judged on held-out ones, saved and reused, honest about failures."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from biobench.cli import main
+from biobench.errors import PluginError, ProblemError
+from biobench.likelihood import Likelihood
+from biobench.surrogate.build import SurrogateOptions, folder_for, simulate_design, train_surrogate
+
+SMALL = SurrogateOptions(n_train=200, n_test=30, layers=2, width=32, time_limit=30.0)
+
+
+@pytest.fixture(scope="module")
+def trained(two_step_problem, tmp_path_factory):
+    root = tmp_path_factory.mktemp("surrogates")
+    return train_surrogate(two_step_problem, SMALL, root), root
+
+
+def test_the_surrogate_predicts_held_out_simulations(trained, two_step_problem):
+    """A broken normalisation, decoding or training loop gives R^2 near 0 or below on the two-step model (0.997 measured)."""
+    surrogate, _ = trained
+    quality = surrogate.config["quality"]
+    assert quality["test_points"] == 30
+    assert all(v["r2"] > 0.95 for v in quality["observables"].values()), quality["observables"]
+    assert quality["objective"]["spearman"] > 0.8
+    # the predictions are the simulator's outputs in its own units and shape
+    likelihood = Likelihood(two_step_problem)
+    x = two_step_problem.x_true
+    simulated = likelihood.simulator.simulate(likelihood.natural(x))
+    predicted = surrogate.outputs(x[None, :])[0]
+    assert predicted.shape == simulated.shape
+    assert np.abs(predicted - simulated).max() < 0.2 * np.abs(simulated).max()
+
+
+def test_speed_is_measured_against_roadrunner(trained):
+    speed = trained[0].config["quality"]["speed"]
+    assert speed["roadrunner_single"] > 0 and speed["surrogate_batched_cpu"] > speed["surrogate_single_cpu"] > 0
+    assert speed["speedup_batched_cpu"] == pytest.approx(speed["surrogate_batched_cpu"] / speed["roadrunner_single"])
+
+
+def test_a_saved_surrogate_is_reused_for_the_same_problem_and_options(trained, two_step_problem):
+    surrogate, root = trained
+    again = train_surrogate(two_step_problem, SMALL, root)
+    assert again.reused and again.folder == surrogate.folder
+    x = np.random.default_rng(0).uniform(two_step_problem.lower, two_step_problem.upper, (5, 2))
+    np.testing.assert_allclose(again.outputs(x), surrogate.outputs(x), rtol=1e-6)
+    other = SurrogateOptions(**{**SMALL.__dict__, "seed": 1})
+    assert folder_for(two_step_problem, other, root) != surrogate.folder  # other options: another surrogate
+
+
+def test_a_damaged_saved_surrogate_is_refused_with_the_fix(trained, two_step_problem, tmp_path):
+    import shutil
+
+    folder = tmp_path / trained[0].folder.name
+    shutil.copytree(trained[0].folder, folder)
+    (folder / "surrogate.pt").write_bytes(b"not a state dict")
+    with pytest.raises(PluginError, match="cannot be loaded safely.*--retrain"):
+        train_surrogate(two_step_problem, SMALL, tmp_path)
+
+
+def test_failed_design_simulations_are_counted_with_reasons_not_dropped(two_step_problem):
+    likelihood = Likelihood(two_step_problem)
+    likelihood.simulator.rr.getIntegrator().setValue("maximum_num_steps", 5)
+    x = np.tile(two_step_problem.x_true, (4, 1))
+    outputs, failed, cost = simulate_design(likelihood, x)
+    assert failed.all() and np.isnan(outputs).all()
+    assert cost["failed"] == 4 and sum(cost["failure_reasons"].values()) == 4
+
+
+def test_the_likelihood_scores_outputs_exactly_as_it_scores_simulations(petab_problem, two_step_problem):
+    """The surrogate objective is the problem's own likelihood: on simulated outputs it must equal fval."""
+    for problem in (two_step_problem, petab_problem):
+        likelihood = Likelihood(problem)
+        points = problem.x_true + np.random.default_rng(0).normal(0, 0.1, (3, problem.n_parameters))
+        outputs, fvals = [], []
+        for x in points:
+            fvals.append(likelihood.fval(x))
+            outputs.append(likelihood.simulator.last_outputs.copy())
+        np.testing.assert_allclose(likelihood.fvals_of_outputs(np.array(outputs), points), fvals, rtol=1e-12)
+        np.testing.assert_allclose([likelihood.score(o, x)[1] for o, x in zip(outputs, points)], fvals, rtol=1e-12)
+
+
+def test_the_command_validates_before_simulating_and_reports(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    bad = runner.invoke(main, ["surrogate", "--model", "BIOMD12", "--train", "5"])
+    assert bad.exit_code != 0 and "at least 20" in bad.output and "Traceback" not in bad.output
+    bad = runner.invoke(main, ["surrogate", "--model", "BIOMD12", "--arch", "transformer"])
+    assert bad.exit_code != 0 and "available: mlp" in bad.output
+    result = runner.invoke(main, ["surrogate", "--model", "BIOMD12", "--train", "40", "--test", "10", "--layers", "1",
+                                  "--width", "16", "--time-limit", "5", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output[result.output.index("{"):])
+    assert report["design_cost"]["simulations"] == 50 and set(report["quality"]["observables"]) >= {"X", "Y", "Z"}
+    assert (tmp_path / "surrogates").is_dir()
+
+
+def test_too_many_failed_simulations_end_with_a_clear_error(repressilator_problem):
+    import dataclasses
+
+    from biobench.settings import IntegratorSettings
+
+    # 100 integrator steps cannot cover the repressilator's oscillations: every design simulation fails
+    settings = repressilator_problem.settings.model_copy(update={"integrator": IntegratorSettings(maximum_num_steps=100)})
+    failing = dataclasses.replace(repressilator_problem, settings=settings)
+    with pytest.raises(ProblemError, match="too few remain to train a surrogate.*Narrow the parameter bounds"):
+        train_surrogate(failing, SurrogateOptions(n_train=20, n_test=2), None)
