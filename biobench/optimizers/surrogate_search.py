@@ -17,7 +17,9 @@
 
 Every true simulation counts against the budget like any other optimizer's; surrogate
 evaluations are free of budget but not of time (the record's seconds include training
-and search) and are counted in the record's extras. Written here: no maintained library
+and search) and are counted in the record's extras, with every candidate's objective as
+the surrogate predicted it and as simulated (a held-out check: predicted before it was
+simulated), which the report plots. Written here: no maintained library
 does surrogate-assisted estimation with a network over simulator outputs.
 """
 
@@ -60,7 +62,8 @@ class SurrogateAssisted(Optimizer):
 
     def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
         data = _Simulated(objective)
-        counts = {"surrogate_evaluations": 0, "rounds": 0, "training_seconds": 0.0, "local_searches": 0}
+        counts = {"surrogate_evaluations": 0, "rounds": 0, "training_seconds": 0.0, "local_searches": 0,
+                  "candidates": []}  # [round, predicted fval, simulated fval] of every candidate: held-out checks
         model, polished = None, []
         try:
             for point in np.atleast_2d(x0):
@@ -69,8 +72,11 @@ class SurrogateAssisted(Optimizer):
                 if len(data.x) < 2:
                     return "failed", "fewer than two pilot simulations succeeded: nothing to learn from", counts
                 model = self._train(model, objective, data, rng, counts)
-                for candidate in self._candidates(model, objective, data, rng, counts):
-                    data.add(candidate)
+                candidates = self._candidates(model, objective, data, rng, counts)
+                predicted = objective.likelihood.fvals_of_outputs(
+                    model.predict(np.array(candidates)).reshape(-1, *data.shape), np.array(candidates))
+                for candidate, guess in zip(candidates, predicted):
+                    counts["candidates"].append([counts["rounds"], _finite(guess), _finite(data.add(candidate))])
                 counts["rounds"] += 1
                 if self.options["polish"] != "none" and counts["rounds"] % self.options["rounds"] == 0:
                     self._polish(objective, data, polished, rng)
@@ -149,8 +155,8 @@ class _Simulated:
         self.tried: list[np.ndarray] = []
         self.shape: tuple[int, ...] = ()  # the simulator's (rows, columns)
 
-    def add(self, point: np.ndarray) -> None:
-        """Simulate (charged; a point evaluated a moment ago is answered from memory) and keep its outputs."""
+    def add(self, point: np.ndarray) -> float:
+        """Simulate (charged; a point evaluated a moment ago is answered from memory), keep the outputs; the fval."""
         point = np.asarray(point, dtype=float)
         fval = self.objective.fval(point)
         self.tried.append(point)
@@ -161,3 +167,9 @@ class _Simulated:
             self.shape = simulator.last_outputs.shape
             self.outputs.append(simulator.last_outputs.ravel().copy())
             self.fvals.append(fval)
+        return fval
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no infinity: a failed simulation or prediction is None."""
+    return float(value) if np.isfinite(value) else None

@@ -111,3 +111,23 @@ def test_too_many_failed_simulations_end_with_a_clear_error(repressilator_proble
     failing = dataclasses.replace(repressilator_problem, settings=settings)
     with pytest.raises(ProblemError, match="too few remain to train a surrogate.*Narrow the parameter bounds"):
         train_surrogate(failing, SurrogateOptions(n_train=20, n_test=2), None)
+
+
+def test_the_report_plots_every_candidate_the_surrogate_optimizer_predicted_then_simulated(two_step_problem, tmp_path):
+    from biobench import metrics
+    from biobench.report.surrogate_figures import surrogate_diagnostics
+    from biobench.runner import run_starts
+    from biobench.store import Store
+
+    store = Store(tmp_path / "s.sqlite")
+    options = {"pilot": 12, "batch": 4, "samples": 200, "search_iterations": 2, "epochs": 30, "refit_epochs": 5,
+               "layers": 1, "width": 16, "rounds": 2}
+    summary = run_starts(two_step_problem, "lhs", "surrogate", n_starts=2, budget=40, seed=0, store=store,
+                         opt_options=options)
+    candidates = [row for record in summary.records for row in record.extras["candidates"]]
+    assert candidates and all(len(row) == 3 for row in candidates)
+    assert all(record.extras["surrogate_evaluations"] > 0 for record in summary.records)
+    (figure,) = surrogate_diagnostics(metrics.with_convergence(store.runs_frame()))
+    scatter = figure.figure.axes[0].collections[0]
+    plotted = sum(1 for _, predicted, simulated in candidates if predicted is not None and simulated is not None)
+    assert len(scatter.get_offsets()) == plotted and f"{len(candidates)} candidates over 2 starts" in figure.caption
