@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,7 +24,9 @@ from biobench.initializers import initializers
 from biobench.initializers.base import ProgressCallback, no_progress
 from biobench.likelihood import Likelihood
 from biobench.problem import Problem
-from biobench.surrogate import network, quality
+
+if TYPE_CHECKING:  # torch is imported when a surrogate is trained, not when the command line starts
+    from biobench.surrogate.network import SurrogateNetwork
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ class SurrogateOptions:
 
 @dataclass
 class TrainedSurrogate:
-    model: network.SurrogateNetwork
+    model: SurrogateNetwork
     config: dict  # options, design cost, training summary, quality (JSON)
     folder: Path | None
     reused: bool
@@ -99,6 +102,8 @@ def simulate_design(likelihood: Likelihood, x: np.ndarray, progress: ProgressCal
 def train_surrogate(problem: Problem, options: SurrogateOptions, root: Path | None = None, retrain: bool = False,
                     device: str = "cpu", progress: ProgressCallback = no_progress) -> TrainedSurrogate:
     """The surrogate of ``problem`` for ``options``: loaded from ``root`` when saved there, else trained and saved."""
+    from biobench.surrogate import network, quality
+
     options = options.validated()
     likelihood = Likelihood(problem)
     shape = output_shape(likelihood)
