@@ -75,6 +75,7 @@ class SurrogateAssisted(Optimizer):
                 candidates = self._candidates(model, objective, data, rng, counts)
                 predicted = objective.likelihood.fvals_of_outputs(
                     model.predict(np.array(candidates)).reshape(-1, *data.shape), np.array(candidates))
+                counts["surrogate_evaluations"] += len(candidates)
                 for candidate, guess in zip(candidates, predicted):
                     counts["candidates"].append([counts["rounds"], _finite(guess), _finite(data.add(candidate))])
                 counts["rounds"] += 1
