@@ -1,7 +1,9 @@
 """``--opt fides``: the fides trust-region optimizer with a Gauss-Newton (Fisher information) Hessian.
 
 fides (Fröhlich & Sorger 2022) is the optimizer pyPESTO recommends for ODE models: an
-interior trust region that reflects at the bounds, solved in a 2-D subspace. It is given
+interior trust region that reflects at the bounds, solved in a 2-D subspace (or the full
+space, ``subspace=full``: 4-5x fewer evaluations on Fujita near its optimum, more on
+Boehm's random starts). It is given
 the objective's value, the gradient J^T r and the Gauss-Newton Hessian J^T J of the
 weighted residuals r (0.5 |r|^2 + const is the objective, so these are exact for the
 value and the gradient and the Fisher information for the Hessian).
@@ -10,14 +12,16 @@ The residual Jacobian J comes from finite differences through the counted object
 every probe is charged: forward differences cost n evaluations per iteration, central
 ones 2n. Away from an optimum forward differences are accurate enough (relative error
 ~1e-4 on Boehm at step 1e-5), but at the optimum the gradient is small and their error
-is not (66% there, central: 0.8%), so the polish stalls about 0.01 above the optimum. By
-default (``forward-then-central``) a start therefore runs to a loose stopping tolerance
-with forward differences, then polishes from there with central ones to tight
-tolerances: the cheap Jacobian where it suffices, the accurate one where it matters
-(``benchmarks/petab_convergence.py`` measures the three choices). Written here rather than taken from scipy's private ``approx_derivative`` because
-the probes must stay inside the bounds and go through the objective one at a time. A
-trial point whose simulation fails is a rejected step to fides (it shrinks the region);
-a start whose own simulation fails ends with status "failed".
+is not (66% there, central: 0.8%), so forward runs stop about 0.007 above Boehm's
+optimum. By default (``forward-then-central``) a start therefore runs to a loose stopping
+tolerance (1e-6) with forward differences, then polishes from there with at most 5
+central iterations to fides' own tolerances (1e-8): the cheap Jacobian where it
+suffices, the accurate one where it matters (``benchmarks/petab_convergence.py`` measures
+the choices). The Jacobian is written here rather than taken from scipy's private
+``approx_derivative`` because the probes must stay inside the bounds and go through the
+objective one at a time. A trial point whose simulation fails is a rejected step to
+fides (it shrinks the region); a start whose own simulation fails ends with status
+"failed".
 """
 
 from __future__ import annotations
