@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from biobench.bench_config import BenchConfig
+from biobench.errors import BiobenchError, first_line
 from biobench.executors import run_tasks
 from biobench.initializers.base import ProgressCallback, no_progress
 from biobench.problem import Problem
@@ -27,17 +28,33 @@ class BenchPlan:
     problems: dict[str, Problem]
     tasks: list[StartTask]
     skipped: int
+    refused: dict[str, str]  # model spec -> why no problem could be built (also in the store)
 
 
 def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None = None,
          progress: ProgressCallback = no_progress) -> BenchPlan:
     """Problems and the starts still to run. Learning initializers (cvae) train here, in the driver,
-    and tell ``progress`` how far they are."""
+    and tell ``progress`` how far they are.
+
+    A model that cannot become a problem (no estimable parameters, a simulation that fails at
+    the nominal point, SBML roadrunner refuses...) is refused with its reason, recorded in
+    the store, and the bench goes on: one bad file must not stop a corpus of 162.
+    """
     problems: dict[str, Problem] = {}
     tasks: list[StartTask] = []
     skipped = 0
+    refused: dict[str, str] = {}
     for spec in config.model_specs():
-        problem = load_problem(spec, config.problem, notify=notify)
+        try:
+            problem = load_problem(spec, config.problem, notify=notify)
+        except Exception as exc:  # a library's own error too: recorded, never a crash of the whole bench
+            reason = first_line(exc)
+            refused[spec] = reason if isinstance(exc, BiobenchError) else f"{type(exc).__name__}: {reason}"
+            store.set_refusal(spec, refused[spec])
+            if notify is not None:
+                notify(f"refused {spec}: {refused[spec]}")
+            continue
+        store.set_refusal(spec, None)
         problems[problem.key] = problem
         for init, init_options in config.methods(config.initializers):
             for opt, opt_options in config.methods(config.optimizers):
@@ -47,7 +64,7 @@ def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None
                                                   opt_options=opt_options, progress=progress)
                     tasks += new
                     skipped += done
-    return BenchPlan(problems, tasks, skipped)
+    return BenchPlan(problems, tasks, skipped, refused)
 
 
 def run_plan(bench: BenchPlan, store: Store, executor: str = "serial", workers: int | None = None,

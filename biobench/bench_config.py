@@ -1,8 +1,10 @@
 """Benchmark configurations (``biobench bench CONFIG``): models x methods x seeds, validated.
 
 A method list entry is a name (``lhs``) or a one-key mapping to its options
-(``{ga: {pop_size: 10}}``). A model entry is a BioModels ID, an SBML path, or the name
-of a suite (``suite:offline``, ``suite:biomodels-small``).
+(``{ga: {pop_size: 10}}``). A model entry is a BioModels ID, an SBML path, the name
+of a suite (``suite:offline``, ``suite:biomodels-small``), or a folder whose SBML files
+(``*.xml``, ``*.sbml``, sorted by name) are the suite (``dir:../shared/biomodels/models``;
+relative to the current directory, as SBML paths are).
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ class BenchConfig(_Strict):
                 if name not in SUITES:
                     raise ConfigError(f"models: unknown suite {name!r}; known: {', '.join(sorted(SUITES))}.")
                 specs += SUITES[name]
+            elif entry.startswith("dir:"):
+                specs += sbml_files(entry.removeprefix("dir:"))
             else:
                 specs.append(entry)
         return list(dict.fromkeys(specs))
@@ -77,6 +81,18 @@ class BenchConfig(_Strict):
     @staticmethod
     def methods(entries: list[Method]) -> list[tuple[str, dict]]:
         return [(entry, {}) if isinstance(entry, str) else next(iter(entry.items())) for entry in entries]
+
+
+def sbml_files(folder: str) -> list[str]:
+    """The SBML files of a folder suite, sorted by name; a missing or empty folder is a config error."""
+    path = Path(folder).expanduser()
+    if not path.is_dir():
+        raise ConfigError(f"models: dir:{folder}: no such folder (relative paths start at the current directory, "
+                          f"{Path.cwd()}).")
+    files = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in (".xml", ".sbml"))
+    if not files:
+        raise ConfigError(f"models: dir:{folder} holds no SBML files (*.xml, *.sbml).")
+    return [str(f) for f in files]
 
 
 def load_bench_config(path: str | Path) -> BenchConfig:

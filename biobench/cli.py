@@ -282,6 +282,9 @@ def bench(config: str, executor: str, workers: int | None, scheduler: str | None
     store = Store(results or settings.results)
     console.print(f"planning {config}: {len(settings.model_specs())} models, store {store.url}")
     plan = bench_module.plan(settings, store, notify=notify, progress=stage_reporter())
+    if plan.refused:
+        console.print(f"{len(plan.refused)} of {len(settings.model_specs())} models refused (reasons above, in the "
+                      "store and in the report)")
     console.print(f"{len(plan.tasks) + plan.skipped} starts: {plan.skipped} already stored, {len(plan.tasks)} to run "
                   f"({executor}{f', {workers} workers' if workers else ''})")
     with starts_progress(with_eta=True) as progress, stored_on_interrupt(progress, store.url):

@@ -98,6 +98,15 @@ evaluations = sa.Table(
 )
 
 
+refusals = sa.Table(
+    "refusals",
+    meta,
+    sa.Column("model_spec", sa.String(1000), primary_key=True),  # what the config named
+    sa.Column("reason", sa.Text, nullable=False),  # one line: why no problem could be built
+    sa.Column("created_at", sa.String(40)),
+)
+
+
 def _versions() -> str:
     found = {}
     for name in _VERSIONED:
@@ -184,6 +193,17 @@ class Store:
                 description=json.dumps(problem.describe()),
                 created_at=_now(),
             ))
+
+    def set_refusal(self, model_spec: str, reason: str | None) -> None:
+        """Record why a model could not become a problem (one line), or clear that record (``reason=None``)."""
+        with self.engine.begin() as conn:
+            conn.execute(refusals.delete().where(refusals.c.model_spec == model_spec))
+            if reason is not None:
+                conn.execute(refusals.insert().values(model_spec=model_spec, reason=reason, created_at=_now()))
+
+    def refusals_frame(self) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            return pd.read_sql(sa.select(refusals).order_by(refusals.c.model_spec), conn)
 
     def add_run(self, record: RunRecord) -> int | None:
         """Write a start's rows atomically; return its run_id, or None when the start was already stored.

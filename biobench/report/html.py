@@ -102,6 +102,11 @@ def build_report(results: str | None = None, out: str | Path = "results/report",
          + _table_html(metrics.overall(board))),
     ]
     sections += [(item.title, _figure_html(item)) for item in report_figures(store, delta)]
+    refused = store.refusals_frame()
+    if not refused.empty:
+        sections.append(("Refused models", f"<p>{len(refused)} models named by a bench could not become estimation "
+                                           "problems; each with its reason.</p>"
+                         + _table_html(refused[["model_spec", "reason"]])))
 
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     body = "\n".join(f"<h2>{html.escape(title)}</h2>\n{content}" for title, content in sections)

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -45,6 +46,7 @@ def write(tmp_path, text, name="bench.yaml"):
         ("models: [BIOMD12]\nstrats: 3\n", "unknown key 'strats'"),
         ("models: []\n", "'models'"),
         ("models: [suite:everything]\n", "unknown suite 'everything'"),
+        ("models: [dir:no/such/folder]\n", "dir:no/such/folder: no such folder"),
         ("models: [BIOMD12]\noptimizers: [simplex]\n", "unknown optimizer 'simplex'"),
         ("models: [BIOMD12]\noptimizers: [{ga: {pop: 3}}]\n", "has no option"),
         ("models: [BIOMD12]\nseeds: [1, 1]\n", "distinct"),
@@ -56,11 +58,49 @@ def test_bad_configs_name_the_key(tmp_path, text, message):
         load_bench_config(write(tmp_path, text))
 
 
+def test_a_folder_is_a_suite_and_a_model_that_cannot_be_a_problem_is_refused_not_fatal(tmp_path):
+    """A corpus bench must survive its bad files: the refusal and its reason are in the store and the report."""
+    import shutil
+
+    from biobench.report import build_report
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    shutil.copy(DATA / "two_step.xml", folder / "b_two_step.xml")
+    (folder / "a_broken.xml").write_text("<sbml>not a model</sbml>")
+    (folder / "notes.txt").write_text("not SBML: ignored")
+    config = load_bench_config(write(tmp_path, f"models: ['dir:{folder}']\nstarts: 1\nbudget: 20\n"))
+    assert config.model_specs() == [str(folder / "a_broken.xml"), str(folder / "b_two_step.xml")]
+    store = Store(tmp_path / "s.sqlite")
+    bench = plan(config, store)
+    assert list(bench.refused) == [str(folder / "a_broken.xml")] and len(bench.problems) == 1
+    run_plan(bench, store)
+    refused = store.refusals_frame()
+    assert refused["model_spec"].tolist() == [str(folder / "a_broken.xml")] and refused["reason"].str.len().min() > 0
+    page = build_report(store.url, tmp_path / "report").read_text()
+    assert "Refused models" in page and "a_broken.xml" in page
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ConfigError, match="holds no SBML files"):
+        load_bench_config(write(tmp_path, f"models: ['dir:{empty}']\n")).model_specs()
+
+
 def test_shipped_configs_are_valid():
     quick = load_bench_config(REPO / "configs" / "quick.yaml")
     assert quick.model_specs() == SUITES["offline"]
     small = load_bench_config(REPO / "configs" / "biomodels-small.yaml")
     assert len(small.model_specs()) >= 5 and all(m.startswith("BIOMD") for m in small.model_specs())
+    online = load_bench_config(REPO / "configs" / "corpus-online.yaml")
+    assert len(online.model_specs()) == 162 and all(m.startswith("BIOMD") for m in online.model_specs())
+    corpus_folder = REPO.parent / "shared" / "biomodels" / "models"
+    if corpus_folder.is_dir():  # configs/corpus.yaml names it relative to the repository
+        cwd = os.getcwd()
+        try:
+            os.chdir(REPO)
+            corpus = load_bench_config(REPO / "configs" / "corpus.yaml")
+            assert [Path(m).stem for m in corpus.model_specs()] == online.model_specs()
+        finally:
+            os.chdir(cwd)
 
 
 @pytest.mark.slow
