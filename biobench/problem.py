@@ -182,6 +182,20 @@ def _bounds(pid: str, nominal: float, settings: ProblemSettings) -> tuple[float,
     return nominal / settings.bounds_factor, nominal * settings.bounds_factor
 
 
+def _default_observables(model: Model, settings: ProblemSettings) -> tuple[str, ...]:
+    """The configured observables; else the floating species; else, for models written in rate rules alone
+    (neuron and organ models of BioModels), the variables those rules integrate."""
+    if settings.observables is not None:
+        return tuple(settings.observables)
+    if model.species:
+        return model.species
+    rate_rules = tuple(model.simulator().getRateRuleIds())
+    if not rate_rules:
+        raise ProblemError(f"{model.model_id} has neither floating species nor rate rules to observe; set "
+                           "observables in the config.")
+    return rate_rules
+
+
 def build_problem(model: Model, settings: ProblemSettings | None = None) -> Problem:
     """Turn a model into a synthetic problem; same model, settings and seed give identical data."""
     settings = settings or ProblemSettings()
@@ -190,9 +204,7 @@ def build_problem(model: Model, settings: ProblemSettings | None = None) -> Prob
     nominal = np.array([value for _, value in chosen], dtype=float)
     bounds = np.array([_bounds(pid, value, settings) for pid, value in chosen], dtype=float)
     scales = (settings.scale,) * len(ids)
-    observables = tuple(settings.observables) if settings.observables is not None else model.species
-    if not observables:
-        raise ProblemError(f"{model.model_id} has no floating species to observe; set observables in the config.")
+    observables = _default_observables(model, settings)
     if len(set(observables)) != len(observables):
         raise ProblemError(f"observables: {list(observables)} names an observable twice; list each once.")
 

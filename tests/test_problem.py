@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from biobench.errors import ConfigError, ProblemError
+from biobench.models import load_model
 from biobench.problem import build_problem
 from biobench.settings import NoiseSettings, ProblemSettings, TimeSettings, load_run_settings
 from biobench.time_grid import nice_ceiling
@@ -127,3 +128,22 @@ def test_simulations_start_at_zero_when_the_first_time_point_is_later(two_step_m
     predicted_from_zero, _ = Likelihood(from_zero).predict(from_zero.nominal)
     np.testing.assert_allclose(predicted_later, predicted_from_zero[3:], rtol=1e-10)  # rows t = 1 and t = 5
     assert not np.allclose(predicted_later[:3], predicted_from_zero[:3])  # t = 1 is not the initial state
+
+
+def test_a_model_of_rate_rules_alone_observes_their_variables(tmp_path):
+    """Ten BioModels of the corpus have no floating species, only rate rules: they are problems too."""
+    sbml = (
+        '<?xml version="1.0" encoding="UTF-8"?><sbml xmlns="http://www.sbml.org/sbml/level3/version1/core" '
+        'level="3" version="1"><model id="rules"><listOfCompartments><compartment id="c" size="1" constant="true"/>'
+        '</listOfCompartments><listOfParameters><parameter id="x" value="5" constant="false"/>'
+        '<parameter id="k" value="0.3" constant="true"/></listOfParameters><listOfRules><rateRule variable="x">'
+        '<math xmlns="http://www.w3.org/1998/Math/MathML"><apply><times/><apply><minus/><ci>k</ci></apply>'
+        '<ci>x</ci></apply></math></rateRule></listOfRules></model></sbml>')
+    path = tmp_path / "rules.xml"
+    path.write_text(sbml)
+    problem = build_problem(load_model(path))
+    assert problem.parameter_ids == ("k",) and [o.observable_id for o in problem.experiments.observables] == ["x"]
+    times = problem.timepoints
+    data = problem.experiments.grid(problem.experiments.measured)[:, 0]
+    truth = 5 * np.exp(-0.3 * times)
+    assert np.abs(data - truth).max() < 0.5  # the decay the rule integrates, within 5 sigma (sigma <= 0.1)
