@@ -108,5 +108,20 @@ def load_bench_config(path: str | Path) -> BenchConfig:
                 registry.get(name)(**options)
             except Exception as exc:
                 raise ConfigError(f"{path}: {key}: {exc}") from None
-    config.model_specs()
+    for spec in config.model_specs():  # what cannot even name a model is a typo: refused now, not after a bench
+        _check_model_spec(spec, path)
     return config
+
+
+def _check_model_spec(spec: str, config_path: str | Path) -> None:
+    """A path must exist and anything else must be a BioModels ID; models that exist but cannot become
+    problems are refused later, one by one, without stopping the bench."""
+    from biobench.models.ids import looks_like_model_id
+
+    looks_like_path = Path(spec).suffix.lower() in (".xml", ".sbml", ".yaml", ".yml") or "/" in spec or "\\" in spec
+    if looks_like_path and not Path(spec).expanduser().exists():
+        raise ConfigError(f"{config_path}: models: {spec}: no such file (relative paths start at the current "
+                          f"directory, {Path.cwd()}).")
+    if not looks_like_path and not looks_like_model_id(spec):
+        raise ConfigError(f"{config_path}: models: {spec!r} is neither a BioModels ID (BIOMD0000000012, BIOMD12, "
+                          "MODEL...) nor a file path.")

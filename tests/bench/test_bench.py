@@ -47,6 +47,8 @@ def write(tmp_path, text, name="bench.yaml"):
         ("models: []\n", "'models'"),
         ("models: [suite:everything]\n", "unknown suite 'everything'"),
         ("models: [dir:no/such/folder]\n", "dir:no/such/folder: no such folder"),
+        ("models: [BIOMD12x]\n", "'BIOMD12x' is neither a BioModels ID"),
+        ("models: [missing/model.xml]\n", "missing/model.xml: no such file"),
         ("models: [BIOMD12]\noptimizers: [simplex]\n", "unknown optimizer 'simplex'"),
         ("models: [BIOMD12]\noptimizers: [{ga: {pop: 3}}]\n", "has no option"),
         ("models: [BIOMD12]\nseeds: [1, 1]\n", "distinct"),
