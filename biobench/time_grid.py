@@ -5,7 +5,9 @@ model that does not settle within ``MAX_AUTO_END`` may oscillate: then a fixed 5
 grid can fall below a few points per period (aliasing: the data no longer show the
 oscillation the fit must reproduce), so the period is measured on the nominal trajectory
 and the grid gets at least ``POINTS_PER_PERIOD`` points per period over at most
-``PERIODS`` periods. Peak finding is scipy's; the horizon rules are biobench's own.
+``PERIODS`` periods. A model whose nominal simulation fails before ``MAX_AUTO_END`` (it
+blows up, or CVODE gives up late) gets the same rules within the longest of 100, 10 and
+1 time units that it survives. Peak finding is scipy's; the horizon rules are biobench's own.
 """
 
 from __future__ import annotations
@@ -54,32 +56,32 @@ def nice_ceiling(value: float) -> float:
     return float(10.0 ** (exponent + 1))
 
 
-def settling_end(trajectory: Trajectory) -> float | None:
+def settling_end(trajectory: Trajectory, window: float = MAX_AUTO_END) -> float | None:
     """Twice the time the nominal trajectory needs to settle within 2% of its final state; None if it never does."""
-    times = np.concatenate([[0.0], np.logspace(-4, math.log10(MAX_AUTO_END), 281)])
+    times = np.concatenate([[0.0], np.logspace(-4, math.log10(window), 281)])
     y = _simulate(trajectory, times)
     scale = np.abs(y).max(axis=0)
     moving = scale > 0
     if not moving.any():
-        return MAX_AUTO_END  # nothing moves: the full window, as before oscillation-aware grids
+        return window  # nothing moves: the full window, as before oscillation-aware grids
     deviation = np.abs(y[:, moving] - y[-1, moving]) / scale[moving]
     unsettled = np.flatnonzero((deviation > SETTLE_TOLERANCE).any(axis=1))
     if unsettled.size == 0:
         return nice_ceiling(times[1])
     if unsettled[-1] >= len(times) - 2:
         return None  # still moving at the end of the window
-    return min(MAX_AUTO_END, nice_ceiling(2.0 * times[unsettled[-1] + 1]))
+    return min(window, nice_ceiling(2.0 * times[unsettled[-1] + 1]))
 
 
-def oscillation_period(trajectory: Trajectory) -> float | None:
+def oscillation_period(trajectory: Trajectory, window: float = MAX_AUTO_END) -> float | None:
     """The shortest period among observables that keep oscillating through the second half of the window.
 
     Sustained means at least three prominent peaks in the second half; damped oscillations
     settle and never get here, slow drifts have no peaks.
     """
-    times = np.linspace(0.0, MAX_AUTO_END, _PROBE_POINTS)
+    times = np.linspace(0.0, window, _PROBE_POINTS)
     y = _simulate(trajectory, times)
-    late = times >= MAX_AUTO_END / 2
+    late = times >= window / 2
     periods = []
     for column in y.T:
         span = np.ptp(column)
@@ -97,13 +99,30 @@ def time_grid(settings: TimeSettings, trajectory: Trajectory) -> TimeGrid:
         return TimeGrid(np.asarray(settings.points, dtype=float))
     if settings.end != "auto":
         return TimeGrid(np.linspace(0.0, float(settings.end), settings.n))
-    end = settling_end(trajectory)
+    for window in _WINDOWS:
+        try:
+            return _automatic(settings, trajectory, window)
+        except _Unsimulable:
+            continue
+    raise ProblemError("the nominal model cannot be simulated even to t = 1 to find a time horizon; set time.end "
+                       "in the config.")
+
+
+_WINDOWS = (MAX_AUTO_END, 100.0, 10.0, 1.0)
+
+
+class _Unsimulable(Exception):
+    """The nominal trajectory fails within the window being tried."""
+
+
+def _automatic(settings: TimeSettings, trajectory: Trajectory, window: float) -> TimeGrid:
+    end = settling_end(trajectory, window)
     if end is not None:
         return TimeGrid(np.linspace(0.0, end, settings.n))
-    period = oscillation_period(trajectory)
+    period = oscillation_period(trajectory, window)
     if period is None:
-        return TimeGrid(np.linspace(0.0, MAX_AUTO_END, settings.n))
-    end = min(MAX_AUTO_END, nice_ceiling(PERIODS * period))
+        return TimeGrid(np.linspace(0.0, window, settings.n))
+    end = min(window, nice_ceiling(PERIODS * period))
     n = min(MAX_POINTS, max(settings.n, math.ceil(POINTS_PER_PERIOD * end / period) + 1))
     return TimeGrid(np.linspace(0.0, end, n), period)
 
@@ -111,5 +130,5 @@ def time_grid(settings: TimeSettings, trajectory: Trajectory) -> TimeGrid:
 def _simulate(trajectory: Trajectory, times: np.ndarray) -> np.ndarray:
     y = trajectory(times)
     if y is None:
-        raise ProblemError("the nominal model cannot be simulated to find a time horizon; set time.end in the config.")
+        raise _Unsimulable()
     return y

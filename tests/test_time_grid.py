@@ -77,3 +77,14 @@ def test_a_model_where_nothing_moves_gets_the_full_window(tmp_path):
     path.write_text(sbml("still", {"S": 0.0}, {"k": 0.5}, {"S": "k * S"}))  # stays at 0 for ever
     problem = build_problem(load_model(path))
     assert problem.timepoints[-1] == MAX_AUTO_END and len(problem.timepoints) == 51
+
+
+def test_a_model_that_blows_up_gets_the_longest_window_it_survives(tmp_path):
+    """dS/dt = 0.02 S^2 from S = 1 blows up at t = 50: four corpus models failed this way over [0, 1000]
+    and were refused; now the window shrinks (1000, 100, 10, 1) to one the nominal model survives."""
+    path = tmp_path / "blowup.xml"
+    path.write_text(sbml("blowup", {"S": 1.0}, {"k": 0.02}, {"S": "k * S^2"}))
+    problem = build_problem(load_model(path))
+    times = problem.timepoints
+    assert times[-1] == 10.0 and len(times) == 51
+    assert np.isfinite(problem.experiments.measured).all()

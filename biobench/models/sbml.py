@@ -40,11 +40,16 @@ def check_sbml_bytes(data: bytes, origin: str) -> None:
         raise NotSbmlError(f"{origin}: not a readable SBML document: {detail}.")
 
 
+# Packages that only describe how a model is drawn: their errors cannot change a simulation
+# (BIOMD0000000463 lacks render:required, and roadrunner simulates it).
+_DRAWING_PACKAGES = {"layout", "render"}
+
+
 def _messages(doc: libsbml.SBMLDocument, min_severity: int) -> list[str]:
     out = []
     for i in range(doc.getNumErrors()):
         err = doc.getError(i)
-        if err.getSeverity() >= min_severity:
+        if err.getSeverity() >= min_severity and err.getPackage() not in _DRAWING_PACKAGES:
             # libsbml's message is the rule's text, a reference, then the specific finding: keep the last.
             lines = [line.strip() for line in err.getMessage().splitlines() if line.strip()]
             out.append(f"line {err.getLine()}: {(lines[-1] if lines else err.getShortMessage()).rstrip('.')}")

@@ -18,6 +18,17 @@ def test_broken_file_gives_one_clear_error_naming_file_and_libsbml_message():
     assert "references species 'Nowhere', which is undefined" in message
 
 
+def test_errors_of_drawing_packages_do_not_refuse_a_model(tmp_path):
+    """BIOMD0000000463 declares the render package without render:required: an error about how the model is
+    drawn, not about what it simulates (roadrunner simulates it). Real errors still refuse (test above)."""
+    text = (DATA / "two_step.xml").read_text().replace(
+        'level="3" version="1">',
+        'level="3" version="1" xmlns:render="http://www.sbml.org/sbml/level3/version1/render/version1">', 1)
+    path = tmp_path / "drawn.xml"
+    path.write_text(text)
+    assert load_model(path).species == ("A", "B", "C")
+
+
 def test_non_xml_file_is_refused(tmp_path):
     path = tmp_path / "notes.xml"
     path.write_text("these are my notes, not a model")
