@@ -13,8 +13,6 @@ KL term, which keeps the latent space from collapsing onto the prior.
 from __future__ import annotations
 
 import copy
-import io
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -24,8 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from biobench.atomic import atomic_write_bytes, atomic_write_text
-from biobench.errors import PluginError, first_line
+from biobench.saved_networks import load_network, save_network
 
 
 @dataclass(frozen=True)
@@ -163,26 +160,10 @@ def fit(arch: Architecture, training: Training, x_train: np.ndarray, c_train: np
 
 
 def save(model: ConditionalVAE, config: dict, folder: Path) -> None:
-    """state_dict (weights only) plus a JSON config; the config is written last and marks completeness."""
-    buffer = io.BytesIO()
-    torch.save({k: v.cpu() for k, v in model.state_dict().items()}, buffer)
-    atomic_write_bytes(folder / "model.pt", buffer.getvalue())
-    atomic_write_text(folder / "config.json", json.dumps(config | {"architecture": asdict(model.arch)}, indent=2))
+    save_network(model, config | {"architecture": asdict(model.arch)}, folder, "model.pt")
 
 
 def load(folder: Path, device: str = "cpu") -> tuple[ConditionalVAE, dict] | None:
-    """The saved model and config, or None when absent; never unpickles arbitrary objects."""
-    config_path, weights_path = folder / "config.json", folder / "model.pt"
-    if not (config_path.exists() and weights_path.exists()):
-        return None
-    try:
-        config = json.loads(config_path.read_text())
-        model = ConditionalVAE(Architecture(**config["architecture"]))
-        state = torch.load(weights_path, map_location="cpu", weights_only=True)
-        model.load_state_dict(state)
-    except Exception as exc:  # weights_only refuses pickled code; a damaged file fails to parse
-        raise PluginError(f"cvae: the saved model in {folder} cannot be loaded safely ({type(exc).__name__}: "
-                          f"{first_line(exc)[:200]}); delete the folder or pass --init-option "
-                          "retrain=true.") from None
-    model.to(device).eval()
-    return model, config
+    """The saved model and config, or None when absent (``biobench.saved_networks``)."""
+    return load_network(folder, "model.pt", lambda config: ConditionalVAE(Architecture(**config["architecture"])),
+                        "cvae: the saved model", "--init-option retrain=true", device)

@@ -14,8 +14,6 @@ CPU. Saved as a state_dict (loaded with ``weights_only=True``) plus a JSON confi
 from __future__ import annotations
 
 import copy
-import io
-import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,8 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from biobench.atomic import atomic_write_bytes, atomic_write_text
-from biobench.errors import PluginError, first_line
+from biobench.saved_networks import load_network, save_network
 
 _MIN_STD = 1e-12  # an output that never changes is predicted as its mean
 
@@ -159,27 +156,16 @@ def fit(spec: NetworkSpec, training: TrainingSpec, x: np.ndarray, outputs: np.nd
 
 
 def save(model: SurrogateNetwork, config: dict, folder: Path) -> None:
-    """state_dict (weights only) plus a JSON config; the config is written last and marks completeness."""
-    buffer = io.BytesIO()
-    torch.save({k: v.cpu() for k, v in model.state_dict().items()}, buffer)
-    atomic_write_bytes(folder / "surrogate.pt", buffer.getvalue())
-    atomic_write_text(folder / "config.json", json.dumps(config | {"network": asdict(model.spec)}, indent=2))
+    save_network(model, config | {"network": asdict(model.spec)}, folder, "surrogate.pt")
 
 
 def load(folder: Path, device: str = "cpu") -> tuple[SurrogateNetwork, dict] | None:
-    """The saved network and config, or None when absent; never unpickles arbitrary objects."""
-    config_path, weights_path = folder / "config.json", folder / "surrogate.pt"
-    if not (config_path.exists() and weights_path.exists()):
-        return None
-    try:
-        config = json.loads(config_path.read_text())
-        spec = NetworkSpec(**config["network"])
-        state = torch.load(weights_path, map_location="cpu", weights_only=True)
-        inputs, outputs = np.zeros(spec.n_inputs), np.ones(spec.n_outputs)
-        model = SurrogateNetwork(spec, inputs, inputs + 1, outputs, outputs, outputs, outputs, outputs)
-        model.load_state_dict(state)  # the buffers (bounds, standardisation) come with the weights
-    except Exception as exc:  # weights_only refuses pickled code; a damaged file fails to parse
-        raise PluginError(f"surrogate: the saved network in {folder} cannot be loaded safely "
-                          f"({type(exc).__name__}: {first_line(exc)[:200]}); delete the folder or pass "
-                          "--retrain.") from None
-    return model.to(device).eval(), config
+    """The saved network and config, or None when absent (``biobench.saved_networks``)."""
+    return load_network(folder, "surrogate.pt", _empty_network, "surrogate: the saved network", "--retrain", device)
+
+
+def _empty_network(config: dict) -> SurrogateNetwork:
+    """A network of the saved shape; its buffers (bounds, output transform) come with the weights."""
+    spec = NetworkSpec(**config["network"])
+    inputs, outputs = np.zeros(spec.n_inputs), np.ones(spec.n_outputs)
+    return SurrogateNetwork(spec, inputs, inputs + 1, outputs, outputs, outputs, outputs, outputs)
