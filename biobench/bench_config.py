@@ -117,11 +117,13 @@ def _check_model_spec(spec: str, config_path: str | Path) -> None:
     """A path must exist and anything else must be a BioModels ID; models that exist but cannot become
     problems are refused later, one by one, without stopping the bench."""
     from biobench.models.ids import looks_like_model_id
+    from biobench.models.resolve import is_path_spec
+    from biobench.sources import is_petab_spec
 
-    looks_like_path = Path(spec).suffix.lower() in (".xml", ".sbml", ".yaml", ".yml") or "/" in spec or "\\" in spec
-    if looks_like_path and not Path(spec).expanduser().exists():
-        raise ConfigError(f"{config_path}: models: {spec}: no such file (relative paths start at the current "
-                          f"directory, {Path.cwd()}).")
-    if not looks_like_path and not looks_like_model_id(spec):
+    if is_path_spec(spec) or is_petab_spec(spec):
+        if not Path(spec).expanduser().exists():
+            raise ConfigError(f"{config_path}: models: {spec}: no such file (relative paths start at the current "
+                              f"directory, {Path.cwd()}).")
+    elif not looks_like_model_id(spec):
         raise ConfigError(f"{config_path}: models: {spec!r} is neither a BioModels ID (BIOMD0000000012, BIOMD12, "
                           "MODEL...) nor a file path.")

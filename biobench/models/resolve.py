@@ -90,13 +90,17 @@ def _sbml_model_name(content: bytes, fallback: str) -> str:
     return (model.getName() or model.getId()) if model is not None else fallback
 
 
+def is_path_spec(text: str) -> bool:
+    """Whether what the user typed names a file (an SBML suffix, a path separator, an existing file), not an ID."""
+    return Path(text).suffix.lower() in SBML_SUFFIXES or Path(text).exists() or "/" in text or "\\" in text
+
+
 def resolve_model(spec: str | Path, *, cache: ModelCache | None = None, client: BioModelsClient | None = None,
                   notify=None) -> Model:
     """Load a model from a BioModels ID (fetched and cached) or from a local SBML path."""
     text = str(spec)
-    path = Path(text)
-    if path.suffix.lower() in SBML_SUFFIXES or path.exists() or "/" in text or "\\" in text:
-        return load_model(path)
+    if is_path_spec(text):
+        return load_model(Path(text))
     if not looks_like_model_id(text):
         raise InvalidModelIdError(
             f"{text!r} is neither a BioModels ID (BIOMD0000000012, BIOMD12, MODEL...) nor an SBML file path."
