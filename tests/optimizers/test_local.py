@@ -9,7 +9,7 @@ from biobench.errors import PluginError
 from biobench.likelihood import Likelihood
 from biobench.objective import Objective
 from biobench.optimizers import optimizers
-from tests.conftest import REPO
+from tests.conftest import DATA
 
 LOCAL = ["local", "lbfgsb"]
 
@@ -77,10 +77,9 @@ def test_unknown_optimizer_lists_the_known_ones():
         optimizers.get("simplex")
 
 
-BOEHM = REPO.parent / "shared" / "benchmark_models_petab" / "Boehm_JProteomeRes2014" / "Boehm_JProteomeRes2014.yaml"
+BOEHM = DATA / "benchmark_models_petab" / "Boehm_JProteomeRes2014" / "Boehm_JProteomeRes2014.yaml"  # BSD-3 copy
 
 
-@pytest.mark.skipif(not BOEHM.is_file(), reason=f"Boehm's PEtab problem not found at {BOEHM}")
 def test_jacobian_scaling_takes_boehm_from_its_ridge_to_the_published_optimum():
     """Where unscaled least squares stopped on Boehm (138.35, on a flat ridge towards the bounds), scaling by
     the Jacobian's column norms reaches the published optimum 138.222 (unscaled: 138.33)."""
