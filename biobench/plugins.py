@@ -9,6 +9,7 @@ method is used exactly like a built-in one (``--init NAME``, ``--opt NAME``).
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import entry_points
 from typing import Any, ClassVar, Generic, TypeVar, get_args
 
@@ -87,6 +88,7 @@ class Registry(Generic[T]):
     def __init__(self, kind: str, group: str) -> None:
         self.kind, self.group = kind, group
         self._items: dict[str, type[T]] = {}
+        self._lazy: dict[str, str] = {}  # name -> module that registers it when imported
         self._loaded_entry_points = False
 
     def register(self, name: str):
@@ -100,6 +102,11 @@ class Registry(Generic[T]):
             return cls
 
         return decorate
+
+    def register_lazily(self, name: str, module: str) -> None:
+        """``name`` is registered by importing ``module`` on first lookup: plugins built on torch stay out of
+        the import of every command that does not use them."""
+        self._lazy[name] = module
 
     def _load_entry_points(self) -> None:
         if self._loaded_entry_points:
@@ -116,6 +123,8 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> type[T]:
         self._load_entry_points()
+        if name not in self._items and name in self._lazy:
+            importlib.import_module(self._lazy[name])
         try:
             return self._items[name]
         except KeyError:
@@ -126,4 +135,4 @@ class Registry(Generic[T]):
 
     def names(self) -> list[str]:
         self._load_entry_points()
-        return sorted(self._items)
+        return sorted(self._items.keys() | self._lazy.keys())

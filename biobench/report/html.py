@@ -17,7 +17,7 @@ import pandas as pd
 from biobench import __version__, metrics
 from biobench.atomic import atomic_write_text
 from biobench.errors import StoreError
-from biobench.report import cvae_figures, figures, surrogate_figures
+from biobench.report import figures, generative_figures, surrogate_figures
 from biobench.store import Store
 
 _STYLE = """
@@ -83,7 +83,7 @@ def report_figures(store: Store, delta: float = metrics.DEFAULT_DELTA) -> list[f
     items.append(figures.success_heatmap(board))
     items.append(figures.performance_profiles(board, palette))
     recovery = figures.parameter_recovery(runs, store.problems_frame(), palette)
-    return (items + ([recovery] if recovery is not None else []) + cvae_figures.cvae_diagnostics(runs)
+    return (items + ([recovery] if recovery is not None else []) + generative_figures.generative_diagnostics(runs)
             + surrogate_figures.surrogate_diagnostics(runs))
 
 

@@ -10,9 +10,11 @@ import pytest
 from biobench.initializers import initializers
 
 NAMES = initializers.names()
-# Small settings for the learning initializer; the behaviour under test is the same.
-OPTIONS = {"cvae": {"pilot": 48, "trials": 1, "max_epochs": 30, "patience": 5, "diagnostic_samples": 2}}
-# The cvae concentrates its points where the objective is low, by design; the others fill the box.
+# Small settings for the learning initializers; the behaviour under test is the same.
+_SMALL = {"pilot": 48, "trials": 1, "diagnostic_samples": 2}
+OPTIONS = {"cvae": _SMALL | {"max_epochs": 30, "patience": 5}, "cvae-transformer": _SMALL | {"max_epochs": 30, "patience": 5},
+           "ccgan": _SMALL | {"max_iterations": 200, "eval_every": 50}}
+# The generative ones concentrate their points where the objective is low, by design; the others fill the box.
 SPACE_FILLING = {"random", "lhs", "lhs-opt", "mjs", "petab", "sobol"}  # petab: uniform without table priors
 
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from biobench.cli import main
 from biobench.errors import StoreError
-from biobench.initializers.cvae import CONDITION_BANDS
+from biobench.initializers.generative.diagnostics import CONDITION_BANDS
 from biobench.records import RunRecord, StartIdentity
 from biobench.report import build_report
 from biobench.report.figures import FLOOR_LABEL
@@ -115,6 +115,29 @@ def test_every_cvae_diagnostic_is_drawn_from_a_real_run(two_step_problem, tmp_pa
     assert len(latent.collections[0].get_offsets()) == cvae["n_validation"]  # one dot per validation vector
     assert len(search.get_lines()) == 3  # one line per optuna trial
     assert f"RMSE {cvae['recon_rmse']:.3g}, Pearson {cvae['recon_pearson']:.3g}" in item.caption
+
+
+def test_every_generative_initializer_that_ran_is_drawn_and_set_side_by_side(two_step_problem, tmp_path):
+    store = Store(tmp_path / "family.sqlite")
+    small = {"pilot": 40, "trials": 2, "diagnostic_samples": 4}
+    options = {"cvae-transformer": small | {"max_epochs": 20, "patience": 5},
+               "ccgan": small | {"max_iterations": 150, "eval_every": 50}}
+    for name, init_options in options.items():
+        run_starts(two_step_problem, name, "local", n_starts=2, budget=20, seed=0, store=store,
+                   init_options=init_options)
+    extras = store.runs_frame().set_index("initializer")["extras"]
+    drawn = {f.title: f for f in report_figures(store)}
+    problem = two_step_problem.problem_id
+    assert {f"Transformer cVAE diagnostics, {problem}", f"CcGAN diagnostics, {problem}",
+            f"Generative initializers side by side, {problem}"} <= set(drawn)
+    gan = drawn[f"CcGAN diagnostics, {problem}"].figure.axes
+    assert not any("not recorded" in t.get_text() for ax in gan for t in ax.texts)
+    assert len(gan[0].get_lines()) == 2  # generator and discriminator losses
+    assert len(gan[4].get_lines()[0].get_xdata()) == len(extras.loc["ccgan"].iloc[0]["ccgan"]["val_loss"])
+    finite, fvals, energy, seconds = drawn[f"Generative initializers side by side, {problem}"].figure.axes
+    assert len(finite.patches) == 2 * len(CONDITION_BANDS)  # one bar per member and band
+    assert [round(p.get_height(), 6) for p in energy.patches] == [
+        round(extras.loc[name].iloc[0][name]["validation_energy"], 6) for name in options]
 
 
 def test_parameter_recovery_is_left_out_without_true_parameters(small_store, tmp_path):

@@ -1,0 +1,94 @@
+"""Training-loop pieces the generative initializers share: seeded minibatches, early stopping that keeps
+the best weights, a wall-clock deadline, and the epoch loop both VAEs train with.
+
+Written here rather than taken from a trainer library (Lightning, ignite) because the
+loop is a few lines and must do two things those do not do together: stop at a shared
+deadline of an optuna search, and be bit-for-bit reproducible on CPU under a seed.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+EpochCallback = Callable[[int], None]
+
+
+class BestSoFar:
+    """Tracks a validation value to be minimised: keeps a copy of the best weights, says when to stop
+    (``patience`` checks without improvement, or the ``deadline`` of ``time.monotonic()`` passed)."""
+
+    def __init__(self, model: nn.Module, patience: int, deadline: float | None) -> None:
+        self.model, self.patience, self.deadline = model, patience, deadline
+        self.best, self.state, self.since_best = np.inf, copy.deepcopy(model.state_dict()), 0
+
+    def should_stop(self, value: float) -> bool:
+        if value < self.best - 1e-6:
+            self.best, self.state, self.since_best = value, copy.deepcopy(self.model.state_dict()), 0
+        else:
+            self.since_best += 1
+            if self.since_best >= self.patience:
+                return True
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def restore(self) -> nn.Module:
+        self.model.load_state_dict(self.state)
+        return self.model.eval()
+
+
+def minibatches(n: int, batch_size: int, generator: torch.Generator, device: str,
+                smallest: int = 1) -> Iterator[torch.Tensor]:
+    """A seeded permutation of ``range(n)`` in batches; a last batch smaller than ``smallest`` is skipped."""
+    order = torch.randperm(n, generator=generator).to(device)
+    for start in range(0, n, batch_size):
+        batch = order[start:start + batch_size]
+        if len(batch) >= smallest:
+            yield batch
+
+
+def tensors(device: str, *arrays: np.ndarray) -> list[torch.Tensor]:
+    """float32 tensors on ``device``; 1-D arrays become columns (conditions)."""
+    return [torch.as_tensor(a.reshape(-1, 1) if a.ndim == 1 else a, dtype=torch.float32, device=device)
+            for a in arrays]
+
+
+def fit_epochs(model: nn.Module, loss: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor],
+               x_train: np.ndarray, c_train: np.ndarray, x_val: np.ndarray, c_val: np.ndarray, *, lr: float,
+               weight_decay: float, batch_size: int, max_epochs: int, patience: int, seed: int, device: str,
+               deadline: float | None = None, on_epoch: EpochCallback | None = None,
+               smallest_batch: int = 1) -> tuple[nn.Module, list[float], list[float]]:
+    """Adam on ``loss(model, x, c)`` with early stopping on the validation loss; the best model and both curves.
+
+    Training also stops after the epoch that passes ``deadline``, with the best model so far:
+    a search bounded in time never waits for a slow trial.
+    """
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    model = model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    xt, ct, xv, cv = tensors(device, x_train, c_train, x_val, c_val)
+    train_curve, val_curve = [], []
+    best = BestSoFar(model, patience, deadline)
+    for _ in range(max_epochs):
+        model.train()
+        total = 0.0
+        for batch in minibatches(len(xt), batch_size, generator, device, smallest_batch):
+            optimizer.zero_grad()
+            value = loss(model, xt[batch], ct[batch])
+            value.backward()
+            optimizer.step()
+            total += value.item() * len(batch)
+        train_curve.append(total / len(xt))
+        model.eval()
+        with torch.no_grad():
+            val_curve.append(float(loss(model, xv, cv)))
+        if on_epoch is not None:
+            on_epoch(len(val_curve))
+        if best.should_stop(val_curve[-1]):
+            break
+    return best.restore(), train_curve, val_curve
