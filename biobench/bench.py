@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from biobench.bench_config import BenchConfig
 from biobench.errors import BiobenchError, first_line
 from biobench.executors import run_tasks
+from biobench.features import problem_features
 from biobench.initializers.base import ProgressCallback, no_progress
 from biobench.problem import Problem
 from biobench.records import RunRecord
@@ -36,6 +37,7 @@ def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None
     """Problems and the starts still to run. Learning initializers (cvae) train here, in the driver,
     and tell ``progress`` how far they are.
 
+    Each problem's features (``biobench.features``) are measured once and stored.
     A model that cannot become a problem (no estimable parameters, a simulation that fails at
     the nominal point, SBML roadrunner refuses...) is refused with its reason, recorded in
     the store, and the bench goes on: one bad file must not stop a corpus of 162.
@@ -56,6 +58,8 @@ def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None
             continue
         store.set_refusal(spec, None)
         problems[problem.key] = problem
+        if problem.key not in store.feature_keys():  # what 'biobench recommend' learns from, measured once
+            _measure_features(problem, store, notify)
         for init, init_options in config.methods(config.initializers):
             for opt, opt_options in config.methods(config.optimizers):
                 for seed in config.seeds:
@@ -65,6 +69,17 @@ def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None
                     tasks += new
                     skipped += done
     return BenchPlan(problems, tasks, skipped, refused)
+
+
+def _measure_features(problem: Problem, store: Store, notify: Callable[[str], None] | None) -> None:
+    """Store the problem's features; a failure to measure them is told, not fatal (the runs do not need them)."""
+    try:
+        values = problem_features(problem)
+    except Exception as exc:
+        if notify is not None:
+            notify(f"features of {problem.problem_id} not measured: {type(exc).__name__}: {first_line(exc)}")
+        return
+    store.set_features(problem.key, problem.problem_id, problem.model.model_id, values)
 
 
 def run_plan(bench: BenchPlan, store: Store, executor: str = "serial", workers: int | None = None,

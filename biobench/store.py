@@ -107,6 +107,17 @@ refusals = sa.Table(
 )
 
 
+features = sa.Table(
+    "features",
+    meta,
+    sa.Column("problem_key", sa.String(64), primary_key=True),
+    sa.Column("problem_id", sa.String(200), nullable=False),
+    sa.Column("model_id", sa.String(200), nullable=False),
+    sa.Column("features", sa.Text, nullable=False),  # JSON: name -> number (NaN as null)
+    sa.Column("created_at", sa.String(40)),
+)
+
+
 def _versions() -> str:
     found = {}
     for name in _VERSIONED:
@@ -204,6 +215,26 @@ class Store:
     def refusals_frame(self) -> pd.DataFrame:
         with self.engine.connect() as conn:
             return pd.read_sql(sa.select(refusals).order_by(refusals.c.model_spec), conn)
+
+    def set_features(self, problem_key: str, problem_id: str, model_id: str, values: dict) -> None:
+        """Store (or replace) a problem's model features (``biobench.features``)."""
+        blob = json.dumps({k: _float(v) for k, v in values.items()}, sort_keys=True)
+        with self.engine.begin() as conn:
+            conn.execute(features.delete().where(features.c.problem_key == problem_key))
+            conn.execute(features.insert().values(problem_key=problem_key, problem_id=problem_id, model_id=model_id,
+                                                  features=blob, created_at=_now()))
+
+    def feature_keys(self) -> set[str]:
+        with self.engine.connect() as conn:
+            return set(conn.scalars(sa.select(features.c.problem_key)))
+
+    def features_frame(self) -> pd.DataFrame:
+        """One row per problem with features: its key, id, model and one column per feature (NaN where unmeasured)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(features).order_by(features.c.problem_id)).all()
+        return pd.DataFrame([{"problem_key": r.problem_key, "problem_id": r.problem_id, "model_id": r.model_id,
+                              **{k: np.nan if v is None else v for k, v in json.loads(r.features).items()}}
+                             for r in rows])
 
     def add_run(self, record: RunRecord) -> int | None:
         """Write a start's rows atomically; return its run_id, or None when the start was already stored.

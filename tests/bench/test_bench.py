@@ -76,6 +76,8 @@ def test_a_folder_is_a_suite_and_a_model_that_cannot_be_a_problem_is_refused_not
     store = Store(tmp_path / "s.sqlite")
     bench = plan(config, store)
     assert list(bench.refused) == [str(folder / "a_broken.xml")] and len(bench.problems) == 1
+    features = store.features_frame()  # measured for the problem that was built, for the recommender
+    assert features["problem_key"].tolist() == list(bench.problems) and features.loc[0, "species"] >= 1
     run_plan(bench, store)
     refused = store.refusals_frame()
     assert refused["model_spec"].tolist() == [str(folder / "a_broken.xml")] and refused["reason"].str.len().min() > 0

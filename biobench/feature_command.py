@@ -1,0 +1,62 @@
+"""``biobench features``: measure a model's features and keep them in the results store (``features`` table)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import click
+
+from biobench.features import PROBES
+from biobench.result_commands import results_option
+
+# How each feature reads in the table (name, unit or meaning).
+LABELS = {
+    "species": "floating species", "boundary_species": "boundary species", "reactions": "reactions",
+    "events": "events", "rate_rules": "rate rules", "assignment_rules": "assignment rules",
+    "compartments": "compartments", "parameters": "estimable parameters", "observables": "observables",
+    "data_points": "data points", "conditions": "simulated conditions", "data_per_parameter": "data points per parameter",
+    "data_decades": "data range (decades, median over observables)",
+    "seconds_per_simulation": "seconds per simulation (nominal)", "integrator_steps": "integrator steps (nominal)",
+    "stiffness_decades": "Jacobian eigenvalue spread (decades)", "fastest_timescale": "fastest time scale",
+    "oscillating": "oscillating (1 = yes)", "trajectory_peaks": "peaks in the nominal trajectory",
+    "probe_failed_share": "failed share of the landscape probe", "probe_fval_decades": "fval spread of the probe (decades)",
+    "feature_seconds": "seconds to measure all of these",
+}
+
+
+@click.command("features")
+@click.option("--model", "model_spec", required=True,
+              help="BioModels ID (BIOMD0000000012, BIOMD12), SBML file path, or PEtab problem YAML.")
+@click.option("--config", type=click.Path(dir_okay=False), help="YAML file with problem settings.")
+@click.option("--probes", type=click.IntRange(min=0), default=PROBES, show_default=True,
+              help="Latin hypercube points that probe the objective landscape (0: none).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the landscape probe.")
+@results_option
+@click.option("--format", "fmt_", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def features_command(model_spec, config, probes, seed, results, fmt_) -> None:
+    """Measure what the model looks like to an estimation method (size, stiffness, oscillation, data, landscape);
+    stored with the results for 'biobench recommend'."""
+    from biobench.features import problem_features
+    from biobench.settings import load_run_settings
+    from biobench.sources import load_problem
+    from biobench.store import Store
+    from biobench.terminal import notify, print_rows
+
+    store = Store(results)  # a bad store location fails before the model loads
+    problem = load_problem(model_spec, load_run_settings(config).problem, notify=notify)
+    values = problem_features(problem, probes=probes, seed=seed)
+    store.set_features(problem.key, problem.problem_id, problem.model.model_id, values)
+    if fmt_ == "json":
+        click.echo(json.dumps({"problem_id": problem.problem_id, "features": values}, indent=2,
+                              default=float).replace("NaN", "null"))
+        return
+    rows = [[LABELS.get(name, name), _show(value)] for name, value in values.items()]
+    print_rows(f"features of {problem.problem_id} (stored in {store.url})", ["feature", "value"], rows,
+               right=("value",))
+
+
+def _show(value: float) -> str:
+    if isinstance(value, float) and math.isnan(value):
+        return "not measured"
+    return f"{value:.4g}" if isinstance(value, float) and not float(value).is_integer() else str(int(value))

@@ -1,0 +1,151 @@
+"""Model features: what a model and its problem look like to an estimation method, measured.
+
+The recommender (issue 19) learns which method suits which model from these, so each is
+something a modeller could measure before choosing: size (species, reactions, estimable
+parameters, observables, data points, events, rate rules), stiffness (integrator steps
+and seconds per simulation at the nominal point; the spread of the Jacobian's eigenvalues
+there), oscillation (peaks of the nominal trajectory), the data's dynamic range, and the
+objective landscape probed at a small seeded Latin hypercube (the share of failed
+simulations, how many decades the objective spans). Everything is from libsbml,
+roadrunner and scipy; nothing here is charged to a method (features are not a method).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from biobench.likelihood import Likelihood
+from biobench.problem import Problem
+
+PROBES = 32  # Latin hypercube points of the landscape probe
+PEAK_PROMINENCE = 0.05  # of a trajectory's range: smaller wiggles are integrator noise, not oscillation
+
+
+def model_structure(sbml: str) -> dict:
+    """Counts from the SBML document (libsbml): what the model is made of."""
+    import libsbml
+
+    model = libsbml.readSBMLFromString(sbml).getModel()
+    rules = [model.getRule(i) for i in range(model.getNumRules())]
+    species = [model.getSpecies(i) for i in range(model.getNumSpecies())]
+    return {"species": sum(not s.getBoundaryCondition() for s in species),
+            "boundary_species": sum(s.getBoundaryCondition() for s in species),
+            "reactions": model.getNumReactions(), "events": model.getNumEvents(),
+            "rate_rules": sum(r.isRate() for r in rules), "assignment_rules": sum(r.isAssignment() for r in rules),
+            "compartments": model.getNumCompartments()}
+
+
+def problem_features(problem: Problem, probes: int = PROBES, seed: int = 0) -> dict:
+    """Every feature of a problem (see the module docstring); NaN where one cannot be measured (e.g. the nominal
+    point does not simulate) rather than an error, so a corpus of models yields one row each."""
+    started = time.perf_counter()
+    likelihood = Likelihood(problem)
+    features = {**model_structure(problem.model.sbml), "parameters": problem.n_parameters,
+                "observables": len(problem.observables), "data_points": problem.n_data,
+                "conditions": len(problem.experiments.simulations),
+                "data_per_parameter": problem.n_data / max(1, problem.n_parameters)}
+    features.update(_data_range(problem))
+    features.update(_nominal_dynamics(problem, likelihood))
+    features.update(_landscape(problem, likelihood, probes, seed))
+    features["feature_seconds"] = time.perf_counter() - started
+    return features
+
+
+def _data_range(problem: Problem) -> dict:
+    """Decades spanned by each observable's measurements (median over observables): wide ranges call for log scales."""
+    exp = problem.experiments
+    decades = []
+    for k in range(len(exp.observables)):
+        values = np.abs(exp.measured[(exp.observable_index == k) & np.isfinite(exp.measured)])
+        positive = values[values > 0]
+        if positive.size > 1:
+            decades.append(np.log10(positive.max() / positive.min()))
+    return {"data_decades": float(np.median(decades)) if decades else float("nan")}
+
+
+def _nominal_dynamics(problem: Problem, likelihood: Likelihood) -> dict:
+    """Seconds and integrator steps of one simulation, the Jacobian's eigenvalue spread at the end of the nominal
+    trajectory (at t = 0 species at zero often make it undefined) and oscillation."""
+    nan = float("nan")
+    found = {"seconds_per_simulation": nan, "integrator_steps": nan, "stiffness_decades": nan,
+             "fastest_timescale": nan, "oscillating": nan, "trajectory_peaks": nan}
+    x_natural = likelihood.natural(problem.x_true)
+    simulator = likelihood.simulator
+    timings = []
+    for _ in range(3):
+        began = time.perf_counter()
+        outputs = simulator.simulate(x_natural)
+        timings.append(time.perf_counter() - began)
+        if outputs is None:
+            return found
+    found["seconds_per_simulation"] = float(np.median(timings))
+    end = float(np.max(problem.experiments.times)) or 1.0
+    trajectory = simulator.trajectory(x_natural, np.linspace(0.0, end, 400))
+    if trajectory is not None:
+        found.update(_oscillation(trajectory))
+    rr = simulator.rr  # holds the nominal parameters now: count steps, read the Jacobian where the run ends
+    integrator = rr.integrator
+    try:
+        integrator.variable_step_size = True
+        rr.reset()
+        found["integrator_steps"] = float(len(rr.simulate(0.0, end)) - 1)
+        found.update(_eigenvalue_spread(_jacobian(rr)))
+    except RuntimeError:
+        pass  # a model that simulates on the grid but not with free steps keeps NaN here
+    finally:
+        integrator.variable_step_size = False
+        rr.reset()
+    return found
+
+
+def _jacobian(rr) -> np.ndarray:
+    """roadrunner's full Jacobian; its reduced one (the same matrix without moiety conservation) where the full
+    one raises, as it does for some multi-compartment models."""
+    try:
+        return np.asarray(rr.getFullJacobian(), dtype=float)
+    except RuntimeError:
+        return np.asarray(rr.getReducedJacobian(), dtype=float)
+
+
+def _eigenvalue_spread(jacobian: np.ndarray) -> dict:
+    """Stiffness as decades between the fastest and slowest decaying modes (|Re lambda| > 1e-9), and the fastest
+    mode's time scale: large spreads make explicit integrators and finite differences struggle."""
+    while jacobian.size and not np.isfinite(jacobian).all():  # a state whose rates divide by zero there is left out
+        bad = ~np.isfinite(jacobian)
+        worst = int(np.argmax(bad.sum(axis=0) + bad.sum(axis=1)))
+        jacobian = np.delete(np.delete(jacobian, worst, axis=0), worst, axis=1)
+    if jacobian.size == 0:
+        return {}
+    rates = np.abs(np.linalg.eigvals(jacobian).real)
+    rates = rates[rates > 1e-9]
+    if rates.size == 0:
+        return {"stiffness_decades": 0.0}
+    return {"stiffness_decades": float(np.log10(rates.max() / rates.min())), "fastest_timescale": float(1 / rates.max())}
+
+
+def _oscillation(trajectory: np.ndarray) -> dict:
+    """Peaks (scipy ``find_peaks``, prominence above 5% of the column's range) in any simulated column; three or
+    more count as oscillating."""
+    from scipy.signal import find_peaks
+
+    peaks = 0
+    for column in trajectory.T:
+        span = float(np.ptp(column))
+        if span > 1e-12 * max(1.0, float(np.abs(column).max())):
+            peaks = max(peaks, len(find_peaks(column, prominence=PEAK_PROMINENCE * span)[0]))
+    return {"trajectory_peaks": float(peaks), "oscillating": float(peaks >= 3)}
+
+
+def _landscape(problem: Problem, likelihood: Likelihood, probes: int, seed: int) -> dict:
+    """The objective at ``probes`` Latin hypercube points: share that fails, decades its finite values span."""
+    from scipy.stats import qmc
+
+    if probes <= 0:
+        return {}
+    unit = qmc.LatinHypercube(d=problem.n_parameters, rng=np.random.default_rng(seed)).random(probes)
+    fvals = np.array([likelihood.fval(problem.lower + u * (problem.upper - problem.lower)) for u in unit])
+    finite = fvals[np.isfinite(fvals)]
+    spread = float(np.log10(np.quantile(finite, 0.9) - finite.min() + 1.0)) if finite.size > 1 else float("nan")
+    return {"probe_failed_share": float(1 - finite.size / probes), "probe_fval_decades": spread}
