@@ -65,7 +65,8 @@ def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None
                 for seed in config.seeds:
                     new, done, _ = prepare_starts(problem, init, opt, n_starts=config.starts, budget=config.budget,
                                                   seed=seed, store=store, init_options=init_options,
-                                                  opt_options=opt_options, progress=progress)
+                                                  opt_options=opt_options, progress=progress,
+                                                  time_limit=config.time_limit)
                     tasks += new
                     skipped += done
     return BenchPlan(problems, tasks, skipped, refused)

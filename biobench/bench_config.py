@@ -44,6 +44,7 @@ class BenchConfig(_Strict):
     optimizers: list[Method] = Field(default_factory=lambda: ["local"], min_length=1)
     starts: int = Field(10, ge=1)
     budget: int = Field(1000, ge=1)
+    time_limit: float | None = Field(None, gt=0)  # seconds per start at most: slow models end early, not hang
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     delta: float = Field(0.1, ge=0)
     results: str | None = None

@@ -15,7 +15,7 @@ import warnings
 import click
 
 from biobench.errors import BiobenchError, ConfigError
-from biobench.feature_command import features_command
+from biobench.feature_commands import features_command, recommend_command
 from biobench.result_commands import leaderboard_command, report, results_option, runs_command
 from biobench.surrogate.command import surrogate_command
 from biobench.terminal import (console, err_console, fmt, notify, print_frame, print_problem, print_rows, show_warning,
@@ -318,6 +318,7 @@ def plugins() -> None:
 
 main.add_command(runs_command)
 main.add_command(features_command)
+main.add_command(recommend_command)
 main.add_command(leaderboard_command)
 main.add_command(report)
 main.add_command(surrogate_command)

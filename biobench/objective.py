@@ -37,11 +37,12 @@ class BudgetExhausted(Exception):
 class Objective:
     """Negative log-likelihood over scaled parameters, for one start: counted, budgeted, traced."""
 
-    def __init__(self, likelihood: Likelihood, budget: int | None = None) -> None:
+    def __init__(self, likelihood: Likelihood, budget: int | None = None, time_limit: float | None = None) -> None:
         if budget is not None and budget < 1:
             raise ValueError("budget must be a positive number of evaluations")
         self.likelihood = likelihood
         self.budget = budget
+        self.time_limit = time_limit  # seconds: a slow model's start ends after the evaluation that passes it
         self.lower, self.upper = likelihood.lower, likelihood.upper
         self.dim = len(self.lower)
         self.n_evals = 0
@@ -81,6 +82,9 @@ class Objective:
             return known
         if self.budget is not None and self.n_evals >= self.budget:
             raise BudgetExhausted(f"budget of {self.budget} evaluations used")
+        if self.time_limit is not None and self.n_evals and self.seconds >= self.time_limit:
+            raise BudgetExhausted(f"time limit of {self.time_limit:g} s per start reached after {self.n_evals} "
+                                  "evaluations")
         self.n_evals += 1
         x = x.copy()  # the caller may reuse its array; history and best keep this one
         evaluated = self.likelihood.evaluate(x) if math.isfinite(x @ x) else None  # one cheap NaN/inf check

@@ -89,6 +89,7 @@ class StartTask:
     init_extras: dict
     artifacts: str
     spares: np.ndarray | None = None  # for single-point methods: points to start from if x0 cannot be simulated
+    time_limit: float | None = None  # seconds per start (a corpus bench's guard against slow models)
 
 
 def prepare_starts(
@@ -104,10 +105,14 @@ def prepare_starts(
     opt_options: dict | None = None,
     guesses: np.ndarray | None = None,
     progress: ProgressCallback = no_progress,
+    time_limit: float | None = None,
 ) -> tuple[list[StartTask], int, float]:
     """The starts of (initializer, optimizer) on ``problem`` not yet in the store; also (skipped, f_true).
 
     ``progress`` hears what a slow initializer (the cvae's pilot and training) is doing.
+    ``time_limit`` (seconds per start) ends a start after the evaluation that passes it, as
+    if its budget were used (the record's message says which); it is a guard, not part of
+    the start's identity, so a rerun with another limit finds the stored starts done.
     """
     init = initializers.get(initializer)(**dict(init_options or {}))
     opt = optimizers.get(optimizer)(**dict(opt_options or {}))
@@ -133,7 +138,7 @@ def prepare_starts(
                   # whatever the initializer spent before the starts existed is shared out among them
                   pilot_evals=design.pilot_evals / n_starts, pilot_seconds=design.pilot_seconds / n_starts,
                   init_extras=design.diagnostics, artifacts=str(store.artifacts_dir / identity.key),
-                  spares=None if spares is None else spares[i])
+                  spares=None if spares is None else spares[i], time_limit=time_limit)
         for i, identity in enumerate(identities) if identity.key not in done
     ]
     return tasks, len(done), f_true
@@ -156,7 +161,7 @@ def _spare_points(problem: Problem, init: Initializer, n_starts: int, seed: int,
 def execute(likelihood: Likelihood, task: StartTask) -> RunRecord:
     """Run one start on a fresh per-start objective over the problem's compiled likelihood; the caller stores it."""
     opt = optimizers.get(task.start.optimizer)(**task.start.opt_options)
-    objective = Objective(likelihood, budget=task.start.budget)
+    objective = Objective(likelihood, budget=task.start.budget, time_limit=task.time_limit)
     result = opt.minimize(objective, task.x0, np.random.default_rng(task.rng), artifacts=Path(task.artifacts),
                           spares=task.spares)
     return RunRecord(start=task.start, model_id=task.model_id, pilot_evals=task.pilot_evals,

@@ -55,6 +55,7 @@ def test_the_repressilator_oscillates(repressilator_problem):
 def test_landscape_probe_is_seeded_and_counts_failures(two_step_problem):
     a, b = problem_features(two_step_problem, probes=16, seed=3), problem_features(two_step_problem, probes=16, seed=3)
     assert a["probe_fval_decades"] == b["probe_fval_decades"] and a["probe_failed_share"] == 0.0
+    assert a["probe_points"] == 16
     assert problem_features(two_step_problem, probes=16, seed=4)["probe_fval_decades"] != a["probe_fval_decades"]
 
 

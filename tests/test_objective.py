@@ -77,3 +77,22 @@ def test_a_new_start_counts_afresh_over_the_same_likelihood(two_step_problem):
     objective = Objective(likelihood, budget=3)  # the next start: a fresh objective, the compiled likelihood shared
     assert objective.n_evals == 0 and objective.best_x is None and objective.trace == []
     assert objective.fval(two_step_problem.x_true) == first.best_fval and first.n_evals == 1
+
+
+def test_a_time_limit_ends_a_start_after_the_evaluation_that_passes_it(two_step_problem, tmp_path):
+    import time
+
+    from biobench.runner import run_starts
+    from biobench.store import Store
+
+    objective = Objective(Likelihood(two_step_problem), budget=10**6, time_limit=0.05)
+    rng = np.random.default_rng(0)
+    began = time.perf_counter()
+    with pytest.raises(BudgetExhausted, match="time limit of 0.05 s"):
+        while True:
+            objective.fval(rng.uniform(two_step_problem.lower, two_step_problem.upper))
+    assert time.perf_counter() - began >= 0.05 and objective.n_evals < 10**6
+    # in a run: the start stops early and its record says why; without the limit it would use its budget
+    record = run_starts(two_step_problem, "random", "local", n_starts=1, budget=500, seed=0,
+                        store=Store(tmp_path / "t.sqlite"), time_limit=1e-9).records[0]
+    assert record.n_evals == 1 and record.status == "budget" and "time limit" in record.message

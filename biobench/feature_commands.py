@@ -1,4 +1,5 @@
-"""``biobench features``: measure a model's features and keep them in the results store (``features`` table)."""
+"""``biobench features`` (measure a model's features, kept in the results store's ``features`` table) and
+``biobench recommend`` (which method suits the model, from the features of benchmarked models)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ LABELS = {
     "seconds_per_simulation": "seconds per simulation (nominal)", "integrator_steps": "integrator steps (nominal)",
     "stiffness_decades": "Jacobian eigenvalue spread (decades)", "fastest_timescale": "fastest time scale",
     "oscillating": "oscillating (1 = yes)", "trajectory_peaks": "peaks in the nominal trajectory",
-    "probe_failed_share": "failed share of the landscape probe", "probe_fval_decades": "fval spread of the probe (decades)",
-    "feature_seconds": "seconds to measure all of these",
+    "probe_points": "points of the landscape probe", "probe_failed_share": "failed share of the landscape probe",
+    "probe_fval_decades": "fval spread of the probe (decades)", "feature_seconds": "seconds to measure all of these",
 }
 
 
@@ -60,3 +61,40 @@ def _show(value: float) -> str:
     if isinstance(value, float) and math.isnan(value):
         return "not measured"
     return f"{value:.4g}" if isinstance(value, float) and not float(value).is_integer() else str(int(value))
+
+
+@click.command("recommend")
+@click.option("--model", "model_spec", required=True,
+              help="BioModels ID (BIOMD0000000012, BIOMD12), SBML file path, or PEtab problem YAML.")
+@click.option("--config", type=click.Path(dir_okay=False), help="YAML file with problem settings.")
+@click.option("--results", help="Learn from this store's benchmark (its runs and features) instead of the "
+              "recommender shipped with biobench.")
+@click.option("--k", "k", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Benchmarked models to learn from (nearest in feature space).")
+@click.option("--format", "fmt_", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def recommend_command(model_spec, config, results, k, fmt_) -> None:
+    """Rank estimation methods for a model by how they did on the benchmarked models most like it."""
+    from biobench.features import problem_features
+    from biobench.recommend import SHIPPED, Recommender
+    from biobench.settings import load_run_settings
+    from biobench.sources import load_problem
+    from biobench.store import Store
+    from biobench.terminal import console, notify, print_frame
+
+    recommender = Recommender.from_store(Store(results), k) if results else Recommender.load(SHIPPED, k)
+    problem = load_problem(model_spec, load_run_settings(config).problem, notify=notify)
+    ranked, neighbours = recommender.recommend(problem_features(problem))
+    if fmt_ == "json":
+        click.echo(json.dumps({"problem_id": problem.problem_id, "methods": ranked.to_dict(orient="records"),
+                               "evidence": neighbours.drop(columns="problem_key").to_dict(orient="records")},
+                              indent=2, default=float).replace("NaN", "null"))
+        return
+    source = f"the benchmark in {results}" if results else "the recommender shipped with biobench"
+    console.print(f"methods for {problem.problem_id}, from {source} ({len(recommender.problems)} benchmarked "
+                  f"problems; the {len(neighbours)} nearest in feature space below)")
+    print_frame(ranked.rename(columns={"normalised_rank": "expected rank (0 best, 1 worst)",
+                                       "success_rate": "expected success rate",
+                                       "converged_per_1000_evals": "converged per 1000 evals",
+                                       "converged_per_minute": "converged per minute",
+                                       "evidence_problems": "neighbours that ran it"}), "recommended methods")
+    print_frame(neighbours.drop(columns="problem_key"), "evidence: nearest benchmarked problems")

@@ -1,0 +1,64 @@
+"""Train the shipped recommender from a corpus bench and measure it by leave-one-model-out.
+
+    biobench bench configs/corpus.yaml --executor processes      # the corpus bench (hours on 2 cores)
+    python benchmarks/train_recommender.py [--results results/corpus.sqlite] [--k 1 3 5 10]
+                                           [--out biobench/data/recommender.json]
+
+For every k, each benchmarked problem where the methods differ is held out in turn: the
+recommender learns from all the others and its top choice is checked against the best
+methods there (rank 1 by converged starts per 1000 evaluations, ties broken by success
+rate and median final fval; ties count as best), beside the baseline of always choosing
+the method with the best mean rank on the others. The recommender with the first k is
+saved (its training table, with where it came from) for ``biobench recommend``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from biobench.recommend import SHIPPED, Recommender, leave_one_model_out
+from biobench.store import Store
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", default="results/corpus.sqlite")
+    parser.add_argument("--k", type=int, nargs="+", default=[5, 1, 3, 10])
+    parser.add_argument("--out", default=str(SHIPPED))
+    parser.add_argument("--show", action="store_true", help="print every held-out problem's row")
+    args = parser.parse_args()
+
+    store = Store(args.results)
+    summary = []
+    for k in args.k:
+        recommender = Recommender.from_store(store, k=k)
+        table = leave_one_model_out(recommender)
+        summary.append({"k": k, "problems benchmarked": len(recommender.problems),
+                        "problems where methods differ": len(table),
+                        "recommender top-1 is best": f"{table['recommended_is_best'].sum()} "
+                                                     f"({100 * table['recommended_is_best'].mean():.0f}%)",
+                        "always the best overall method": f"{table['baseline_is_best'].sum()} "
+                                                          f"({100 * table['baseline_is_best'].mean():.0f}%)"})
+        if args.show and k == args.k[0]:
+            print(table.to_markdown(index=False))
+    print(pd.DataFrame(summary).to_markdown(index=False))
+    chosen = Recommender.from_store(store, k=args.k[0])
+    print("\nbest method per problem (rank 1, ties included):")
+    best = chosen.performance[chosen.performance["rank"] == 1]["method"].value_counts()
+    print(best.to_markdown())
+    chosen.save(Path(args.out), {
+        "trained": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "from": args.results, "k": args.k[0], "problems": len(chosen.problems),
+        "methods": sorted(chosen.performance["method"].unique()),
+        "command": "biobench bench configs/corpus.yaml --executor processes && "
+                   "python benchmarks/train_recommender.py",
+    })
+    print(f"\nsaved {args.out}")
+
+
+if __name__ == "__main__":
+    main()

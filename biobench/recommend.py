@@ -1,0 +1,142 @@
+"""Which method suits this model? A nearest-neighbour recommender over model features and stored benchmarks.
+
+Evidence, not a black box: the recommender keeps, per benchmarked problem, its features
+(``biobench.features``) and how each method (initializer + optimizer) did there: its rank
+(``metrics.ranks``: converged starts per 1000 evaluations, ties broken by success rate and
+median final fval), success rate, converged starts per 1000 evaluations and per minute. For
+a new model it finds the k benchmarked problems nearest in feature space (features
+sign-log transformed, missing ones imputed by the median, standardised; scikit-learn) and
+ranks methods by their distance-weighted mean normalised rank there, showing those
+neighbours as the evidence. With tens of benchmarked models a nearest-neighbour rule is
+the honest choice: it needs no fitting beyond scaling and says which models it leans on.
+
+``leave_one_model_out`` measures it: for each problem, recommend from all the others and
+check whether the top choice is a best method there (rank 1, ties included), against always
+choosing the method with the best mean rank on the others.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from biobench import metrics
+from biobench.errors import StoreError
+
+SHIPPED = Path(__file__).parent / "data" / "recommender.json"
+PERFORMANCE = ["rank", "normalised_rank", "success_rate", "converged_per_1000_evals", "converged_per_minute"]
+NOT_FEATURES = {"problem_key", "problem_id", "model_id", "feature_seconds", "probe_points"}  # identity, or the cost of measuring
+
+
+def performance_table(runs: pd.DataFrame, delta: float = metrics.DEFAULT_DELTA) -> pd.DataFrame:
+    """Per problem and method: rank, normalised rank (0 = best, 1 = worst), success and efficiency."""
+    board = metrics.per_problem(runs, delta)
+    ranked = metrics.ranks(board)
+    board = board.assign(rank=ranked["rank"].to_numpy())
+    methods_per_problem = board.groupby("problem_key")["method"].transform("size")
+    board["normalised_rank"] = ((board["rank"] - 1) / (methods_per_problem - 1).where(methods_per_problem > 1)).fillna(0)
+    return board[["problem_key", "problem_id", "method", *PERFORMANCE]]
+
+
+@dataclass
+class Recommender:
+    """The training table (features and performance per benchmarked problem) and the k of the neighbour rule."""
+
+    features: pd.DataFrame  # index problem_key; columns problem_id, model_id and one per feature
+    performance: pd.DataFrame  # performance_table rows
+    k: int = 5
+
+    @classmethod
+    def from_store(cls, store, k: int = 5, delta: float = metrics.DEFAULT_DELTA) -> Recommender:
+        features = store.features_frame()
+        runs = store.runs_frame()
+        if features.empty or runs.empty:
+            raise StoreError(f"the store {store.url} holds no benchmark with model features; run 'biobench bench' "
+                             "on several models first (it measures their features), or leave out --results to use "
+                             "the recommender shipped with biobench.")
+        performance = performance_table(runs, delta)
+        features = features[features["problem_key"].isin(performance["problem_key"])]
+        return cls(features.set_index("problem_key"), performance[performance["problem_key"].isin(features["problem_key"])], k)
+
+    @classmethod
+    def load(cls, path: Path = SHIPPED, k: int = 5) -> Recommender:
+        blob = json.loads(Path(path).read_text())
+        return cls(pd.DataFrame(blob["features"]).set_index("problem_key"), pd.DataFrame(blob["performance"]), k)
+
+    def save(self, path: Path, provenance: dict) -> None:
+        blob = {"provenance": provenance, "features": json.loads(self.features.reset_index().to_json(orient="records")),
+                "performance": json.loads(self.performance.to_json(orient="records"))}
+        Path(path).write_text(json.dumps(blob, indent=1))
+
+    @property
+    def problems(self) -> list[str]:
+        return list(self.features.index)
+
+    def feature_names(self) -> list[str]:
+        return [c for c in self.features.columns if c not in NOT_FEATURES and self.features[c].notna().any()]
+
+    def recommend(self, features: dict, exclude: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(methods ranked best first with expected performance, the neighbours used as evidence)."""
+        from sklearn.impute import SimpleImputer
+        from sklearn.preprocessing import StandardScaler
+
+        known = self.features.drop(index=[exclude] if exclude in self.features.index else [])
+        if len(known) < 1:
+            raise StoreError("the recommender needs at least one other benchmarked problem.")
+        names = self.feature_names()
+        table = _signed_log(known[names].astype(float))
+        query = _signed_log(pd.DataFrame([{n: features.get(n, np.nan) for n in names}]).astype(float))
+        imputer = SimpleImputer(strategy="median", keep_empty_features=True).fit(table)
+        scaler = StandardScaler().fit(imputer.transform(table))
+        space = scaler.transform(imputer.transform(table))
+        point = scaler.transform(imputer.transform(query))[0]
+        distance = np.sqrt(((space - point) ** 2).sum(axis=1))
+        nearest = np.argsort(distance, kind="stable")[: self.k]
+        neighbours = pd.DataFrame({"problem_key": known.index[nearest], "problem_id": known["problem_id"].iloc[nearest],
+                                   "distance": distance[nearest]}).reset_index(drop=True)
+        weights = dict(zip(neighbours["problem_key"], 1.0 / (neighbours["distance"] + 1e-6)))
+        rows = self.performance[self.performance["problem_key"].isin(weights)].copy()
+        rows["weight"] = rows["problem_key"].map(weights)
+        ranked = rows.groupby("method").apply(_weighted, include_groups=False).reset_index()
+        ranked = ranked.sort_values(["normalised_rank", "success_rate"], ascending=[True, False], kind="stable")
+        best = self.performance.loc[self.performance["rank"] == 1].groupby("problem_key")["method"].agg(", ".join)
+        neighbours["best_methods_there"] = neighbours["problem_key"].map(best)
+        return ranked.reset_index(drop=True), neighbours
+
+    def best_overall(self, exclude: str | None = None) -> str:
+        """The method with the lowest mean normalised rank (the baseline a recommender must beat)."""
+        rows = self.performance[self.performance["problem_key"] != exclude]
+        return str(rows.groupby("method")["normalised_rank"].mean().sort_values(kind="stable").index[0])
+
+
+def _weighted(group: pd.DataFrame) -> pd.Series:
+    w = group["weight"].to_numpy()
+    values = {c: float(np.average(group[c].fillna(0).to_numpy(), weights=w)) for c in PERFORMANCE[1:]}
+    return pd.Series(values | {"evidence_problems": len(group)})
+
+
+def _signed_log(frame: pd.DataFrame) -> pd.DataFrame:
+    """sign(x) log10(1 + |x|): counts, seconds and spreads span decades; distances should compare magnitudes."""
+    return np.sign(frame) * np.log10(1 + frame.abs())
+
+
+def leave_one_model_out(recommender: Recommender) -> pd.DataFrame:
+    """Per problem where methods differ: the best methods there, the recommender's top choice from the other
+    problems, the best-overall baseline from the other problems, and whether each is a best method."""
+    rows = []
+    for key in recommender.problems:
+        here = recommender.performance[recommender.performance["problem_key"] == key]
+        if here["rank"].nunique() < 2:
+            continue  # every method tied: no choice can be right or wrong
+        best = set(here.loc[here["rank"] == here["rank"].min(), "method"])
+        ranked, _ = recommender.recommend(recommender.features.loc[key].to_dict(), exclude=key)
+        choice = next((m for m in ranked["method"] if m in set(here["method"])), None)
+        baseline = recommender.best_overall(exclude=key)
+        rows.append({"problem_id": recommender.features.loc[key, "problem_id"], "best": ", ".join(sorted(best)),
+                     "recommended": choice, "recommended_is_best": choice in best,
+                     "baseline": baseline, "baseline_is_best": baseline in best})
+    return pd.DataFrame(rows)

@@ -1,0 +1,87 @@
+"""The recommender: learns from a real (small) benchmarked with features, explains itself, is evaluated honestly."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from biobench.bench import plan, run_plan
+from biobench.bench_config import load_bench_config
+from biobench.cli import main
+from biobench.errors import StoreError
+from biobench.recommend import Recommender, leave_one_model_out, performance_table
+from biobench.store import Store
+from tests.conftest import DATA, decay_model_sbml, quadratic_model_sbml
+
+
+@pytest.fixture(scope="module")
+def benchmarked(tmp_path_factory):
+    """Four small real models, two methods that differ: a bench that measures features as it builds problems."""
+    folder = tmp_path_factory.mktemp("suite")
+    (folder / "decays3.xml").write_text(decay_model_sbml(3))
+    (folder / "decays6.xml").write_text(decay_model_sbml(6))
+    (folder / "quadratic4.xml").write_text(quadratic_model_sbml(4))
+    (folder / "two_step.xml").write_text((DATA / "two_step.xml").read_text())
+    config = folder / "bench.yaml"
+    config.write_text(f"models: ['dir:{folder}']\ninitializers: [lhs]\noptimizers: [local, {{ga: {{pop_size: 8}}}}]\n"
+                      "starts: 3\nbudget: 60\nproblem: {time: {end: 10, n: 6}}\n")
+    store = Store(folder / "bench.sqlite")
+    run_plan(plan(load_bench_config(config), store), store)
+    return store
+
+
+def test_performance_ranks_every_method_on_every_problem(benchmarked):
+    table = performance_table(benchmarked.runs_frame())
+    assert len(table) == 4 * 2 and set(table["method"]) == {"lhs + local", "lhs + ga"}
+    for _, here in table.groupby("problem_key"):
+        assert sorted(here["rank"]) in ([1.0, 2.0], [1.5, 1.5]) and here["normalised_rank"].between(0, 1).all()
+
+
+def test_a_benchmarked_model_is_its_own_nearest_neighbour_and_gets_its_best_method(benchmarked):
+    recommender = Recommender.from_store(benchmarked, k=1)
+    table = performance_table(benchmarked.runs_frame())
+    for key in recommender.problems:
+        ranked, neighbours = recommender.recommend(recommender.features.loc[key].to_dict())
+        assert neighbours.loc[0, "problem_key"] == key and neighbours.loc[0, "distance"] == pytest.approx(0, abs=1e-9)
+        best = table[(table["problem_key"] == key) & (table["rank"] == table[table["problem_key"] == key]["rank"].min())]
+        assert ranked.loc[0, "method"] in set(best["method"])
+
+
+def test_leave_one_model_out_never_sees_the_held_out_model(benchmarked):
+    recommender = Recommender.from_store(benchmarked, k=2)
+    key = recommender.problems[0]
+    _, neighbours = recommender.recommend(recommender.features.loc[key].to_dict(), exclude=key)
+    assert key not in set(neighbours["problem_key"]) and len(neighbours) == 2
+    table = leave_one_model_out(recommender)
+    assert set(table.columns) == {"problem_id", "best", "recommended", "recommended_is_best", "baseline",
+                                  "baseline_is_best"}
+    assert len(table) <= 4 and table["recommended"].isin(["lhs + local", "lhs + ga"]).all()
+
+
+def test_saved_recommender_recommends_the_same(benchmarked, tmp_path):
+    recommender = Recommender.from_store(benchmarked, k=3)
+    recommender.save(tmp_path / "r.json", {"command": "test"})
+    again = Recommender.load(tmp_path / "r.json", k=3)
+    query = recommender.features.iloc[1].to_dict()
+    a, b = recommender.recommend(query)[0], again.recommend(query)[0]
+    assert a["method"].tolist() == b["method"].tolist()
+    np.testing.assert_allclose(a["normalised_rank"], b["normalised_rank"])
+
+
+def test_a_store_without_features_is_a_clear_error(tmp_path):
+    with pytest.raises(StoreError, match="no benchmark with model features"):
+        Recommender.from_store(Store(tmp_path / "empty.sqlite"))
+
+
+def test_the_command_ranks_methods_with_evidence(benchmarked):
+    runner = CliRunner()
+    out = runner.invoke(main, ["recommend", "--model", str(DATA / "two_step.xml"), "--results", benchmarked.url,
+                               "--k", "2", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    answer = json.loads(out.output)
+    assert {m["method"] for m in answer["methods"]} == {"lhs + local", "lhs + ga"} and len(answer["evidence"]) == 2
+    table = runner.invoke(main, ["recommend", "--model", str(DATA / "two_step.xml"), "--results", benchmarked.url])
+    assert table.exit_code == 0 and "evidence: nearest benchmarked problems" in table.output
