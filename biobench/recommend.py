@@ -12,7 +12,10 @@ the honest choice: it needs no fitting beyond scaling and says which models it l
 
 ``leave_one_model_out`` measures it: for each problem, recommend from all the others and
 check whether the top choice is a best method there (rank 1, ties included), against always
-choosing the method with the best mean rank on the others.
+choosing the method with the best mean rank on the others, and against always choosing any one
+fixed method (``fixed_method_hits``: the best of these is chosen with hindsight, so it flatters
+the baseline). The left-out baseline alone can mislead: when two methods are nearly tied
+overall, leaving out a problem one of them wins tips the choice to the other.
 """
 
 from __future__ import annotations
@@ -64,6 +67,9 @@ class Recommender:
 
     @classmethod
     def load(cls, path: Path = SHIPPED, k: int = 5) -> Recommender:
+        if not Path(path).exists():
+            raise StoreError(f"no trained recommender at {path}; train one with 'biobench bench configs/corpus.yaml "
+                             "--executor processes' and 'python benchmarks/train_recommender.py', or pass --results.")
         blob = json.loads(Path(path).read_text())
         return cls(pd.DataFrame(blob["features"]).set_index("problem_key"), pd.DataFrame(blob["performance"]), k)
 
@@ -140,3 +146,11 @@ def leave_one_model_out(recommender: Recommender) -> pd.DataFrame:
                      "recommended": choice, "recommended_is_best": choice in best,
                      "baseline": baseline, "baseline_is_best": baseline in best})
     return pd.DataFrame(rows)
+
+
+def fixed_method_hits(recommender: Recommender) -> pd.Series:
+    """Per method: on how many problems where methods differ it is a best method (always choosing it)."""
+    performance = recommender.performance
+    differ = performance.groupby("problem_key")["rank"].transform("nunique") > 1
+    best = performance[differ & (performance["rank"] == performance.groupby("problem_key")["rank"].transform("min"))]
+    return best["method"].value_counts().reindex(sorted(performance["method"].unique()), fill_value=0)

@@ -96,3 +96,14 @@ def test_a_time_limit_ends_a_start_after_the_evaluation_that_passes_it(two_step_
     record = run_starts(two_step_problem, "random", "local", n_starts=1, budget=500, seed=0,
                         store=Store(tmp_path / "t.sqlite"), time_limit=1e-9).records[0]
     assert record.n_evals == 1 and record.status == "budget" and "time limit" in record.message
+
+
+def test_a_time_limit_passing_while_a_failed_start_simulates_ends_the_start_not_the_bench(two_step_problem):
+    """The corpus bench died here: the spare's evaluation raised the time limit outside the optimizer's guard."""
+    from biobench.optimizers import optimizers
+
+    objective = Objective(Likelihood(two_step_problem), budget=100, time_limit=1e-9)
+    spare = two_step_problem.x_true[None, :]
+    result = optimizers.get("local")().minimize(objective, np.full(2, np.nan), np.random.default_rng(0),
+                                                spares=spare)
+    assert math.isinf(result.fval0) and objective.n_evals == 1 and "replaced_start_points" not in result.extras

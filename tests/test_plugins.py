@@ -55,3 +55,16 @@ def test_start_keys_are_the_ones_earlier_stores_hold():
     start = StartIdentity("abc", "lhs", "bo", 0, 10, 1000, 3, {"optimization": "none"}, bo)
     assert start.key == "52c1c155136f55434ceea73f96d7f7a8"  # task_key(...) of biobench 3a8f505
     assert start.key != StartIdentity("abc", "lhs", "bo", 0, 10, 1000, 4, {"optimization": "none"}, bo).key
+
+
+def test_the_torch_family_is_listed_without_importing_torch_and_loads_when_asked():
+    """Every command imports the registries; importing torch there costs every command a second or more."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from biobench.cli import main; from biobench.initializers import initializers; "
+            "names = initializers.names(); assert {'cvae', 'cvae-transformer', 'ccgan'} <= set(names), names; "
+            "assert 'torch' not in sys.modules, 'torch imported by the registry'; "
+            "assert initializers.get('ccgan').name == 'ccgan' and 'torch' in sys.modules")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

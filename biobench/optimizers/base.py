@@ -80,8 +80,11 @@ class Optimizer(Plugin, ABC):
             for spare in np.clip(np.atleast_2d(spares), objective.lower, objective.upper):
                 if np.isfinite(fval0) or (objective.remaining is not None and objective.remaining <= 0):
                     break
-                starts[0], replaced = spare, replaced + 1
-                fval0 = objective.fval(starts[0])
+                try:
+                    fval_spare = objective.fval(spare)
+                except BudgetExhausted:  # a time limit passed while the failed start simulated: keep it
+                    break
+                starts[0], replaced, fval0 = spare, replaced + 1, fval_spare
         status, message, extras = "error", "", {}
         try:
             outcome = self._run(objective, starts if self.n_start_points() > 1 else starts[0], rng, artifacts)

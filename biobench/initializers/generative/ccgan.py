@@ -90,7 +90,7 @@ def _train_embedding(model: CCGAN, data: TrainingSet, seed: int, device: str, de
         residual = float(((regression(xv) - cv) ** 2).mean())
         regression_r2 = 1.0 - residual / max(float(cv.var()), 1e-12)
     model.h_to_y.requires_grad_(False)
-    labels = np.unique(data.conditions)
+    labels = np.unique(data.c_train)  # the training split's labels only
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.y_to_h.parameters(), lr=1e-3)
     base = torch.as_tensor(labels, dtype=torch.float32, device=device).reshape(-1, 1)
