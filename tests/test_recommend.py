@@ -85,3 +85,18 @@ def test_the_command_ranks_methods_with_evidence(benchmarked):
     assert {m["method"] for m in answer["methods"]} == {"lhs + local", "lhs + ga"} and len(answer["evidence"]) == 2
     table = runner.invoke(main, ["recommend", "--model", str(DATA / "two_step.xml"), "--results", benchmarked.url])
     assert table.exit_code == 0 and "evidence: nearest benchmarked problems" in table.output
+
+
+def test_the_shipped_recommender_works_out_of_the_box(tmp_path):
+    """Trained on the corpus bench (benchmarks/train_recommender.py); a fresh clone has it as package data."""
+    from biobench.recommend import SHIPPED
+
+    blob = json.loads(SHIPPED.read_text())
+    recommender = Recommender.load()
+    assert blob["provenance"]["problems"] == len(recommender.problems) >= 50
+    out = CliRunner().invoke(main, ["recommend", "--model", str(DATA / "two_step.xml"), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    methods = [m["method"] for m in json.loads(out.output)["methods"]]
+    assert sorted(methods) == sorted(blob["provenance"]["methods"])
+    with pytest.raises(StoreError, match="train one with"):
+        Recommender.load(tmp_path / "absent.json")
