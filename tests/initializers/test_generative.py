@@ -148,7 +148,8 @@ def test_a_large_store_is_capped_and_training_stops_at_the_time_limit(name, two_
     cvae = design.diagnostics[name]
     assert cvae["n_stored"] == n_stored and cvae["n_from_store"] == 40  # capped, and the record says so
     assert cvae["n_train"] + cvae["n_validation"] + cvae["n_infinite"] == COMMON["pilot"] + 40
-    assert cvae["time_limited"] and cvae["trials"] < 50 and 2.0 <= cvae["search_seconds"] < 4.0
+    # the limit, not the trials, ended it; the last epoch or check may run past it (more on a loaded machine)
+    assert cvae["time_limited"] and cvae["trials"] < 50 and 2.0 <= cvae["search_seconds"] < 8.0
     assert elapsed < 15  # 50 trials of 100000 epochs would take hours
     names = {stage for stage, _, _ in stages}
     assert {f"{name}: pilot evaluations", f"{name}: diagnostic evaluations"} <= names

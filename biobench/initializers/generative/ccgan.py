@@ -25,6 +25,7 @@ As the paper does it, adapted from images to parameter vectors:
 
 from __future__ import annotations
 
+import time
 from typing import Literal
 
 import numpy as np
@@ -95,6 +96,8 @@ def _train_embedding(model: CCGAN, data: TrainingSet, seed: int, device: str, de
     optimizer = torch.optim.Adam(model.y_to_h.parameters(), lr=1e-3)
     base = torch.as_tensor(labels, dtype=torch.float32, device=device).reshape(-1, 1)
     for _ in range(300):
+        if time.monotonic() >= deadline:
+            break
         y = base[torch.randint(len(base), (128,), generator=generator).to(device)]
         y = y + 0.2 * torch.randn(y.shape, generator=generator).to(device)  # the paper's gamma ~ N(0, 0.2^2)
         optimizer.zero_grad()
@@ -196,14 +199,16 @@ class CcganInitializer(GenerativeInitializer):
             g_loss.backward()
             opt_g.step()
             g_sum, d_sum = g_sum + float(g_loss), d_sum + float(d_loss)
-            if iteration % self.options["eval_every"]:
+            late = time.monotonic() >= deadline  # checked every iteration: a check interval may be slow
+            if iteration % self.options["eval_every"] and not late:
                 continue
-            curves["train_loss"].append(g_sum / self.options["eval_every"])
-            curves["d_loss"].append(d_sum / self.options["eval_every"])
+            done = iteration % self.options["eval_every"] or self.options["eval_every"]
+            curves["train_loss"].append(g_sum / done)
+            curves["d_loss"].append(d_sum / done)
             g_sum = d_sum = 0.0
             curves["val_loss"].append(diagnostics.conditional_energy(model.generate, data.x_val, data.c_val, seed, 1))
             on_epoch(len(curves["val_loss"]))
-            if best.should_stop(curves["val_loss"][-1]):
+            if best.should_stop(curves["val_loss"][-1]) or late:
                 break
         if not curves["val_loss"]:  # fewer iterations than one check
             curves["val_loss"].append(diagnostics.conditional_energy(model.generate, data.x_val, data.c_val, seed, 1))
