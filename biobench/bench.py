@@ -46,6 +46,7 @@ def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None
     tasks: list[StartTask] = []
     skipped = 0
     refused: dict[str, str] = {}
+    measured = store.feature_keys()
     for spec in config.model_specs():
         try:
             problem = load_problem(spec, config.problem, notify=notify)
@@ -58,7 +59,7 @@ def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None
             continue
         store.set_refusal(spec, None)
         problems[problem.key] = problem
-        if problem.key not in store.feature_keys():  # what 'biobench recommend' learns from, measured once
+        if problem.key not in measured:  # what 'biobench recommend' learns from, measured once
             _measure_features(problem, store, notify)
         for init, init_options in config.methods(config.initializers):
             for opt, opt_options in config.methods(config.optimizers):

@@ -125,15 +125,19 @@ def _fval_by_band(ax, cvae: dict) -> bool:
         if row["fval"] is not None:
             key = "below 0" if row["condition"] < 0 else "above 1" if row["condition"] > 1 else "[0, 1]"
             bands[key].append(row["fval"])
-    data = [bands[k] for k in bands]
-    ax.boxplot([d if d else [np.nan] for d in data], tick_labels=list(bands))
-    for i, values in enumerate(data, start=1):
-        ax.scatter(np.full(len(values), i), values, s=12, color="black", alpha=0.6, zorder=3)
-    finite = [v for d in data for v in d]
-    if finite and min(finite) > 0:
-        ax.set_yscale("log")
+    _boxes_with_dots(ax, list(bands.values()), list(bands), ["black"] * len(bands))
     ax.set(xlabel="condition band", ylabel="fval of generated vectors", title="objective by condition")
     return True
+
+
+def _boxes_with_dots(ax, groups: list[list[float]], labels: list[str], colours: list) -> None:
+    """One box per group with every value as a dot on it (a group may be empty); log scale when all are positive."""
+    ax.boxplot([g if g else [np.nan] for g in groups], tick_labels=labels)
+    for i, (values, colour) in enumerate(zip(groups, colours), start=1):
+        ax.scatter(np.full(len(values), i), values, s=12, color=colour, alpha=0.6, zorder=3)
+    every = [v for g in groups for v in g]
+    if every and min(every) > 0:
+        ax.set_yscale("log")
 
 
 def _distances(ax, cvae: dict) -> bool:
@@ -203,11 +207,7 @@ def _side_by_side(problem_id: str, members: dict[str, dict]) -> Figure:
     finite.legend(fontsize=8)
     inside = [[r["fval"] for r in members[n].get("fval_by_condition") or []
                if r["fval"] is not None and 0 <= r["condition"] <= 1] for n in names]
-    fvals.boxplot([v if v else [np.nan] for v in inside], tick_labels=[LABELS[n] for n in names])
-    for i, values in enumerate(inside, start=1):
-        fvals.scatter(np.full(len(values), i), values, s=12, color=colours[names[i - 1]], zorder=3)
-    if all(v > 0 for values in inside for v in values) and any(inside):
-        fvals.set_yscale("log")
+    _boxes_with_dots(fvals, inside, [LABELS[n] for n in names], [colours[n] for n in names])
     fvals.set(ylabel="fval of generated vectors", title="objective at conditions in [0, 1]")
     for ax, key, label, title in ((energy, "validation_energy", "energy distance (normalised units)",
                                    "sample quality on held-out vectors (lower is better)"),
