@@ -207,10 +207,23 @@ class Store:
 
     def set_refusal(self, model_spec: str, reason: str | None) -> None:
         """Record why a model could not become a problem (one line), or clear that record (``reason=None``)."""
-        with self.engine.begin() as conn:
-            conn.execute(refusals.delete().where(refusals.c.model_spec == model_spec))
-            if reason is not None:
-                conn.execute(refusals.insert().values(model_spec=model_spec, reason=reason, created_at=_now()))
+        self._replace(refusals, refusals.c.model_spec == model_spec,
+                      None if reason is None else dict(model_spec=model_spec, reason=reason))
+
+    def _replace(self, table: sa.Table, where, row: dict | None, attempts: int = 5) -> None:
+        """Delete the rows ``where`` selects and insert ``row`` in one transaction. Two drivers sharing a
+        store (PostgreSQL) may both insert the same key between the other's delete and insert: the
+        loser's transaction fails on the unique key and is simply run again, so the last write wins."""
+        for attempt in range(attempts):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(table.delete().where(where))
+                    if row is not None:
+                        conn.execute(table.insert().values(**row, created_at=_now()))
+                return
+            except sa.exc.IntegrityError:
+                if attempt == attempts - 1:
+                    raise
 
     def refusals_frame(self) -> pd.DataFrame:
         with self.engine.connect() as conn:
@@ -219,10 +232,8 @@ class Store:
     def set_features(self, problem_key: str, problem_id: str, model_id: str, values: dict) -> None:
         """Store (or replace) a problem's model features (``biobench.features``)."""
         blob = json.dumps({k: _float(v) for k, v in values.items()}, sort_keys=True)
-        with self.engine.begin() as conn:
-            conn.execute(features.delete().where(features.c.problem_key == problem_key))
-            conn.execute(features.insert().values(problem_key=problem_key, problem_id=problem_id, model_id=model_id,
-                                                  features=blob, created_at=_now()))
+        self._replace(features, features.c.problem_key == problem_key, dict(
+            problem_key=problem_key, problem_id=problem_id, model_id=model_id, features=blob))
 
     def feature_keys(self) -> set[str]:
         with self.engine.connect() as conn:

@@ -244,6 +244,28 @@ def test_bench_against_postgresql_with_two_concurrent_drivers(tmp_path, postgres
     assert metrics.per_problem(serial.runs_frame())[COMPARED].equals(board[COMPARED])
 
 
+def test_drivers_writing_the_same_features_and_refusals_at_once_do_not_fail(postgres_url):
+    """Two drivers measure the same problem's features (or refuse the same model) at once: a replace of one
+    row is delete + insert, and the second insert of a key used to fail the whole bench on the unique key."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    stores = [Store(postgres_url) for _ in range(4)]
+
+    def write(i: int) -> None:
+        store = stores[i % 4]
+        for j in range(25):
+            store.set_features(f"race-{j}", "p", "m", {"writer": float(i)})
+            store.set_refusal(f"race-model-{j}", f"refused by {i}")
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(write, range(4)))  # re-raises a writer's error
+    frame = stores[0].features_frame()
+    assert sorted(frame["problem_key"][frame["problem_key"].str.startswith("race-")]) == \
+        sorted(f"race-{j}" for j in range(25))
+    refused = stores[0].refusals_frame()
+    assert refused["model_spec"].str.startswith("race-model-").sum() == 25
+
+
 @pytest.mark.slow
 def test_a_killed_worker_is_reported_and_the_rerun_finishes(tmp_path):
     db = tmp_path / "worker.sqlite"

@@ -136,6 +136,12 @@ def test_the_training_set_is_capped_with_the_best_kept_and_the_rest_stratified()
     np.testing.assert_array_equal(cap_training_set(f[:50], 400, seed=0), np.arange(50))  # under the cap: all
 
 
+def test_a_limit_shorter_than_one_step_still_gives_a_model(name, two_step_problem, store):
+    """The deadline passes before any loop starts (a loaded machine): each loop still takes one step."""
+    design = generate(name, two_step_problem, 3, 0, store, time_limit=1e-9)
+    assert design.points.shape == (3, 2) and design.diagnostics[name]["time_limited"]
+
+
 def test_a_large_store_is_capped_and_training_stops_at_the_time_limit(name, two_step_problem, store):
     run_starts(two_step_problem, "random", "local", n_starts=3, budget=60, seed=0, store=store)
     n_stored = len(store.evaluated_points(two_step_problem.key)[0])

@@ -168,7 +168,10 @@ class GenerativeInitializer(Initializer):
             warnings.simplefilter("ignore")
             study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
             study.enqueue_trial(self.first_guess(problem.n_parameters))
-            study.optimize(trial_value, n_trials=n_trials, timeout=self.options["time_limit"])
+            study.optimize(trial_value, n_trials=1)  # the first guess always trains, however short the limit
+            remaining = deadline - time.monotonic()
+            if n_trials > 1 and remaining > 0:
+                study.optimize(trial_value, n_trials=n_trials - 1, timeout=remaining)
         model, network_config, curves = results[study.best_trial.number]
         search_seconds = time.monotonic() - search_started
         report = {
