@@ -47,41 +47,99 @@ def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None
     skipped = 0
     refused: dict[str, str] = {}
     measured = store.feature_keys()
-    for spec in config.model_specs():
-        try:
-            problem = load_problem(spec, config.problem, notify=notify)
-        except Exception as exc:  # a library's own error too: recorded, never a crash of the whole bench
-            reason = first_line(exc)
-            refused[spec] = reason if isinstance(exc, BiobenchError) else f"{type(exc).__name__}: {reason}"
-            store.set_refusal(spec, refused[spec])
-            if notify is not None:
-                notify(f"refused {spec}: {refused[spec]}")
-            continue
-        store.set_refusal(spec, None)
-        problems[problem.key] = problem
-        if problem.key not in measured:  # what 'biobench recommend' learns from, measured once
-            _measure_features(problem, store, notify)
-        for init, init_options in config.methods(config.initializers):
-            for opt, opt_options in config.methods(config.optimizers):
-                for seed in config.seeds:
-                    new, done, _ = prepare_starts(problem, init, opt, n_starts=config.starts, budget=config.budget,
-                                                  seed=seed, store=store, init_options=init_options,
-                                                  opt_options=opt_options, progress=progress,
-                                                  time_limit=config.time_limit)
-                    tasks += new
-                    skipped += done
+    with ProblemBuilder(config.build_time_limit) as builder:
+        for spec in config.model_specs():
+            built = builder.build(spec, config.problem, measured, notify)
+            if isinstance(built, str):
+                refused[spec] = built
+                store.set_refusal(spec, built)
+                if notify is not None:
+                    notify(f"refused {spec}: {built}")
+                continue
+            problem, features = built
+            store.set_refusal(spec, None)
+            problems[problem.key] = problem
+            if features is not None:  # what 'biobench recommend' learns from, measured once
+                store.set_features(problem.key, problem.problem_id, problem.model.model_id, features)
+            for init, init_options in config.methods(config.initializers):
+                for opt, opt_options in config.methods(config.optimizers):
+                    for seed in config.seeds:
+                        new, done, _ = prepare_starts(
+                            problem, init, opt, n_starts=config.starts, budget=config.budget, seed=seed,
+                            store=store, init_options=init_options, opt_options=opt_options, progress=progress,
+                            time_limit=config.time_limit, simulation_time_limit=config.simulation_time_limit)
+                        tasks += new
+                        skipped += done
     return BenchPlan(problems, tasks, skipped, refused)
 
 
-def _measure_features(problem: Problem, store: Store, notify: Callable[[str], None] | None) -> None:
-    """Store the problem's features; a failure to measure them is told, not fatal (the runs do not need them)."""
+class ProblemBuilder:
+    """Builds problems and measures their features: here, or in a worker process killed at ``time_limit``.
+
+    A build loads the SBML, simulates the nominal point and measures features; on one corpus
+    model a single simulation takes minutes, and roadrunner cannot be interrupted from Python,
+    so a bounded build runs in a process of its own (pebble's pool of one, reused until a kill).
+    """
+
+    def __init__(self, time_limit: float | None) -> None:
+        self.time_limit, self.pool = time_limit, None
+
+    def __enter__(self) -> ProblemBuilder:
+        if self.time_limit is not None:
+            from multiprocessing import get_context
+
+            from pebble import ProcessPool
+
+            self.pool = ProcessPool(max_workers=1, context=get_context("spawn"))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.stop()
+            self.pool.join()
+
+    def build(self, spec: str, settings, measured: set[str], notify: Callable[[str], None] | None):
+        """(problem, features or None when already measured), or the one-line reason it was refused."""
+        if self.pool is None:
+            outcome = build_problem_and_features(spec, settings, measured, notify)
+        else:
+            future = self.pool.schedule(build_problem_and_features, args=(spec, settings, measured), timeout=self.time_limit)
+            try:
+                outcome = future.result()
+            except TimeoutError:
+                return (f"building the problem (loading the SBML, simulating the nominal point, measuring features) "
+                        f"took longer than the build_time_limit of {self.time_limit:g} s")
+            except Exception as exc:  # the worker died (a crash inside a library): refused, the bench goes on
+                return f"the build's worker process failed: {type(exc).__name__}: {first_line(exc)}"
+            if isinstance(outcome, str):
+                return outcome
+            for message in outcome[2]:  # what the worker would have told the user
+                if notify is not None:
+                    notify(message)
+        return outcome if isinstance(outcome, str) else outcome[:2]
+
+
+def build_problem_and_features(spec: str, settings, measured: set[str],
+                               notify: Callable[[str], None] | None = None) -> tuple | str:
+    """Load one problem and measure its features unless ``measured`` has its key; a refusal is its reason.
+
+    Returns (problem, features or None, messages) where ``messages`` are what a worker process
+    could not print itself (the driver passes them on); in-process they go to ``notify``.
+    """
+    messages: list[str] = []
+    tell = notify if notify is not None else messages.append
     try:
-        values = problem_features(problem)
-    except Exception as exc:
-        if notify is not None:
-            notify(f"features of {problem.problem_id} not measured: {type(exc).__name__}: {first_line(exc)}")
-        return
-    store.set_features(problem.key, problem.problem_id, problem.model.model_id, values)
+        problem = load_problem(spec, settings, notify=tell)
+    except Exception as exc:  # a library's own error too: recorded, never a crash of the whole bench
+        reason = first_line(exc)
+        return reason if isinstance(exc, BiobenchError) else f"{type(exc).__name__}: {reason}"
+    features = None
+    if problem.key not in measured:
+        try:
+            features = problem_features(problem)
+        except Exception as exc:  # told, not fatal: the runs do not need features
+            tell(f"features of {problem.problem_id} not measured: {type(exc).__name__}: {first_line(exc)}")
+    return problem, features, messages
 
 
 def run_plan(bench: BenchPlan, store: Store, executor: str = "serial", workers: int | None = None,

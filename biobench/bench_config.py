@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from biobench.errors import ConfigError
 from biobench.settings import ProblemSettings, _Strict, parse_settings, read_yaml
@@ -45,6 +45,12 @@ class BenchConfig(_Strict):
     starts: int = Field(10, ge=1)
     budget: int = Field(1000, ge=1)
     time_limit: float | None = Field(None, gt=0)  # seconds per start at most: slow models end early, not hang
+    # Seconds one evaluation may take beyond time_limit before its start is killed (--executor processes):
+    # the time limit is checked between evaluations, so only a kill ends a simulation that hangs.
+    simulation_time_limit: float | None = Field(None, gt=0)
+    # Seconds to build one problem (load the SBML, simulate the nominal point, measure its features) before
+    # the model is refused; the build then runs in a worker process that can be killed.
+    build_time_limit: float | None = Field(None, gt=0)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     delta: float = Field(0.1, ge=0)
     results: str | None = None
@@ -56,6 +62,13 @@ class BenchConfig(_Strict):
             if isinstance(method, dict) and len(method) != 1:
                 raise ValueError("a method with options is a mapping with exactly one key: {name: {option: value}}")
         return methods
+
+    @model_validator(mode="after")
+    def _simulation_limit_needs_a_time_limit(self) -> BenchConfig:
+        if self.simulation_time_limit is not None and self.time_limit is None:
+            raise ValueError("simulation_time_limit needs time_limit too: a start is killed at time_limit + "
+                             "simulation_time_limit seconds (set time_limit: 60, say)")
+        return self
 
     @field_validator("seeds")
     @classmethod

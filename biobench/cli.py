@@ -280,6 +280,9 @@ def bench(config: str, executor: str, workers: int | None, scheduler: str | None
     if scheduler is not None and executor != "dask":
         raise ConfigError("--scheduler goes with --executor dask.")
     settings = load_bench_config(config)
+    if settings.simulation_time_limit is not None and executor != "processes":
+        raise ConfigError(f"{config}: simulation_time_limit needs --executor processes (a simulation running in "
+                          "this process or a Dask worker cannot be stopped).")
     store = Store(results or settings.results)
     console.print(f"planning {config}: {len(settings.model_specs())} models, store {store.url}")
     plan = bench_module.plan(settings, store, notify=notify, progress=stage_reporter())

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_COMPLETED, wait
 from multiprocessing import get_context
 
 from biobench.errors import ConfigError, ExecutorError
 from biobench.likelihood import Likelihood
 from biobench.problem import Problem
 from biobench.records import RunRecord
-from biobench.runner import StartTask, execute
+from biobench.runner import StartTask, execute, killed_record
 
 EXECUTORS = ("serial", "processes", "dask")
 
@@ -47,6 +46,9 @@ def run_tasks(tasks: list[StartTask], problems: dict[str, Problem], executor: st
     """Yield records as their starts finish, in completion order."""
     if executor not in EXECUTORS:
         raise ConfigError(f"--executor {executor!r}: choose one of {', '.join(EXECUTORS)}.")
+    if executor != "processes" and any(task.kill_after is not None for task in tasks):
+        raise ConfigError(f"simulation_time_limit needs --executor processes: a simulation running in "
+                          f"{'this process' if executor == 'serial' else 'a Dask worker'} cannot be stopped.")
     if not tasks:
         return
     if executor == "serial":
@@ -60,22 +62,30 @@ def run_tasks(tasks: list[StartTask], problems: dict[str, Problem], executor: st
 
 
 def _process_pool(tasks: list[StartTask], problems: dict[str, Problem], workers: int) -> Iterator[RunRecord]:
+    """A pool (pebble's) that kills a start at its ``kill_after`` and replaces the worker: roadrunner's
+    integrator cannot be interrupted from Python, so a hanging simulation ends only with its process."""
+    from pebble import ProcessExpired, ProcessPool
+
     # spawn, not fork: the driver has threads (progress display) and a compiled LLVM model
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_install,
-                             initargs=(problems,)) as pool:
-        pending = {pool.submit(run_task, task) for task in tasks}
+    with ProcessPool(max_workers=workers, context=get_context("spawn"), initializer=_install,
+                     initargs=(problems,)) as pool:
+        futures = {pool.schedule(run_task, args=(task,), timeout=task.kill_after): task for task in tasks}
+        pending = set(futures)
         try:
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     try:
                         yield future.result()
-                    except BrokenProcessPool:
+                    except TimeoutError:
+                        yield killed_record(futures[future])
+                    except ProcessExpired:
                         raise ExecutorError("a worker process died (killed, or out of memory); the finished starts "
                                             "are stored: rerun the same command to run the rest.") from None
         except BaseException:  # Ctrl-C or a dead worker: drop what has not started
             for future in pending:
                 future.cancel()
+            pool.stop()
             raise
 
 

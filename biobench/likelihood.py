@@ -176,6 +176,18 @@ class Likelihood:
         scaled ``x``: the likelihood without the simulation, for outputs a surrogate predicts."""
         return self._score(np.asarray(outputs, dtype=float), np.asarray(x, dtype=float), self.natural(x))
 
+    def sample_measurements(self, y: np.ndarray, sigma: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Measurements drawn from this problem's noise model around noise-free observables ``y`` (rows of
+        datasets in measurement order): Gaussian or Laplace with scale ``sigma`` on each observable's
+        transformed scale, back-transformed. NaN where a log-scale observable is not positive."""
+        y = np.atleast_2d(np.asarray(y, dtype=float))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(self._log, np.log(y), np.where(self._log10, np.log10(y), y))
+        noise = np.where(self._laplace, rng.laplace(0.0, 1.0, y.shape), rng.standard_normal(y.shape))
+        z = z + sigma * noise
+        with np.errstate(over="ignore"):
+            return np.where(self._log, np.exp(z), np.where(self._log10, 10.0**z, z))
+
     def fvals_of_outputs(self, outputs: np.ndarray, x: np.ndarray) -> np.ndarray:
         """The objective for many (outputs, scaled x) pairs at once (inf where it fails): vectorized for
         problems on the plain path, one ``score`` each otherwise. For surrogate searches."""

@@ -61,7 +61,7 @@ def with_convergence(runs: pd.DataFrame, delta: float = DEFAULT_DELTA) -> pd.Dat
     f_true = runs["f_true"].astype(float).fillna(np.inf)
     runs["f_ref"] = np.minimum(best_run, f_true)
     runs["converged"] = runs["fval_best"] <= runs["f_ref"] + delta
-    runs["failed"] = ~np.isfinite(runs["fval_best"]) | runs["status"].isin(["failed", "error"])
+    runs["failed"] = ~np.isfinite(runs["fval_best"]) | runs["status"].isin(["failed", "error", "killed"])
     runs["total_evals"] = runs["n_evals"] + runs.get("pilot_evals", 0.0)
     runs["total_seconds"] = runs["seconds"] + runs.get("pilot_seconds", 0.0)
     runs["method"] = method_label(runs)

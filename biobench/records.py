@@ -48,7 +48,7 @@ class RunRecord:
     n_evals: int
     n_failures: int
     seconds: float
-    status: str  # "stopped" (the method's own criterion), "budget", "failed" or "error"
+    status: str  # "stopped" (the method's own criterion), "budget", "failed", "error" or "killed" (hung)
     message: str = ""
     trace: list[tuple[int, float, float]] = field(default_factory=list, repr=False)
     extras: dict = field(default_factory=dict)  # method-specific results, e.g. MCMC posterior summaries

@@ -90,6 +90,9 @@ class StartTask:
     artifacts: str
     spares: np.ndarray | None = None  # for single-point methods: points to start from if x0 cannot be simulated
     time_limit: float | None = None  # seconds per start (a corpus bench's guard against slow models)
+    # Seconds after which a start still running is killed (processes executor): its time limit plus
+    # the longest one evaluation may take; past it, one simulation hangs and only a kill ends it.
+    kill_after: float | None = None
 
 
 def prepare_starts(
@@ -106,6 +109,7 @@ def prepare_starts(
     guesses: np.ndarray | None = None,
     progress: ProgressCallback = no_progress,
     time_limit: float | None = None,
+    simulation_time_limit: float | None = None,
 ) -> tuple[list[StartTask], int, float]:
     """The starts of (initializer, optimizer) on ``problem`` not yet in the store; also (skipped, f_true).
 
@@ -113,6 +117,9 @@ def prepare_starts(
     ``time_limit`` (seconds per start) ends a start after the evaluation that passes it, as
     if its budget were used (the record's message says which); it is a guard, not part of
     the start's identity, so a rerun with another limit finds the stored starts done.
+    ``simulation_time_limit`` (seconds, with ``time_limit``) kills a start still running
+    ``time_limit + simulation_time_limit`` seconds after it began: one evaluation took that
+    long, which the time limit cannot end (``biobench.executors``, processes only).
     """
     init = initializers.get(initializer)(**dict(init_options or {}))
     opt = optimizers.get(optimizer)(**dict(opt_options or {}))
@@ -138,7 +145,8 @@ def prepare_starts(
                   # whatever the initializer spent before the starts existed is shared out among them
                   pilot_evals=design.pilot_evals / n_starts, pilot_seconds=design.pilot_seconds / n_starts,
                   init_extras=design.diagnostics, artifacts=str(store.artifacts_dir / identity.key),
-                  spares=None if spares is None else spares[i], time_limit=time_limit)
+                  spares=None if spares is None else spares[i], time_limit=time_limit,
+                  kill_after=None if simulation_time_limit is None else (time_limit or 0.0) + simulation_time_limit)
         for i, identity in enumerate(identities) if identity.key not in done
     ]
     return tasks, len(done), f_true
@@ -167,6 +175,19 @@ def execute(likelihood: Likelihood, task: StartTask) -> RunRecord:
     return RunRecord(start=task.start, model_id=task.model_id, pilot_evals=task.pilot_evals,
                      pilot_seconds=task.pilot_seconds,
                      **(result.record_fields() | {"extras": {**task.init_extras, **result.extras}}))
+
+
+def killed_record(task: StartTask) -> RunRecord:
+    """The record of a start killed at ``task.kill_after``: nothing it found survived the kill, so it is a
+    failed start charged its whole budget (how many evaluations it made is unknown, at least as many as
+    fitted in the time) and the seconds it was given. Stored, so a rerun does not hang on it again."""
+    x0 = np.atleast_2d(task.x0)[0]
+    return RunRecord(start=task.start, model_id=task.model_id, x0=x0.tolist(), fval0=float("nan"),
+                     x_best=x0.tolist(), fval_best=float("inf"), n_evals=task.start.budget, n_failures=0,
+                     seconds=float(task.kill_after), status="killed", pilot_evals=task.pilot_evals,
+                     pilot_seconds=task.pilot_seconds, extras=dict(task.init_extras),
+                     message=f"killed after {task.kill_after:g} s: one evaluation ran longer than the "
+                             "simulation_time_limit (a simulation that hangs or takes minutes)")
 
 
 def run_starts(

@@ -17,7 +17,7 @@ import pandas as pd
 from biobench import __version__, metrics
 from biobench.atomic import atomic_write_text
 from biobench.errors import StoreError
-from biobench.report import figures, generative_figures, surrogate_figures
+from biobench.report import amortized_figures, figures, generative_figures, surrogate_figures
 from biobench.store import Store
 
 _STYLE = """
@@ -82,9 +82,10 @@ def report_figures(store: Store, delta: float = metrics.DEFAULT_DELTA) -> list[f
     items.append(figures.final_values(runs, delta, palette))
     items.append(figures.success_heatmap(board))
     items.append(figures.performance_profiles(board, palette))
-    recovery = figures.parameter_recovery(runs, store.problems_frame(), palette)
+    problems = store.problems_frame()
+    recovery = figures.parameter_recovery(runs, problems, palette)
     return (items + ([recovery] if recovery is not None else []) + generative_figures.generative_diagnostics(runs)
-            + surrogate_figures.surrogate_diagnostics(runs))
+            + surrogate_figures.surrogate_diagnostics(runs) + amortized_figures.amortized_diagnostics(runs, problems))
 
 
 def build_report(results: str | None = None, out: str | Path = "results/report",

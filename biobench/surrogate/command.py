@@ -37,20 +37,30 @@ def surrogate_command(model_spec, config, n_train, n_test, arch, layers, width, 
     from biobench.settings import load_run_settings
     from biobench.sources import load_problem
     from biobench.surrogate.build import train_surrogate
-    from biobench.terminal import notify, stage_reporter
+    from biobench.terminal import console, notify, stage_reporter
 
     options = SurrogateOptions(n_train=n_train, n_test=n_test, design=design, seed=seed, layers=layers, width=width,
                                time_limit=time_limit, arch=arch).validated()  # before the model loads
     problem = load_problem(model_spec, load_run_settings(config).problem, notify=notify)
     trained = train_surrogate(problem, options, Path(out), retrain=retrain, progress=stage_reporter())
     config_out = trained.config
+    figure = None
+    if trained.folder is not None and "pairs" in config_out["quality"]["objective"]:
+        from biobench.likelihood import Likelihood
+        from biobench.surrogate.figures import save_accuracy_figure
+
+        figure = save_accuracy_figure(trained, Likelihood(problem), problem.problem_id,
+                                      trained.folder / "accuracy.png")
     if fmt_ == "json":
         click.echo(json.dumps({k: config_out[k] for k in ("problem_id", "options", "design_cost", "training",
                                                            "quality")} | {"folder": str(trained.folder),
-                                                                          "reused": trained.reused},
+                                                                          "reused": trained.reused,
+                                                                          "figure": str(figure) if figure else None},
                               indent=2, default=float))
         return
     print_report(problem.problem_id, config_out, trained.folder, trained.reused, asdict(options))
+    if figure is not None:
+        console.print(f"accuracy figure (trajectories, objective): {figure}")
 
 
 def print_report(problem_id: str, config: dict, folder: Path | None, reused: bool, options: dict) -> None:

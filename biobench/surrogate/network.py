@@ -161,10 +161,10 @@ def save(model: SurrogateNetwork, config: dict, folder: Path) -> None:
 
 def load(folder: Path, device: str = "cpu") -> tuple[SurrogateNetwork, dict] | None:
     """The saved network and config, or None when absent (``biobench.saved_networks``)."""
-    return load_network(folder, "surrogate.pt", _empty_network, "surrogate: the saved network", "--retrain", device)
+    return load_network(folder, "surrogate.pt", empty_network, "surrogate: the saved network", "--retrain", device)
 
 
-def _empty_network(config: dict) -> SurrogateNetwork:
+def empty_network(config: dict) -> SurrogateNetwork:
     """A network of the saved shape; its buffers (bounds, output transform) come with the weights."""
     spec = NetworkSpec(**config["network"])
     inputs, outputs = np.zeros(spec.n_inputs), np.ones(spec.n_outputs)

@@ -62,8 +62,13 @@ def accuracy(trained, likelihood: Likelihood, x: np.ndarray, outputs: np.ndarray
             else float("nan"),
             "abs_error_at_nominal": nominal_error,
             "failed_predictions": int((~np.isfinite(f_pred) & np.isfinite(f_true)).sum()),
+            "pairs": [[_finite(a), _finite(b)] for a, b in zip(f_true, f_pred)],  # (true, surrogate), for the figure
         },
     }
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None  # JSON has no inf
 
 
 def _fval(likelihood: Likelihood, outputs: np.ndarray, x: np.ndarray) -> float:

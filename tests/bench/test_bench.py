@@ -11,11 +11,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from biobench import metrics
 from biobench.bench import plan, run_plan
+from biobench.executors import run_tasks
 from biobench.bench_config import SUITES, load_bench_config
 from biobench.cli import main
 from biobench.errors import ConfigError
@@ -53,6 +55,7 @@ def write(tmp_path, text, name="bench.yaml"):
         ("models: [BIOMD12]\noptimizers: [{ga: {pop: 3}}]\n", "has no option"),
         ("models: [BIOMD12]\nseeds: [1, 1]\n", "distinct"),
         ("models: [BIOMD12]\nproblem: {noise: {relatve: 1}}\n", "problem.noise.relatve"),
+        ("models: [BIOMD12]\nsimulation_time_limit: 5\n", "simulation_time_limit needs time_limit"),
     ],
 )
 def test_bad_configs_name_the_key(tmp_path, text, message):
@@ -87,6 +90,51 @@ def test_a_folder_is_a_suite_and_a_model_that_cannot_be_a_problem_is_refused_not
     empty.mkdir()
     with pytest.raises(ConfigError, match="holds no SBML files"):
         load_bench_config(write(tmp_path, f"models: ['dir:{empty}']\n")).model_specs()
+
+
+def test_a_build_past_its_time_limit_is_refused_and_one_within_it_is_built_in_a_worker(tmp_path):
+    """build_time_limit runs each build (SBML, nominal simulation, features) in a process killed at the limit."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "a_broken.xml").write_text("<sbml>not a model</sbml>")
+    (folder / "b_two_step.xml").write_text((DATA / "two_step.xml").read_text())
+    generous = load_bench_config(write(tmp_path, f"models: ['dir:{folder}']\nstarts: 1\nbudget: 20\n"
+                                                 "build_time_limit: 120\n"))
+    store = Store(tmp_path / "generous.sqlite")
+    bench = plan(generous, store)
+    assert list(bench.refused) == [str(folder / "a_broken.xml")] and "build_time_limit" not in bench.refused[
+        str(folder / "a_broken.xml")]
+    assert store.features_frame()["problem_key"].tolist() == list(bench.problems)  # measured in the worker
+    assert run_plan(bench, store) == 1
+    # 60000 output times: this build takes about 13 s (the features simulate it dozens of times)
+    tight = load_bench_config(write(tmp_path, f"models: ['{folder / 'b_two_step.xml'}']\nbuild_time_limit: 0.5\n"
+                                              "problem: {time: {end: 20, n: 60000}}\n", "tight.yaml"))
+    started = time.monotonic()
+    refused = plan(tight, Store(tmp_path / "tight.sqlite")).refused
+    assert list(refused.values()) == ["building the problem (loading the SBML, simulating the nominal point, "
+                                      "measuring features) took longer than the build_time_limit of 0.5 s"]
+    assert time.monotonic() - started < 8  # killed at the limit (plus a worker start), not waited for
+
+
+def test_a_start_past_its_simulation_time_limit_is_killed_stored_and_not_run_again(tmp_path):
+    """The worker is killed (roadrunner cannot be interrupted), the start recorded as a failed 'killed' one."""
+    text = f"models: ['{DATA / 'two_step.xml'}']\nproblem: {{time: {{n: 11}}}}\nstarts: 2\nbudget: 30\n"
+    store = Store(tmp_path / "killed.sqlite")
+    # 2 ms: less than a fresh worker needs to compile the model, so every start is killed
+    config = load_bench_config(write(tmp_path, text + "time_limit: 0.001\nsimulation_time_limit: 0.001\n"))
+    bench = plan(config, store)
+    with pytest.raises(ConfigError, match="needs --executor processes"):
+        list(run_tasks(bench.tasks, bench.problems, "serial"))
+    assert run_plan(bench, store, "processes", workers=1) == 2
+    runs = store.runs_frame()
+    assert set(runs["status"]) == {"killed"} and runs["message"].str.contains("simulation_time_limit").all()
+    assert (runs["n_evals"] == 30).all() and np.isinf(runs["fval_best"]).all()
+    assert metrics.per_problem(runs)["failed_starts"].tolist() == [2]
+    assert plan(config, store).tasks == []  # stored: a rerun does not hang on it again
+    ample = load_bench_config(write(tmp_path, text + "time_limit: 60\nsimulation_time_limit: 60\nseeds: [1]\n",
+                                    "ample.yaml"))
+    assert run_plan(plan(ample, store), store, "processes", workers=1) == 2
+    assert "killed" not in set(store.runs_frame().query("seed == 1")["status"])
 
 
 def test_shipped_configs_are_valid():

@@ -140,6 +140,23 @@ def test_every_generative_initializer_that_ran_is_drawn_and_set_side_by_side(two
         round(extras.loc[name].iloc[0][name]["validation_energy"], 6) for name in options]
 
 
+def test_amortized_runs_show_estimate_fit_and_truth_with_their_times(two_step_problem, tmp_path):
+    store = Store(tmp_path / "amortized.sqlite")
+    run_starts(two_step_problem, "amortized", "local", n_starts=3, budget=30, seed=0, store=store,
+               init_options={"datasets": 60, "time_limit": 1.5})
+    runs = store.runs_frame()
+    drawn = {f.title: f for f in report_figures(store)}
+    item = drawn[f"Amortized inference, {two_step_problem.problem_id}"]
+    parameters, times = item.figure.axes
+    estimate, fitted, truth = (c.get_offsets() for c in parameters.collections)
+    report = runs["extras"].iloc[0]["amortized"]
+    np.testing.assert_allclose(estimate[:, 1], report["estimate"])
+    np.testing.assert_allclose(fitted[:, 1], runs.loc[runs["fval_best"].idxmin(), "x_best"])
+    np.testing.assert_allclose(truth[:, 1], two_step_problem.x_true)
+    assert times.patches[0].get_height() == pytest.approx(report["inference_seconds"])
+    assert f"{report['estimate_fval']:.4g}" in item.caption
+
+
 def test_parameter_recovery_is_left_out_without_true_parameters(small_store, tmp_path):
     copy = copy_store(small_store, tmp_path / "no_truth.sqlite")
     with sqlite3.connect(copy) as conn:

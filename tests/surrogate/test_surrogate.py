@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -98,7 +99,26 @@ def test_the_command_validates_before_simulating_and_reports(tmp_path, monkeypat
     assert result.exit_code == 0, result.output
     report = json.loads(result.output[result.output.index("{"):])
     assert report["design_cost"]["simulations"] == 50 and set(report["quality"]["observables"]) >= {"X", "Y", "Z"}
-    assert (tmp_path / "surrogates").is_dir()
+    assert (tmp_path / "surrogates").is_dir() and report["figure"].endswith("accuracy.png")
+    assert (tmp_path / report["figure"]).is_file() or Path(report["figure"]).is_file()
+
+
+def test_the_accuracy_figure_draws_held_out_trajectories_and_objective_pairs(trained, two_step_problem, tmp_path):
+    from biobench.surrogate.figures import accuracy_figure, save_accuracy_figure
+
+    surrogate, _ = trained
+    likelihood = Likelihood(two_step_problem)
+    fig = accuracy_figure(surrogate, likelihood, "two_step")
+    *trajectories, objective = fig.axes
+    columns = len(likelihood.simulator.selections)
+    assert len(trajectories) == 3 and all(len(ax.get_lines()) == 2 * columns for ax in trajectories)
+    simulated = np.asarray(surrogate.config["test_outputs"][0]).reshape(surrogate.output_shape)
+    np.testing.assert_allclose(trajectories[0].get_lines()[0].get_ydata(), simulated[:, 0])  # solid: simulated
+    np.testing.assert_allclose(trajectories[0].get_lines()[1].get_ydata(),  # dashed: the network's
+                               surrogate.outputs(np.array(surrogate.config["test_points"][:1]))[0][:, 0], rtol=1e-5)
+    assert len(objective.collections[0].get_offsets()) == surrogate.config["quality"]["test_points"]
+    path = save_accuracy_figure(surrogate, likelihood, "two_step", tmp_path / "accuracy.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_too_many_failed_simulations_end_with_a_clear_error(repressilator_problem):
