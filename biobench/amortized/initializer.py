@@ -49,15 +49,15 @@ class AmortizedInitializer(Initializer):
         retrain: bool = False
         device: Literal["auto", "cpu", "cuda"] = "auto"
 
+    evaluate_estimate = True  # the spares' instance does not: the starts' design did (and was charged)
+
     def pilot_evaluations(self) -> int:
         return self.options["datasets"] + 1  # + the true evaluation of the network's estimate
 
     def for_spares(self) -> AmortizedInitializer:
         spares = type(self)(**(self.options | {"retrain": False}))
-        spares.evaluate_estimate = False  # the starts' design evaluated (and charged) it already
+        spares.evaluate_estimate = False
         return spares
-
-    evaluate_estimate = True
 
     def model_folder(self, problem: Problem, store: EvaluationStore) -> Path:
         """Named by the problem's measurement layout, not its data: the network reads any dataset measured
@@ -117,8 +117,8 @@ class AmortizedInitializer(Initializer):
         """The other starts: the network's estimates for the data measured again (a parametric bootstrap,
         noise drawn around the measurements with the sigma the estimate implies), which shows how far the
         estimate moves with measurement noise and costs no simulation (the proxy predicts the estimate's
-        observables). Where sigma needs the model's states (PEtab noise formulas that read them), draws
-        around the estimate with the network's validation RMSE instead."""
+        observables). Where sigma depends on parameters or states (PEtab noise formulas), draws around the
+        estimate with the network's validation RMSE instead, truncated to the bounds."""
         problem = likelihood.problem
         measured = problem.experiments.measured
         if problem.synthetic:
