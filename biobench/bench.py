@@ -103,7 +103,8 @@ class ProblemBuilder:
         if self.pool is None:
             outcome = build_problem_and_features(spec, settings, measured, notify)
         else:
-            future = self.pool.schedule(build_problem_and_features, args=(spec, settings, measured), timeout=self.time_limit)
+            future = self.pool.schedule(build_problem_and_features, args=(spec, settings, measured),
+                                        timeout=self.time_limit)
             try:
                 outcome = future.result()
             except TimeoutError:

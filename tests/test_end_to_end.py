@@ -20,7 +20,7 @@ _GENERATIVE = {"pilot": 48, "trials": 1, "diagnostic_samples": 2}  # small: with
 INIT_OPTIONS = {"cvae": _GENERATIVE | {"max_epochs": 30, "patience": 5},
                 "cvae-transformer": _GENERATIVE | {"max_epochs": 30, "patience": 5},
                 "ccgan": _GENERATIVE | {"max_iterations": 200, "eval_every": 50},
-                "amortized": {"datasets": 40, "time_limit": 1.5}}
+                "amortized": {"datasets": 40, "max_epochs": 20}}
 
 
 @pytest.fixture(scope="module", params=["BIOMD0000000012", "BIOMD0000000507", "petab"])

@@ -143,7 +143,7 @@ def test_every_generative_initializer_that_ran_is_drawn_and_set_side_by_side(two
 def test_amortized_runs_show_estimate_fit_and_truth_with_their_times(two_step_problem, tmp_path):
     store = Store(tmp_path / "amortized.sqlite")
     run_starts(two_step_problem, "amortized", "local", n_starts=3, budget=30, seed=0, store=store,
-               init_options={"datasets": 60, "time_limit": 1.5})
+               init_options={"datasets": 60, "max_epochs": 20})
     runs = store.runs_frame()
     drawn = {f.title: f for f in report_figures(store)}
     item = drawn[f"Amortized inference, {two_step_problem.problem_id}"]
