@@ -120,8 +120,10 @@ def test_a_start_past_its_simulation_time_limit_is_killed_stored_and_not_run_aga
     """The worker is killed (roadrunner cannot be interrupted), the start recorded as a failed 'killed' one."""
     text = f"models: ['{DATA / 'two_step.xml'}']\nproblem: {{time: {{n: 11}}}}\nstarts: 2\nbudget: 30\n"
     store = Store(tmp_path / "killed.sqlite")
-    # 2 ms: less than a fresh worker needs to compile the model, so every start is killed
-    config = load_bench_config(write(tmp_path, text + "time_limit: 0.001\nsimulation_time_limit: 0.001\n"))
+    # A 2 ms limit, and mcmc, which first imports pymc in the worker (seconds, in every fresh worker): a
+    # start that stays inside one long step past its limit, as a hanging simulation does
+    config = load_bench_config(write(tmp_path, text + "optimizers: [mcmc]\ntime_limit: 0.001\n"
+                                                      "simulation_time_limit: 0.001\n"))
     bench = plan(config, store)
     with pytest.raises(ConfigError, match="needs --executor processes"):
         list(run_tasks(bench.tasks, bench.problems, "serial"))
