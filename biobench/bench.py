@@ -112,12 +112,11 @@ class ProblemBuilder:
                         f"took longer than the build_time_limit of {self.time_limit:g} s")
             except Exception as exc:  # the worker died (a crash inside a library): refused, the bench goes on
                 return f"the build's worker process failed: {type(exc).__name__}: {first_line(exc)}"
-            if isinstance(outcome, str):
-                return outcome
-            for message in outcome[2]:  # what the worker would have told the user
-                if notify is not None:
-                    notify(message)
-        return outcome if isinstance(outcome, str) else outcome[:2]
+        if isinstance(outcome, str):
+            return outcome
+        for message in outcome[2] if notify is not None else ():  # what a worker could not tell the user itself
+            notify(message)
+        return outcome[:2]
 
 
 def build_problem_and_features(spec: str, settings, measured: set[str],
