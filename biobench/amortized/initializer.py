@@ -150,9 +150,9 @@ class AmortizedInitializer(Initializer):
                                f"datasets failed ({', '.join(data.cost['failure_reasons'])}); too few remain to "
                                "train the amortized network. Narrow the bounds or loosen the integrator settings.")
         progress("amortized: training", 0, 1)
-        spec = network.InferenceSpec(likelihood.experiments.n_measurements, problem.n_parameters, options["layers"],
-                                     options["width"])
-        proxy_spec = NetworkSpec(problem.n_parameters, likelihood.experiments.n_measurements)
+        n_measurements = likelihood.experiments.n_measurements
+        spec = NetworkSpec(n_measurements, problem.n_parameters, options["layers"], options["width"])  # inference
+        proxy_spec = NetworkSpec(problem.n_parameters, n_measurements)
         training = network.AmortizedTraining(proxy_weight=options["proxy_weight"], time_limit=options["time_limit"],
                                              max_epochs=options["max_epochs"], seed=options["train_seed"])
         model, summary = network.train(data, likelihood, spec, proxy_spec, training, device)

@@ -36,24 +36,14 @@ from biobench.surrogate import network as surrogate_network
 _CLIP = 10.0
 
 
-@dataclass(frozen=True)
-class InferenceSpec:
-    n_measurements: int
-    n_parameters: int
-    layers: int = 3
-    width: int = 256
-
-
 class AmortizedModel(nn.Module):
-    """Both networks in one module, so one state_dict saves and loads them together."""
+    """Both networks in one module, so one state_dict saves and loads them together. ``spec``: measurements
+    in, parameters out (the surrogate's MLP, squashed into [0, 1])."""
 
-    def __init__(self, proxy: surrogate_network.SurrogateNetwork, spec: InferenceSpec) -> None:
+    def __init__(self, proxy: surrogate_network.SurrogateNetwork, spec: surrogate_network.NetworkSpec) -> None:
         super().__init__()
         self.proxy, self.spec = proxy, spec
-        blocks: list[nn.Module] = []
-        for i in range(spec.layers):
-            blocks += [nn.Linear(spec.n_measurements if i == 0 else spec.width, spec.width), nn.SiLU()]
-        self.inference = nn.Sequential(*blocks, nn.Linear(spec.width, spec.n_parameters), nn.Sigmoid())
+        self.inference = nn.Sequential(surrogate_network.smooth_mlp(spec), nn.Sigmoid())
 
     def encode(self, measurements: torch.Tensor) -> torch.Tensor:
         return torch.clamp(self.proxy.encode(measurements), -_CLIP, _CLIP)
@@ -81,8 +71,8 @@ class AmortizedTraining:
     seed: int = 0
 
 
-def train(datasets: SimulatedDatasets, likelihood: Likelihood, spec: InferenceSpec, proxy_spec, training:
-          AmortizedTraining, device: str = "cpu") -> tuple[AmortizedModel, dict]:
+def train(datasets: SimulatedDatasets, likelihood: Likelihood, spec: surrogate_network.NetworkSpec,
+          proxy_spec: surrogate_network.NetworkSpec, training: AmortizedTraining, device: str = "cpu") -> tuple[AmortizedModel, dict]:
     """The proxy first (a third of the time limit at most), then the inference network through it."""
     started = time.perf_counter()
     problem = likelihood.problem
@@ -148,4 +138,4 @@ def train(datasets: SimulatedDatasets, likelihood: Likelihood, spec: InferenceSp
 def empty_model(config: dict) -> AmortizedModel:
     """A model of the saved shape; its weights and buffers come from the state_dict."""
     proxy = surrogate_network.empty_network({"network": config["proxy_network"]})
-    return AmortizedModel(proxy, InferenceSpec(**config["inference"]))
+    return AmortizedModel(proxy, surrogate_network.NetworkSpec(**config["inference"]))

@@ -7,6 +7,7 @@ report simply leaves that section out. Every figure takes the same ``palette`` (
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import matplotlib
@@ -25,6 +26,14 @@ FLOOR = 1e-3  # distances to f_ref below this are drawn at this value on log axe
 FLOOR_LABEL = f"floor: fval - f_ref < {FLOOR:g} drawn here (the best start sits at 0)"
 
 Palette = dict[str, tuple[float, float, float]]
+
+
+def png_bytes(fig: plt.Figure) -> bytes:
+    """The figure as a PNG (the report's resolution), and closed: figures are drawn once."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
 
 
 def method_palette(methods) -> Palette:

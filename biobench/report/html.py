@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -34,10 +33,7 @@ figcaption { color: #444; font-size: 0.9rem; max-width: 60rem; }
 
 
 def _png(fig: plt.Figure) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    return base64.b64encode(figures.png_bytes(fig)).decode("ascii")
 
 
 def _figure_html(item: figures.Figure) -> str:

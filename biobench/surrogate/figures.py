@@ -10,13 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from biobench.atomic import atomic_write_bytes  # noqa: E402
+from biobench.atomic import atomic_write_bytes
+from biobench.report.figures import plt, png_bytes  # the report's matplotlib set-up (Agg, files only)
 
 N_TRAJECTORIES = 3
 
@@ -61,11 +58,5 @@ def accuracy_figure(trained, likelihood, problem_id: str) -> plt.Figure:
 
 
 def save_accuracy_figure(trained, likelihood, problem_id: str, path: Path) -> Path:
-    import io
-
-    fig = accuracy_figure(trained, likelihood, problem_id)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_bytes(path, png_bytes(accuracy_figure(trained, likelihood, problem_id)))
     return path

@@ -35,6 +35,14 @@ class NetworkSpec:
     width: int = 128
 
 
+def smooth_mlp(spec: NetworkSpec) -> nn.Sequential:
+    """``layers`` hidden layers of ``width`` with SiLU (smooth, so gradients through it are useful), linear out."""
+    blocks: list[nn.Module] = []
+    for i in range(spec.layers):
+        blocks += [nn.Linear(spec.n_inputs if i == 0 else spec.width, spec.width), nn.SiLU()]
+    return nn.Sequential(*blocks, nn.Linear(spec.width, spec.n_outputs))
+
+
 @dataclass(frozen=True)
 class TrainingSpec:
     lr: float = 1e-3
@@ -53,10 +61,7 @@ class SurrogateNetwork(nn.Module):
                  mean: np.ndarray, std: np.ndarray, z_min: np.ndarray, z_max: np.ndarray) -> None:
         super().__init__()
         self.spec = spec
-        blocks: list[nn.Module] = []
-        for i in range(spec.layers):
-            blocks += [nn.Linear(spec.n_inputs if i == 0 else spec.width, spec.width), nn.SiLU()]
-        self.body = nn.Sequential(*blocks, nn.Linear(spec.width, spec.n_outputs))
+        self.body = smooth_mlp(spec)
         buffers = {"lower": lower, "span": upper - lower, "scale": scale, "mean": mean, "std": std,
                    "z_min": z_min, "z_max": z_max}
         for name, value in buffers.items():
