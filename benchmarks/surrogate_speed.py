@@ -2,12 +2,13 @@
 
     python benchmarks/surrogate_speed.py [--problems BIOMD0000000012 BIOMD0000000507 Boehm_JProteomeRes2014
                                           Bruno_JExpBot2016] [--train 2000] [--test 200] [--layers 3]
-                                         [--width 128] [--time-limit 120]
+                                         [--width 128] [--time-limit 120] [--refine 0.3] [--seed 0]
 
 For each problem (anything ``--model`` accepts, or a folder name in
 ``../shared/benchmark_models_petab``): the design simulations (Latin hypercube in the
-bounds, seed 0), training seconds, the worst and median R^2 over observables on the
-held-out simulations, the Spearman correlation of the objective computed from the
+bounds, seed 0; a share ``--refine`` of the training ones where a first network predicts
+the largest outputs, ``biobench/surrogate/design.py``), training seconds (both networks),
+the worst and median R^2 over observables on the held-out simulations, the Spearman correlation of the objective computed from the
 surrogate with the true one, and evaluations per second of roadrunner (one simulation
 per call, measured on the design) and of the surrogate (one point per call, and batches
 of 4096, on CPU and on a GPU when torch sees one). Nothing is saved: every problem is
@@ -38,10 +39,13 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=SurrogateOptions.layers)
     parser.add_argument("--width", type=int, default=SurrogateOptions.width)
     parser.add_argument("--time-limit", type=float, default=120.0)
+    parser.add_argument("--refine", type=float, default=SurrogateOptions.refine)
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     options = SurrogateOptions(n_train=args.train, n_test=args.test, layers=args.layers, width=args.width,
-                               time_limit=args.time_limit)
-    print(f"{args.train} training + {args.test} test simulations (lhs, seed 0), MLP {args.layers} x {args.width}\n")
+                               time_limit=args.time_limit, refine=args.refine, seed=args.seed)
+    print(f"{args.train} training ({args.refine:g} of them refined) + {args.test} test simulations (lhs, seed "
+          f"{args.seed}), MLP {args.layers} x {args.width}\n")
     print("| problem | parameters | outputs | failed simulations | simulation s | training s (epochs) | worst R^2 "
           "(observable) | median R^2 | Spearman of fval | roadrunner / s | surrogate / s, single | surrogate / s, "
           "batched | batched x roadrunner |")
@@ -56,8 +60,9 @@ def main() -> None:
         batched = max(v for k, v in speed.items() if k.startswith("surrogate_batched"))
         single = max(v for k, v in speed.items() if k.startswith("surrogate_single"))
         cost, training = config["design_cost"], config["training"]
+        seconds = training["first_network_seconds"] + training["seconds"]
         print(f"| {name} | {problem.n_parameters} | {trained.model.spec.n_outputs} | {cost['failed']} / "
-              f"{cost['simulations']} | {cost['simulation_seconds']:.1f} | {training['seconds']:.1f} "
+              f"{cost['simulations']} | {cost['simulation_seconds']:.1f} | {seconds:.1f} "
               f"({training['epochs']}) | {r2[worst]:.3f} ({worst}) | {np.median(list(r2.values())):.3f} | "
               f"{quality['objective']['spearman']:.3f} | {speed['roadrunner_single']:.0f} | {single:.0f} | "
               f"{batched:.0f} | {batched / speed['roadrunner_single']:.0f} |", flush=True)

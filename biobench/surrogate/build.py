@@ -24,6 +24,7 @@ from biobench.initializers import initializers
 from biobench.initializers.base import ProgressCallback, no_progress
 from biobench.likelihood import Likelihood
 from biobench.problem import Problem
+from biobench.surrogate.design import merge_costs, output_weight, refinement_points
 
 if TYPE_CHECKING:  # torch is imported when a surrogate is trained, not when the command line starts
     from biobench.surrogate.network import SurrogateNetwork
@@ -39,6 +40,7 @@ class SurrogateOptions:
     width: int = 128
     time_limit: float = 120.0  # training seconds
     arch: str = "mlp"
+    refine: float = 0.0  # share of n_train simulated where a first network predicts large outputs (design.py)
 
     def validated(self) -> SurrogateOptions:
         """Reject what the user typed before any simulation runs."""
@@ -48,10 +50,17 @@ class SurrogateOptions:
             raise ConfigError(f"surrogate: --train {self.n_train} is too few simulations; use at least 20.")
         if self.n_test < 2:
             raise ConfigError("surrogate: --test needs at least 2 held-out simulations.")
+        if not 0 <= self.refine < 1 or self.n_train - self.n_refine < 20:
+            raise ConfigError(f"surrogate: --refine {self.refine} must be in [0, 1) and leave at least 20 of the "
+                              f"{self.n_train} training simulations to the first design.")
         if self.layers < 1 or self.width < 1 or self.time_limit <= 0:
             raise ConfigError("surrogate: layers, width and the time limit must be positive.")
         initializers.get(self.design)  # an unknown initializer names the available ones
         return self
+
+    @property
+    def n_refine(self) -> int:
+        return int(round(self.refine * self.n_train))
 
 
 @dataclass
@@ -112,26 +121,57 @@ def train_surrogate(problem: Problem, options: SurrogateOptions, root: Path | No
     if loaded is not None:
         return TrainedSurrogate(loaded[0], loaded[1], folder, True, shape)
     rng = np.random.default_rng(options.seed)
-    design = initializers.get(options.design)().sample(problem, options.n_train + options.n_test, rng)
+    initializer = initializers.get(options.design)()
+    n_first = options.n_train - options.n_refine
+    design = initializer.sample(problem, n_first + options.n_test, rng)
     outputs, failed, cost = simulate_design(likelihood, design, progress)
-    train_rows = np.flatnonzero(~failed[:options.n_train])
-    test_rows = options.n_train + np.flatnonzero(~failed[options.n_train:])
-    if len(train_rows) < 10 or len(test_rows) < 2:
-        raise ProblemError(f"{problem.problem_id}: {cost['failed']} of {len(design)} design simulations failed "
-                           f"({', '.join(cost['failure_reasons'])}); too few remain to train a surrogate. "
-                           "Narrow the parameter bounds or loosen the integrator settings.")
+    seconds_per_simulation = cost["simulation_seconds"] / len(design)  # on the initializer's own draw
+    test_rows = n_first + np.flatnonzero(~failed[n_first:])
+    x_train, y_train = design[:n_first][~failed[:n_first]], outputs[:n_first][~failed[:n_first]]
+    _check_enough(problem, len(x_train), len(test_rows), cost, len(design))
     spec = network.NetworkSpec(problem.n_parameters, outputs.shape[1], options.layers, options.width)
     training = network.TrainingSpec(time_limit=options.time_limit, seed=options.seed)
+    first_seconds = 0.0
+    if options.n_refine:
+        progress("surrogate: first network", 0, 1)
+        first, first_summary = network.fit(spec, training, x_train, y_train, problem.lower, problem.upper,
+                                           device=device)
+        progress("surrogate: first network", 1, 1)
+        first_seconds = first_summary["seconds"]
+        stream = np.random.default_rng(np.random.SeedSequence(options.seed, spawn_key=(1,)))
+        spread = y_train.std(axis=0)
+        extra = refinement_points(first.predict, problem, initializer, options.n_refine, spread, stream)
+        extra_outputs, extra_failed, extra_cost = simulate_design(likelihood, extra, progress,
+                                                                  "surrogate: refinement simulations")
+        # how much larger the refined points' simulated outputs are: the refinement's effect, for the report
+        first_weight = output_weight(y_train, spread)
+        refined_weight = output_weight(extra_outputs[~extra_failed], spread)
+        extra_cost["median_output_weight"] = {
+            "first": float(np.median(first_weight)),
+            "refined": float(np.median(refined_weight)) if len(refined_weight) else float("nan"),
+            # where the refined median falls among the first design's points (50: no better than chance)
+            "refined_percentile": float(np.mean(first_weight < np.median(refined_weight)) * 100)
+            if len(refined_weight) else float("nan")}
+        cost = merge_costs(cost, extra_cost) | {"refinement": extra_cost}
+        x_train = np.vstack([x_train, extra[~extra_failed]])
+        y_train = np.vstack([y_train, extra_outputs[~extra_failed]])
     progress("surrogate: training", 0, 1)
-    model, summary = network.fit(spec, training, design[train_rows], outputs[train_rows], problem.lower,
-                                 problem.upper, device=device)
+    model, summary = network.fit(spec, training, x_train, y_train, problem.lower, problem.upper, device=device)
     progress("surrogate: training", 1, 1)
+    summary["first_network_seconds"] = first_seconds
     trained = TrainedSurrogate(model, {}, folder, False, shape)
     report = quality.accuracy(trained, likelihood, design[test_rows], outputs[test_rows], problem)
-    report["speed"] = quality.speed(trained, design[test_rows], cost["simulation_seconds"] / len(design))
+    report["speed"] = quality.speed(trained, design[test_rows], seconds_per_simulation)
     trained.config = {"problem_key": problem.key, "problem_id": problem.problem_id, "options": asdict(options),
                       "design_cost": cost, "training": summary, "quality": report,
                       "test_points": design[test_rows[:5]].tolist(), "test_outputs": outputs[test_rows[:5]].tolist()}
     if folder is not None:
         network.save(model, trained.config, folder)
     return trained
+
+
+def _check_enough(problem: Problem, n_train: int, n_test: int, cost: dict, n_design: int) -> None:
+    if n_train < 10 or n_test < 2:
+        raise ProblemError(f"{problem.problem_id}: {cost['failed']} of {n_design} design simulations failed "
+                           f"({', '.join(cost['failure_reasons'])}); too few remain to train a surrogate. "
+                           "Narrow the parameter bounds or loosen the integrator settings.")

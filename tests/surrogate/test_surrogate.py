@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from biobench.cli import main
-from biobench.errors import PluginError, ProblemError
+from biobench.errors import ConfigError, PluginError, ProblemError
 from biobench.likelihood import Likelihood
 from biobench.surrogate.build import SurrogateOptions, folder_for, simulate_design, train_surrogate
 
@@ -37,6 +37,26 @@ def test_the_surrogate_predicts_held_out_simulations(trained, two_step_problem):
     predicted = surrogate.outputs(x[None, :])[0]
     assert predicted.shape == simulated.shape
     assert np.abs(predicted - simulated).max() < 0.2 * np.abs(simulated).max()
+
+
+def test_refinement_simulates_where_the_first_network_predicts_large_outputs(two_step_problem):
+    """A refinement that picked points at random (or the smallest outputs) has refined outputs no larger than the
+    first design's; every refinement simulation is counted in the design's cost."""
+    refined = SurrogateOptions(**{**SMALL.__dict__, "refine": 0.3})
+    cost = train_surrogate(two_step_problem, refined, None).config["design_cost"]
+    refinement = cost["refinement"]
+    assert refinement["simulations"] == refined.n_refine == 60
+    assert cost["simulations"] == refined.n_train + refined.n_test
+    weight = refinement["median_output_weight"]
+    assert weight["refined"] > weight["first"] and weight["refined_percentile"] > 80, weight
+
+
+def test_refinement_options_are_validated_before_any_simulation():
+    with pytest.raises(ConfigError, match="--refine 1.0 must be in"):
+        SurrogateOptions(refine=1.0).validated()
+    with pytest.raises(ConfigError, match="leave at least 20"):
+        SurrogateOptions(n_train=25, refine=0.5).validated()
+    assert SurrogateOptions(n_train=25, refine=0.0).validated().n_refine == 0
 
 
 def test_speed_is_measured_against_roadrunner(trained):
