@@ -2,10 +2,10 @@
 
     python benchmarks/petab_convergence.py [--problems Boehm_JProteomeRes2014 ...] [--starts 50]
                                            [--methods fides local lbfgsb ess:10000:10 fides:5000:30,subspace=full]
-                                           [--budget 3000] [--init random]
+                                           [--budget 3000] [--init random] [--seed 0]
 
 For each problem (a folder name in ``../shared/benchmark_models_petab``, or anything
-``--model`` accepts) and method, ``--starts`` starts from the initializer (seed 0, the
+``--model`` accepts) and method, ``--starts`` starts from the initializer (``--seed``, the
 same start points for every single-point method), each with ``--budget`` evaluations,
 run serially in this process; ``NAME:BUDGET:STARTS`` gives a method its own (a global
 method such as ess is one long search per start) and ``,KEY=VALUE`` after it sets an option. Reported: best fval; converged starts, i.e. within 0.1 of
@@ -46,9 +46,10 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=50)
     parser.add_argument("--budget", type=int, default=3000)
     parser.add_argument("--init", default="random")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the start points (other seeds: more starts)")
     args = parser.parse_args()
 
-    print(f"{args.starts} starts ({args.init}, seed 0) x {args.budget} evaluations per problem and method; "
+    print(f"{args.starts} starts ({args.init}, seed {args.seed}) x {args.budget} evaluations per problem and method; "
           f"converged = within {DELTA} of the best known value\n")
     print("| problem | parameters | method | best fval | best known | converged | CPU s | converged per CPU-minute "
           "| evaluations | failed starts |")
@@ -65,7 +66,7 @@ def main() -> None:
                 stored = set(store.runs_frame()["run_id"])
                 started = time.process_time()
                 run_starts(problem, args.init, method, n_starts=int(starts or args.starts),
-                           budget=int(budget or args.budget), seed=0, store=store, opt_options=options)
+                           budget=int(budget or args.budget), seed=args.seed, store=store, opt_options=options)
                 cpu = time.process_time() - started
                 label = method + (f" ({', '.join(settings)})" if settings else "")
                 entries.append((label, set(store.runs_frame()["run_id"]) - stored, cpu))

@@ -85,8 +85,13 @@ def leaderboard_command(model_id: str | None, results: str | None, delta: float,
 @click.option("--out", default="results/report", show_default=True, type=click.Path(file_okay=False),
               help="Folder for report.html.")
 @click.option("--delta", type=click.FloatRange(min=0), default=DEFAULT_DELTA, show_default=True)
-def report(results: str | None, out: str, delta: float) -> None:
+@click.option("--surrogates", type=click.Path(file_okay=False),
+              help="Folder of 'biobench surrogate' networks to include [default: surrogates, when it exists].")
+def report(results: str | None, out: str, delta: float, surrogates: str | None) -> None:
     """Write a self-contained HTML report with leaderboards and figures."""
     from biobench.report import build_report
+    from biobench.report.saved_surrogates import DEFAULT_FOLDER
 
-    console.print(f"report written to {build_report(results, out, delta)}")
+    if surrogates is None and DEFAULT_FOLDER.is_dir():
+        surrogates = str(DEFAULT_FOLDER)
+    console.print(f"report written to {build_report(results, out, delta, surrogates)}")

@@ -16,7 +16,7 @@ import pandas as pd
 from biobench import __version__, metrics
 from biobench.atomic import atomic_write_text
 from biobench.errors import StoreError
-from biobench.report import amortized_figures, figures, generative_figures, surrogate_figures
+from biobench.report import amortized_figures, figures, generative_figures, saved_surrogates, surrogate_figures
 from biobench.store import Store
 
 _STYLE = """
@@ -85,8 +85,10 @@ def report_figures(store: Store, delta: float = metrics.DEFAULT_DELTA) -> list[f
 
 
 def build_report(results: str | None = None, out: str | Path = "results/report",
-                 delta: float = metrics.DEFAULT_DELTA) -> Path:
-    """Write ``<out>/report.html`` and return its path."""
+                 delta: float = metrics.DEFAULT_DELTA, surrogates: str | Path | None = None) -> Path:
+    """Write ``<out>/report.html`` and return its path; ``surrogates`` is a folder of ``biobench surrogate``'s
+    networks to include."""
+    found = saved_surrogates.saved_surrogates(surrogates)  # a folder the user named but that is missing: now
     store = Store(results)
     stored = store.runs_frame()
     if stored.empty:
@@ -99,6 +101,12 @@ def build_report(results: str | None = None, out: str | Path = "results/report",
          + _table_html(metrics.overall(board))),
     ]
     sections += [(item.title, _figure_html(item)) for item in report_figures(store, delta)]
+    if found:
+        sections.append(("Surrogates of the simulator", "<p>Networks saved by <code>biobench surrogate</code>, judged on "
+                         "held-out simulations (R^2 per observable in the simulator's units; speed-up: batched "
+                         "network evaluations per second over roadrunner simulations on the machine that trained "
+                         "it).</p>" + _table_html(saved_surrogates.surrogate_table(found))
+                         + "".join(saved_surrogates.figure_html(config, png) for config, png in found if png)))
     refused = store.refusals_frame()
     if not refused.empty:
         sections.append(("Refused models", f"<p>{len(refused)} models named by a bench could not become estimation "

@@ -261,3 +261,28 @@ def test_leaderboard_table_fits_the_page(small_store, tmp_path):
             widths[i] = max(widths[i], unbreakable)
     # 1100 px of page at 0.85 rem is about 150 characters; padding takes about 1.5 characters per column.
     assert sum(widths) + 1.5 * len(widths) <= 150, widths
+
+
+def test_saved_surrogates_appear_with_their_accuracy_and_figure(small_store, two_step_problem, tmp_path):
+    """The report reads what 'biobench surrogate' saved: one table row and one figure per network, numbers as
+    measured on its held-out simulations; a folder the user names but that is missing is refused first."""
+    from biobench.likelihood import Likelihood
+    from biobench.surrogate.build import SurrogateOptions, train_surrogate
+    from biobench.surrogate.figures import save_accuracy_figure
+
+    root = tmp_path / "surrogates"
+    trained = train_surrogate(two_step_problem, SurrogateOptions(n_train=60, n_test=10, layers=1, width=16,
+                                                                 time_limit=5.0), root)
+    save_accuracy_figure(trained, Likelihood(two_step_problem), "two_step", trained.folder / "accuracy.png")
+    without = sections(build_report(str(small_store), tmp_path / "plain"))
+    titles, n_images, text = sections(build_report(str(small_store), tmp_path / "out", surrogates=root))
+    assert "Surrogates of the simulator" in titles and "Surrogates of the simulator" not in without[0]
+    assert n_images == without[1] + 1
+    section = text.split("<h2>Surrogates of the simulator</h2>")[1]
+    r2 = trained.config["quality"]["observables"]
+    worst = min(r2, key=lambda name: r2[name]["r2"])
+    row = re.findall(r"<td[^>]*>([^<]*)</td>", section)
+    assert row[0] == two_step_problem.problem_id and row[7] == worst and row[6] == f"{r2[worst]['r2']:.4g}"
+    result = CliRunner().invoke(main, ["report", "--results", str(small_store), "--out", str(tmp_path / "cli"),
+                                       "--surrogates", str(tmp_path / "missing")])
+    assert result.exit_code != 0 and "no such folder" in result.output and "Traceback" not in result.output
