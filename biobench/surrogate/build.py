@@ -24,7 +24,7 @@ from biobench.initializers import initializers
 from biobench.initializers.base import ProgressCallback, no_progress
 from biobench.likelihood import Likelihood
 from biobench.problem import Problem
-from biobench.surrogate.design import merge_costs, output_weight, refinement_points
+from biobench.surrogate.design import merge_costs, refinement_effect, refinement_points
 
 if TYPE_CHECKING:  # torch is imported when a surrogate is trained, not when the command line starts
     from biobench.surrogate.network import SurrogateNetwork
@@ -133,28 +133,8 @@ def train_surrogate(problem: Problem, options: SurrogateOptions, root: Path | No
     training = network.TrainingSpec(time_limit=options.time_limit, seed=options.seed)
     first_seconds = 0.0
     if options.n_refine:
-        progress("surrogate: first network", 0, 1)
-        first, first_summary = network.fit(spec, training, x_train, y_train, problem.lower, problem.upper,
-                                           device=device)
-        progress("surrogate: first network", 1, 1)
-        first_seconds = first_summary["seconds"]
-        stream = np.random.default_rng(np.random.SeedSequence(options.seed, spawn_key=(1,)))
-        spread = y_train.std(axis=0)
-        extra = refinement_points(first.predict, problem, initializer, options.n_refine, spread, stream)
-        extra_outputs, extra_failed, extra_cost = simulate_design(likelihood, extra, progress,
-                                                                  "surrogate: refinement simulations")
-        # how much larger the refined points' simulated outputs are: the refinement's effect, for the report
-        first_weight = output_weight(y_train, spread)
-        refined_weight = output_weight(extra_outputs[~extra_failed], spread)
-        extra_cost["median_output_weight"] = {
-            "first": float(np.median(first_weight)),
-            "refined": float(np.median(refined_weight)) if len(refined_weight) else float("nan"),
-            # where the refined median falls among the first design's points (50: no better than chance)
-            "refined_percentile": float(np.mean(first_weight < np.median(refined_weight)) * 100)
-            if len(refined_weight) else float("nan")}
-        cost = merge_costs(cost, extra_cost) | {"refinement": extra_cost}
-        x_train = np.vstack([x_train, extra[~extra_failed]])
-        y_train = np.vstack([y_train, extra_outputs[~extra_failed]])
+        x_train, y_train, cost, first_seconds = _refine(problem, likelihood, options, initializer, spec, training,
+                                                        x_train, y_train, cost, device, progress)
     progress("surrogate: training", 0, 1)
     model, summary = network.fit(spec, training, x_train, y_train, problem.lower, problem.upper, device=device)
     progress("surrogate: training", 1, 1)
@@ -168,6 +148,24 @@ def train_surrogate(problem: Problem, options: SurrogateOptions, root: Path | No
     if folder is not None:
         network.save(model, trained.config, folder)
     return trained
+
+
+def _refine(problem, likelihood, options, initializer, spec, training, x_train, y_train, cost, device, progress):
+    """Train a first network on the first design, simulate the refinement points it picks (``design.py``), and
+    return the training set with them, the merged cost and the first network's training seconds."""
+    from biobench.surrogate import network
+
+    progress("surrogate: first network", 0, 1)
+    first, summary = network.fit(spec, training, x_train, y_train, problem.lower, problem.upper, device=device)
+    progress("surrogate: first network", 1, 1)
+    stream = np.random.default_rng(np.random.SeedSequence(options.seed, spawn_key=(1,)))
+    spread = y_train.std(axis=0)
+    extra = refinement_points(first.predict, problem, initializer, options.n_refine, spread, stream)
+    outputs, failed, extra_cost = simulate_design(likelihood, extra, progress, "surrogate: refinement simulations")
+    extra_cost["median_output_weight"] = refinement_effect(y_train, outputs[~failed], spread)
+    cost = merge_costs(cost, extra_cost) | {"refinement": extra_cost}
+    return (np.vstack([x_train, extra[~failed]]), np.vstack([y_train, outputs[~failed]]), cost,
+            summary["seconds"])
 
 
 def _check_enough(problem: Problem, n_train: int, n_test: int, cost: dict, n_design: int) -> None:
