@@ -2,7 +2,7 @@
 
     python benchmarks/petab_convergence.py [--problems Boehm_JProteomeRes2014 ...] [--starts 50]
                                            [--methods fides local lbfgsb ess:10000:10 fides:5000:30,subspace=full]
-                                           [--budget 3000] [--init random] [--seed 0]
+                                           [--budget 3000] [--init random] [--seed 0] [--only 46 ...]
 
 For each problem (a folder name in ``../shared/benchmark_models_petab``, or anything
 ``--model`` accepts) and method, ``--starts`` starts from the initializer (``--seed``, the
@@ -11,7 +11,8 @@ run serially in this process; ``NAME:BUDGET:STARTS`` gives a method its own (a g
 method such as ess is one long search per start) and ``,KEY=VALUE`` after it sets an option. Reported: best fval; converged starts, i.e. within 0.1 of
 the best known value (the collection's reference at its published optimum, or a better
 value some run found); CPU seconds of this process (``time.process_time``); converged
-starts per CPU-minute; evaluations. pyPESTO + AMICI + fides on Boehm, for comparison:
+starts per CPU-minute; evaluations. ``--only`` runs just those start indices of the ``--starts``
+drawn (to rerun chosen starts with other settings; the row then counts only them). pyPESTO + AMICI + fides on Boehm, for comparison:
 5 of 200 random starts converged in 205 CPU-s, 1.46 per CPU-minute.
 """
 
@@ -23,7 +24,8 @@ import time
 from pathlib import Path
 
 from biobench import metrics
-from biobench.runner import run_starts
+from biobench.likelihood import Likelihood
+from biobench.runner import execute, prepare_starts
 from biobench.settings import ProblemSettings
 from biobench.sources import load_problem
 from biobench.store import Store
@@ -47,6 +49,7 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=3000)
     parser.add_argument("--init", default="random")
     parser.add_argument("--seed", type=int, default=0, help="seeds the start points (other seeds: more starts)")
+    parser.add_argument("--only", type=int, nargs="+", help="run only these start indices")
     args = parser.parse_args()
 
     print(f"{args.starts} starts ({args.init}, seed {args.seed}) x {args.budget} evaluations per problem and method; "
@@ -65,10 +68,17 @@ def main() -> None:
                 options = dict(setting.split("=", 1) for setting in settings)
                 stored = set(store.runs_frame()["run_id"])
                 started = time.process_time()
-                run_starts(problem, args.init, method, n_starts=int(starts or args.starts),
-                           budget=int(budget or args.budget), seed=args.seed, store=store, opt_options=options)
+                tasks, _, _ = prepare_starts(problem, args.init, method, n_starts=int(starts or args.starts),
+                                             budget=int(budget or args.budget), seed=args.seed, store=store,
+                                             opt_options=options)
+                likelihood = Likelihood(problem)  # as run_starts does: one compiled likelihood for every start
+                for task in tasks:
+                    if args.only is None or task.start.start_index in args.only:
+                        store.add_run(execute(likelihood, task))
                 cpu = time.process_time() - started
                 label = method + (f" ({', '.join(settings)})" if settings else "")
+                if args.only:
+                    label += f" (starts {' '.join(map(str, args.only))} of {starts or args.starts}, seed {args.seed})"
                 entries.append((label, set(store.runs_frame()["run_id"]) - stored, cpu))
             # The leaderboard's own convergence: f_ref is the best of every run and the nominal point.
             runs = metrics.with_convergence(store.runs_frame().query("problem_key == @problem.key"), DELTA)
