@@ -11,9 +11,10 @@ run serially in this process; ``NAME:BUDGET:STARTS`` gives a method its own (a g
 method such as ess is one long search per start) and ``,KEY=VALUE`` after it sets an option. Reported: best fval; converged starts, i.e. within 0.1 of
 the best known value (the collection's reference at its published optimum, or a better
 value some run found); CPU seconds of this process (``time.process_time``); converged
-starts per CPU-minute; evaluations. ``--only`` runs just those start indices of the ``--starts``
-drawn (to rerun chosen starts with other settings; the row then counts only them). pyPESTO + AMICI + fides on Boehm, for comparison:
-5 of 200 random starts converged in 205 CPU-s, 1.46 per CPU-minute.
+starts per CPU-minute; evaluations. ``--only`` runs just those start indices of the
+``--starts`` drawn (to rerun chosen starts with other settings; the row counts only them).
+pyPESTO + AMICI + fides on Boehm, for comparison: 5 of 200 random starts converged in
+205 CPU-s, 1.46 per CPU-minute.
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ def main() -> None:
     parser.add_argument("--only", type=int, nargs="+", help="run only these start indices")
     args = parser.parse_args()
 
-    print(f"{args.starts} starts ({args.init}, seed {args.seed}) x {args.budget} evaluations per problem and method; "
-          f"converged = within {DELTA} of the best known value\n")
+    print(f"{args.starts} starts ({args.init}, seed {args.seed}) x {args.budget} evaluations per problem and "
+          f"method; converged = within {DELTA} of the best known value\n")
     print("| problem | parameters | method | best fval | best known | converged | CPU s | converged per CPU-minute "
           "| evaluations | failed starts |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -66,6 +67,8 @@ def main() -> None:
                 head, *settings = entry.split(",")
                 method, budget, starts = (head.split(":") + [None, None])[:3]
                 options = dict(setting.split("=", 1) for setting in settings)
+                if args.only and max(args.only) >= int(starts or args.starts):
+                    parser.error(f"--only {max(args.only)}: {method} has {starts or args.starts} starts (0-based)")
                 stored = set(store.runs_frame()["run_id"])
                 started = time.process_time()
                 tasks, _, _ = prepare_starts(problem, args.init, method, n_starts=int(starts or args.starts),

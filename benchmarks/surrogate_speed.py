@@ -9,9 +9,10 @@ For each problem (anything ``--model`` accepts, or a folder name in
 bounds, seed 0; a share ``--refine`` of the training ones where a first network predicts
 the largest outputs, ``biobench/surrogate/design.py``), training seconds (both networks),
 the worst and median R^2 over observables on the held-out simulations, the Spearman
-correlation of the objective computed from the surrogate with the true one, and evaluations per second of roadrunner (one simulation
-per call, measured on the design) and of the surrogate (one point per call, and batches
-of 4096, on CPU and on a GPU when torch sees one). Nothing is saved: every problem is
+correlation of the objective computed from the surrogate with the true one, and
+evaluations per second of roadrunner (one simulation per call, measured on the design)
+and of the surrogate (one point per call, and batches of 4096, on CPU and on a GPU when
+torch sees one). Nothing is saved: every problem is
 trained afresh. Run it on an otherwise idle machine: torch's threads slow down by two
 orders of magnitude when the cores are busy.
 """

@@ -102,10 +102,10 @@ def build_report(results: str | None = None, out: str | Path = "results/report",
     ]
     sections += [(item.title, _figure_html(item)) for item in report_figures(store, delta)]
     if found:
-        sections.append(("Surrogates of the simulator", "<p>Networks saved by <code>biobench surrogate</code>, judged on "
-                         "held-out simulations (R^2 per observable in the simulator's units; speed-up: batched "
-                         "network evaluations per second over roadrunner simulations on the machine that trained "
-                         "it).</p>" + _table_html(saved_surrogates.surrogate_table(found))
+        intro = ("<p>Networks saved by <code>biobench surrogate</code>, judged on held-out simulations (R^2 per "
+                 "observable in the simulator's units; speed-up: batched network evaluations per second over "
+                 "roadrunner simulations on the machine that trained it).</p>")
+        sections.append(("Surrogates of the simulator", intro + _table_html(saved_surrogates.surrogate_table(found))
                          + "".join(saved_surrogates.figure_html(config, png) for config, png in found if png)))
     refused = store.refusals_frame()
     if not refused.empty:

@@ -75,7 +75,8 @@ def print_report(problem_id: str, config: dict, folder: Path | None, reused: boo
                   + (f" ({'; '.join(f'{n}x {r[:80]}' for r, n in cost['failure_reasons'].items())})"
                      if cost["failed"] else "") + f", {cost['seconds']:.1f} s"
                   + (f"; {cost['refinement']['simulations']} of them where a first network predicted the largest "
-                     f"outputs ({training['first_network_seconds']:.1f} s to train it)" if "refinement" in cost else ""))
+                     f"outputs ({training['first_network_seconds']:.1f} s to train it)"
+                     if "refinement" in cost else ""))
     console.print(f"training: {training['epochs']} epochs in {training['seconds']:.1f} s on "
                   f"{training['train_points']} points ({training['validation_points']} for validation)")
     rows = [[name, fmt(v["rmse"]), fmt(v["r2"]), f"{fmt(v['range'][0])} .. {fmt(v['range'][1])}" if v["range"] else ""]
