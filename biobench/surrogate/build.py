@@ -39,6 +39,7 @@ class SurrogateOptions:
     layers: int = 3
     width: int = 128
     time_limit: float = 120.0  # training seconds
+    max_epochs: int = 2000  # the bound that does not depend on the machine's load (reproducible results)
     arch: str = "mlp"
     refine: float = 0.0  # share of n_train simulated where a first network predicts large outputs (design.py)
 
@@ -53,8 +54,8 @@ class SurrogateOptions:
         if not 0 <= self.refine < 1 or self.n_train - self.n_refine < 20:
             raise ConfigError(f"surrogate: --refine {self.refine} must be in [0, 1) and leave at least 20 of the "
                               f"{self.n_train} training simulations to the first design.")
-        if self.layers < 1 or self.width < 1 or self.time_limit <= 0:
-            raise ConfigError("surrogate: layers, width and the time limit must be positive.")
+        if self.layers < 1 or self.width < 1 or self.time_limit <= 0 or self.max_epochs < 1:
+            raise ConfigError("surrogate: layers, width, the time limit and max epochs must be positive.")
         initializers.get(self.design)  # an unknown initializer names the available ones
         return self
 
@@ -130,7 +131,7 @@ def train_surrogate(problem: Problem, options: SurrogateOptions, root: Path | No
     x_train, y_train = design[:n_first][~failed[:n_first]], outputs[:n_first][~failed[:n_first]]
     _check_enough(problem, len(x_train), len(test_rows), cost, len(design))
     spec = network.NetworkSpec(problem.n_parameters, outputs.shape[1], options.layers, options.width)
-    training = network.TrainingSpec(time_limit=options.time_limit, seed=options.seed)
+    training = network.TrainingSpec(time_limit=options.time_limit, max_epochs=options.max_epochs, seed=options.seed)
     first_seconds = 0.0
     if options.n_refine:
         x_train, y_train, cost, first_seconds = _refine(problem, likelihood, options, initializer, spec, training,

@@ -26,6 +26,8 @@ from biobench.surrogate.build import SurrogateOptions
               help="Initializer that draws the parameter vectors (see 'biobench plugins').")
 @click.option("--time-limit", type=float, default=SurrogateOptions.time_limit, show_default=True,
               help="Training seconds at most (per network: with --refine a first one is trained too).")
+@click.option("--max-epochs", type=int, default=SurrogateOptions.max_epochs, show_default=True,
+              help="Training epochs at most (per network); unlike --time-limit, the same on a busy machine.")
 @click.option("--refine", type=float, default=SurrogateOptions.refine, show_default=True,
               help="Share of --train simulated where a first network predicts the largest outputs (0: one design; "
                    "0.3 raised R^2 on BIOMD0000000507 and Boehm, lowered it on others).")
@@ -34,8 +36,8 @@ from biobench.surrogate.build import SurrogateOptions
               help="Folder of saved surrogates; one is reused when problem and options match.")
 @click.option("--retrain", is_flag=True, help="Train again even when a saved surrogate matches.")
 @click.option("--format", "fmt_", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def surrogate_command(model_spec, config, n_train, n_test, arch, layers, width, design, time_limit, refine, seed,
-                      out, retrain, fmt_) -> None:
+def surrogate_command(model_spec, config, n_train, n_test, arch, layers, width, design, time_limit, max_epochs,
+                      refine, seed, out, retrain, fmt_) -> None:
     """Train a neural surrogate of the model's simulator and report its accuracy and speed on held-out simulations."""
     from biobench.settings import load_run_settings
     from biobench.sources import load_problem
@@ -43,7 +45,8 @@ def surrogate_command(model_spec, config, n_train, n_test, arch, layers, width, 
     from biobench.terminal import console, notify, stage_reporter
 
     options = SurrogateOptions(n_train=n_train, n_test=n_test, design=design, seed=seed, layers=layers, width=width,
-                               time_limit=time_limit, arch=arch, refine=refine).validated()  # before the model loads
+                               time_limit=time_limit, max_epochs=max_epochs, arch=arch,
+                               refine=refine).validated()  # before the model loads
     problem = load_problem(model_spec, load_run_settings(config).problem, notify=notify)
     trained = train_surrogate(problem, options, Path(out), retrain=retrain, progress=stage_reporter())
     config_out = trained.config

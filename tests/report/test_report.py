@@ -273,7 +273,7 @@ def test_saved_surrogates_appear_with_their_accuracy_and_figure(small_store, two
 
     root = tmp_path / "surrogates"
     trained = train_surrogate(two_step_problem, SurrogateOptions(n_train=60, n_test=10, layers=1, width=16,
-                                                                 time_limit=5.0), root)
+                                                                 time_limit=600.0, max_epochs=200), root)
     save_accuracy_figure(trained, Likelihood(two_step_problem), "two_step", trained.folder / "accuracy.png")
     titles, n_images, text = sections(build_report(str(small_store), tmp_path / "out", surrogates=root))
     assert titles[-1] == "Surrogates of the simulator"

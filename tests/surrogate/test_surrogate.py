@@ -14,7 +14,8 @@ from biobench.errors import ConfigError, PluginError, ProblemError
 from biobench.likelihood import Likelihood
 from biobench.surrogate.build import SurrogateOptions, folder_for, simulate_design, train_surrogate
 
-SMALL = SurrogateOptions(n_train=200, n_test=30, layers=2, width=32, time_limit=30.0)
+# Bounded by epochs (early stopping ends it after ~1700 in 9 s), not by seconds: a busy machine gives the same network.
+SMALL = SurrogateOptions(n_train=200, n_test=30, layers=2, width=32, time_limit=600.0, max_epochs=2000)
 
 
 @pytest.fixture(scope="module")
