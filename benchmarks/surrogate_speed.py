@@ -42,9 +42,11 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=120.0)
     parser.add_argument("--refine", type=float, default=SurrogateOptions.refine)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--fine-tune", action="store_true")
     args = parser.parse_args()
     options = SurrogateOptions(n_train=args.train, n_test=args.test, layers=args.layers, width=args.width,
-                               time_limit=args.time_limit, refine=args.refine, seed=args.seed)
+                               time_limit=args.time_limit, refine=args.refine, seed=args.seed,
+                               fine_tune=args.fine_tune)
     print(f"{args.train} training ({args.refine:g} of them refined) + {args.test} test simulations (lhs, seed "
           f"{args.seed}), MLP {args.layers} x {args.width}\n")
     print("| problem | parameters | outputs | failed simulations | simulation s | training s (epochs) | worst R^2 "
@@ -61,7 +63,7 @@ def main() -> None:
         batched = max(v for k, v in speed.items() if k.startswith("surrogate_batched"))
         single = max(v for k, v in speed.items() if k.startswith("surrogate_single"))
         cost, training = config["design_cost"], config["training"]
-        seconds = training["first_network_seconds"] + training["seconds"]
+        seconds = training["first_network_seconds"] + training["seconds"] + training.get("fine_tune", {}).get("seconds", 0)
         print(f"| {name} | {problem.n_parameters} | {trained.model.spec.n_outputs} | {cost['failed']} / "
               f"{cost['simulations']} | {cost['simulation_seconds']:.1f} | {seconds:.1f} "
               f"({training['epochs']}) | {r2[worst]:.3f} ({worst}) | {np.median(list(r2.values())):.3f} | "

@@ -31,13 +31,15 @@ from biobench.surrogate.build import SurrogateOptions
 @click.option("--refine", type=float, default=SurrogateOptions.refine, show_default=True,
               help="Share of --train simulated where a first network predicts the largest outputs (0: one design; "
                    "0.3 raised R^2 on BIOMD0000000507 and Boehm, lowered it on others).")
+@click.option("--fine-tune", is_flag=True,
+              help="After the fit on compressed outputs, train on the error in the simulator's units (R^2's).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", default="surrogates", show_default=True, type=click.Path(file_okay=False),
               help="Folder of saved surrogates; one is reused when problem and options match.")
 @click.option("--retrain", is_flag=True, help="Train again even when a saved surrogate matches.")
 @click.option("--format", "fmt_", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def surrogate_command(model_spec, config, n_train, n_test, arch, layers, width, design, time_limit, max_epochs,
-                      refine, seed, out, retrain, fmt_) -> None:
+                      refine, fine_tune, seed, out, retrain, fmt_) -> None:
     """Train a neural surrogate of the model's simulator and report its accuracy and speed on held-out simulations."""
     from biobench.settings import load_run_settings
     from biobench.sources import load_problem
@@ -46,7 +48,7 @@ def surrogate_command(model_spec, config, n_train, n_test, arch, layers, width, 
 
     options = SurrogateOptions(n_train=n_train, n_test=n_test, design=design, seed=seed, layers=layers, width=width,
                                time_limit=time_limit, max_epochs=max_epochs, arch=arch,
-                               refine=refine).validated()  # before the model loads
+                               refine=refine, fine_tune=fine_tune).validated()  # before the model loads
     problem = load_problem(model_spec, load_run_settings(config).problem, notify=notify)
     trained = train_surrogate(problem, options, Path(out), retrain=retrain, progress=stage_reporter())
     config_out = trained.config

@@ -103,9 +103,12 @@ def output_transform(outputs: np.ndarray) -> tuple[np.ndarray, ...]:
 
 def fit(spec: NetworkSpec, training: TrainingSpec, x: np.ndarray, outputs: np.ndarray, lower: np.ndarray,
         upper: np.ndarray, model: SurrogateNetwork | None = None, device: str = "cpu",
-        max_epochs: int | None = None) -> tuple[SurrogateNetwork, dict]:
+        max_epochs: int | None = None, in_units: bool = False) -> tuple[SurrogateNetwork, dict]:
     """Train on (scaled parameters, outputs); continue from ``model`` when given (its standardisation kept).
 
+    The loss is the squared error of the compressed outputs, or with ``in_units`` of the decoded
+    outputs in the simulator's units over each output's spread: the error R^2 judges, for a
+    fine-tune after a compressed fit (from scratch it would fit only the largest outputs).
     Returns the network with the weights of its best validation epoch and a summary
     (epochs, seconds, best validation loss, training and validation curves).
     """
@@ -118,11 +121,23 @@ def fit(spec: NetworkSpec, training: TrainingSpec, x: np.ndarray, outputs: np.nd
         model = SurrogateNetwork(spec, lower, upper, *output_transform(outputs[train]))
     model.to(device)
     unit = torch.as_tensor((x - lower) / (upper - lower), dtype=torch.float32, device=device)
-    target = model.encode(torch.as_tensor(outputs, dtype=torch.float32, device=device))
+    raw = torch.as_tensor(outputs, dtype=torch.float32, device=device)
+    if in_units:
+        spread = torch.clamp(raw[torch.as_tensor(train, device=device)].std(dim=0), min=1e-12)
+        target = raw / spread
+        predict = lambda inputs: model.decode(model(inputs)) / spread  # noqa: E731
+    else:
+        target, predict = model.encode(raw), model
     optimizer = torch.optim.Adam(model.parameters(), lr=training.lr)
     # halve the step when validation stalls: the last factor of accuracy needs small steps
     schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=max(1, training.patience // 4))
     best_loss, best_state, since_best = float("inf"), copy.deepcopy(model.state_dict()), 0
+    if in_units and n_val:  # a fine-tune keeps the network it started from unless an epoch beats it
+        model.eval()
+        with torch.no_grad():
+            val_rows = torch.as_tensor(val, device=device)
+            best_loss = float(torch.mean((predict(unit[val_rows]) - target[val_rows]) ** 2))
+    start_loss = best_loss
     curves: dict[str, list[float]] = {"train": [], "validation": []}
     started, epochs = time.perf_counter(), 0
     for epoch in range(max_epochs or training.max_epochs):
@@ -131,7 +146,7 @@ def fit(spec: NetworkSpec, training: TrainingSpec, x: np.ndarray, outputs: np.nd
         total = 0.0
         for i in range(0, len(shuffled), training.batch_size):
             rows = torch.as_tensor(shuffled[i:i + training.batch_size], device=device)
-            loss = torch.mean((model(unit[rows]) - target[rows]) ** 2)
+            loss = torch.mean((predict(unit[rows]) - target[rows]) ** 2)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -142,7 +157,7 @@ def fit(spec: NetworkSpec, training: TrainingSpec, x: np.ndarray, outputs: np.nd
         if n_val:
             with torch.no_grad():
                 val_rows = torch.as_tensor(val, device=device)
-                val_loss = float(torch.mean((model(unit[val_rows]) - target[val_rows]) ** 2))
+                val_loss = float(torch.mean((predict(unit[val_rows]) - target[val_rows]) ** 2))
         else:
             val_loss = curves["train"][-1]
         curves["validation"].append(val_loss)
@@ -156,6 +171,7 @@ def fit(spec: NetworkSpec, training: TrainingSpec, x: np.ndarray, outputs: np.nd
     model.load_state_dict(best_state)
     model.eval()
     summary = {"epochs": epochs, "seconds": time.perf_counter() - started, "best_validation_loss": best_loss,
+               "start_validation_loss": start_loss,
                "train_points": int(len(train)), "validation_points": int(n_val), "curves": curves}
     return model, summary
 

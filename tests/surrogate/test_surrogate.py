@@ -52,6 +52,17 @@ def test_refinement_simulates_where_the_first_network_predicts_large_outputs(two
     assert weight["refined"] > weight["first"] and weight["refined_percentile"] > 80, weight
 
 
+def test_fine_tuning_in_the_simulators_units_lowers_that_error_and_keeps_the_fit(trained, two_step_problem):
+    """A fine-tune that trains on the wrong target (compressed outputs, unscaled ones) or returns a network worse
+    than the one it started from raises the held-out error; one that does nothing is caught by the loss check."""
+    tuned = train_surrogate(two_step_problem, SurrogateOptions(**{**SMALL.__dict__, "fine_tune": True}), None)
+    summary = tuned.config["training"]["fine_tune"]
+    assert summary["epochs"] >= 1 and summary["best_validation_loss"] < summary["start_validation_loss"]
+    before, after = trained[0].config["quality"]["observables"], tuned.config["quality"]["observables"]
+    assert sum(v["rmse"] for v in after.values()) < sum(v["rmse"] for v in before.values()), (before, after)
+    assert all(v["r2"] > 0.95 for v in after.values())
+
+
 def test_refinement_options_are_validated_before_any_simulation():
     with pytest.raises(ConfigError, match="--refine 1.0 must be in"):
         SurrogateOptions(refine=1.0).validated()
