@@ -171,7 +171,7 @@ def fit(spec: NetworkSpec, training: TrainingSpec, x: np.ndarray, outputs: np.nd
     model.load_state_dict(best_state)
     model.eval()
     summary = {"epochs": epochs, "seconds": time.perf_counter() - started, "best_validation_loss": best_loss,
-               "start_validation_loss": start_loss,
+               "start_validation_loss": start_loss if in_units else None,  # a fresh fit starts from nothing
                "train_points": int(len(train)), "validation_points": int(n_val), "curves": curves}
     return model, summary
 
