@@ -10,7 +10,6 @@ import html
 from datetime import datetime, timezone
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from biobench import __version__, metrics
@@ -32,13 +31,15 @@ figcaption { color: #444; font-size: 0.9rem; max-width: 60rem; }
 """
 
 
-def _png(fig: plt.Figure) -> str:
-    return base64.b64encode(figures.png_bytes(fig)).decode("ascii")
-
-
 def _figure_html(item: figures.Figure) -> str:
-    return (f'<figure><img alt="{html.escape(item.title)}" src="data:image/png;base64,{_png(item.figure)}">'
-            f"<figcaption><b>{html.escape(item.title)}.</b> {html.escape(item.caption)}</figcaption></figure>")
+    return figure_markup(item.title, figures.png_bytes(item.figure), item.caption)
+
+
+def figure_markup(title: str, png: bytes, caption: str) -> str:
+    """A PNG embedded with its title and caption: the report's one figure layout."""
+    encoded = base64.b64encode(png).decode("ascii")
+    return (f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{encoded}">'
+            f"<figcaption><b>{html.escape(title)}.</b> {html.escape(caption)}</figcaption></figure>")
 
 
 def _table_html(frame: pd.DataFrame) -> str:
@@ -106,7 +107,8 @@ def build_report(results: str | None = None, out: str | Path = "results/report",
                  "observable in the simulator's units; speed-up: batched network evaluations per second over "
                  "roadrunner simulations on the machine that trained it).</p>")
         sections.append(("Surrogates of the simulator", intro + _table_html(saved_surrogates.surrogate_table(found))
-                         + "".join(saved_surrogates.figure_html(config, png) for config, png in found if png)))
+                         + "".join(figure_markup(*saved_surrogates.figure(config, png)) for config, png in found
+                                   if png)))
     refused = store.refusals_frame()
     if not refused.empty:
         sections.append(("Refused models", f"<p>{len(refused)} models named by a bench could not become estimation "

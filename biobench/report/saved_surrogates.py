@@ -9,8 +9,6 @@ loaded into torch.
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 from pathlib import Path
 
@@ -69,12 +67,9 @@ def surrogate_table(found: list[tuple[dict, Path | None]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def figure_html(config: dict, figure: Path) -> str:
-    """The saved accuracy figure, embedded."""
-    title = f"Surrogate of {config['problem_id']}"
-    encoded = base64.b64encode(figure.read_bytes()).decode("ascii")
+def figure(config: dict, png: Path) -> tuple[str, bytes, str]:
+    """(title, PNG bytes, caption) of a saved surrogate's accuracy figure, for the report's figure layout."""
     caption = (f"Held-out simulations (solid) and the network's predictions (dashed) for three test points, and "
                f"the objective computed from the network's outputs against the simulated one on "
                f"{config['quality']['test_points']} test points.")
-    return (f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{encoded}">'
-            f"<figcaption><b>{html.escape(title)}.</b> {html.escape(caption)}</figcaption></figure>")
+    return f"Surrogate of {config['problem_id']}", png.read_bytes(), caption

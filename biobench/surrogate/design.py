@@ -52,12 +52,11 @@ def refinement_points(predict, problem, initializer: Initializer, n: int, spread
 def refinement_effect(first: np.ndarray, refined: np.ndarray, spread: np.ndarray) -> dict:
     """Median ``output_weight`` of the first design's and the refined points' simulated outputs, and the
     percentile of the first design's weights at which the refined median falls (50: no better than chance)."""
-    if not len(refined):
-        return {"first": float(np.median(output_weight(first, spread))), "refined": float("nan"),
-                "refined_percentile": float("nan")}
-    first_weight, refined_median = output_weight(first, spread), float(np.median(output_weight(refined, spread)))
+    first_weight = output_weight(first, spread)
+    refined_median = float(np.median(output_weight(refined, spread))) if len(refined) else float("nan")
     return {"first": float(np.median(first_weight)), "refined": refined_median,
-            "refined_percentile": float(np.mean(first_weight < refined_median) * 100)}
+            "refined_percentile": float(np.mean(first_weight < refined_median) * 100) if len(refined)
+            else float("nan")}
 
 
 def merge_costs(first: dict, second: dict) -> dict:
