@@ -138,8 +138,14 @@ def _transform(values: np.ndarray, scales: tuple[str, ...], forward: bool) -> np
 
 
 def problem_key(model: Model, settings: ProblemSettings, oscillation_aware: bool = False) -> str:
-    """Equal keys, equal data: grids shaped by an oscillation hash apart from the fixed grid older versions used."""
+    """Equal keys, equal data: grids shaped by an oscillation hash apart from the fixed grid older versions used.
+
+    The non-stiff retry is hashed only when switched off, so keys from before it existed stay valid:
+    it changes no simulation that succeeded, and the data come from one that did.
+    """
     content = {"model": model.sha256, "settings": settings.model_dump(mode="json")}
+    if settings.integrator.retry_non_stiff:
+        del content["settings"]["integrator"]["retry_non_stiff"]
     if oscillation_aware:
         content["time_grid"] = "oscillation-aware"
     blob = json.dumps(content, sort_keys=True)

@@ -58,6 +58,9 @@ class IntegratorSettings(_Strict):
     relative_tolerance: float = Field(1e-8, gt=0, lt=1)
     absolute_tolerance: float | None = Field(None, gt=0)
     maximum_num_steps: int = Field(20_000, ge=100)
+    # a simulation the stiff (BDF) method cannot finish is run once more with the non-stiff (Adams) one
+    # (biobench.simulator.Simulator._nonstiff_retry); false: it fails, as in AMICI or pyPESTO
+    retry_non_stiff: bool = True
 
 
 class ProblemSettings(_Strict):

@@ -60,11 +60,18 @@ def surrogate_table(found: list[tuple[dict, Path | None]]) -> pd.DataFrame:
             "training s": training["seconds"] + training.get("first_network_seconds", 0.0),
             "worst R2": r2[worst] if worst else float("nan"),
             "worst observable": worst or "",
+            "its R2, 90% bootstrap interval": _interval(quality["observables"][worst]) if worst else "",
             "median R2": float(np.median(list(r2.values()))) if r2 else float("nan"),
             "Spearman of fval": quality["objective"]["spearman"],
             "x roadrunner, batched": speed.get("speedup_batched_cpu", float("nan")),
         })
     return pd.DataFrame(rows)
+
+
+def _interval(observable: dict) -> str:
+    """Networks saved before the interval existed have none."""
+    low_high = observable.get("r2_interval")
+    return f"{low_high[0]:.3g} .. {low_high[1]:.3g}" if low_high else ""
 
 
 def figure(config: dict, png: Path) -> tuple[str, bytes, str]:

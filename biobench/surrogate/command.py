@@ -84,10 +84,11 @@ def print_report(problem_id: str, config: dict, folder: Path | None, reused: boo
                      if "refinement" in cost else ""))
     console.print(f"training: {training['epochs']} epochs in {training['seconds']:.1f} s on "
                   f"{training['train_points']} points ({training['validation_points']} for validation)")
-    rows = [[name, fmt(v["rmse"]), fmt(v["r2"]), f"{fmt(v['range'][0])} .. {fmt(v['range'][1])}" if v["range"] else ""]
+    rows = [[name, fmt(v["rmse"]), fmt(v["r2"]), " .. ".join(fmt(b) for b in v.get("r2_interval", [])),
+             f"{fmt(v['range'][0])} .. {fmt(v['range'][1])}" if v["range"] else ""]
             for name, v in quality["observables"].items()]
-    print_rows(f"held-out accuracy ({quality['test_points']} simulations)", ["observable", "RMSE", "R^2", "range"],
-               rows, right=("RMSE", "R^2"))
+    print_rows(f"held-out accuracy ({quality['test_points']} simulations; the interval resamples them)",
+               ["observable", "RMSE", "R^2", "R^2, 90% interval", "range"], rows, right=("RMSE", "R^2"))
     objective = quality["objective"]
     console.print(f"objective from the surrogate vs simulated: Spearman {objective['spearman']:.3f}; median "
                   f"|error| over the best tenth of test points {fmt(objective['median_abs_error_near_optimum'])}; "

@@ -283,6 +283,8 @@ def test_saved_surrogates_appear_with_their_accuracy_and_figure(small_store, two
     worst = min(r2, key=lambda name: r2[name]["r2"])
     row = re.findall(r"<td[^>]*>([^<]*)</td>", section)
     assert row[0] == two_step_problem.problem_id and row[7] == worst and row[6] == f"{r2[worst]['r2']:.4g}"
+    low, high = r2[worst]["r2_interval"]
+    assert row[8] == f"{low:.3g} .. {high:.3g}" and low <= r2[worst]["r2"] <= high  # how much the R^2 can be trusted
     result = CliRunner().invoke(main, ["report", "--results", str(small_store), "--out", str(tmp_path / "cli"),
                                        "--surrogates", str(tmp_path / "missing")])
     assert result.exit_code != 0 and "no such folder" in result.output and "Traceback" not in result.output
