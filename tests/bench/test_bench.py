@@ -200,7 +200,7 @@ def _count(db):
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
 def test_killed_bench_loses_only_starts_in_flight_and_resumes(tmp_path, how):
     db = tmp_path / "killed.sqlite"
-    config = write(tmp_path, TINY.replace("budget: 60", "budget: 400") + f"results: {db}\n")
+    config = write(tmp_path, TINY.replace("budget: 60", "budget: 200") + f"results: {db}\n")
     command = [sys.executable, str(REPO / "cli.py"), "bench", str(config), "--executor", "processes", "--workers", "2"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     # Ctrl-C as in a terminal: a test run started in the background (bash '&') ignores SIGINT, and a child
@@ -319,7 +319,7 @@ def test_drivers_writing_the_same_features_and_refusals_at_once_do_not_fail(post
 @pytest.mark.slow
 def test_a_killed_worker_is_reported_and_the_rerun_finishes(tmp_path):
     db = tmp_path / "worker.sqlite"
-    config = write(tmp_path, TINY.replace("budget: 60", "budget: 400") + f"results: {db}\n")
+    config = write(tmp_path, TINY.replace("budget: 60", "budget: 200") + f"results: {db}\n")
     command = [sys.executable, str(REPO / "cli.py"), "bench", str(config), "--executor", "processes", "--workers", "2"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
