@@ -25,8 +25,7 @@ import time
 from pathlib import Path
 
 from biobench import metrics
-from biobench.likelihood import Likelihood
-from biobench.runner import execute, prepare_starts
+from biobench.runner import run_starts
 from biobench.settings import ProblemSettings
 from biobench.sources import load_problem
 from biobench.store import Store
@@ -42,6 +41,13 @@ def model_spec(name: str) -> str:
     return str(folder / f"{name}.yaml") if folder.is_dir() else name
 
 
+def parse_method(entry: str, args: argparse.Namespace) -> tuple[str, int, int, dict[str, str]]:
+    """``NAME[:BUDGET[:STARTS]][,KEY=VALUE...]`` -> (name, budget, starts, options); absent parts from the flags."""
+    head, *settings = entry.split(",")
+    method, budget, starts = (head.split(":") + [None, None])[:3]
+    return method, int(budget or args.budget), int(starts or args.starts), dict(s.split("=", 1) for s in settings)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", nargs="+", default=DEFAULT_PROBLEMS)
@@ -52,6 +58,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seeds the start points (other seeds: more starts)")
     parser.add_argument("--only", type=int, nargs="+", help="run only these start indices")
     args = parser.parse_args()
+    methods = [parse_method(entry, args) for entry in args.methods]  # a bad --only is refused before any work
+    if args.only:
+        for method, _, starts, _ in methods:
+            if min(args.only) < 0 or max(args.only) >= starts:
+                parser.error(f"--only {' '.join(map(str, args.only))}: {method} has starts 0-{starts - 1}")
 
     print(f"{args.starts} starts ({args.init}, seed {args.seed}) x {args.budget} evaluations per problem and "
           f"method; converged = within {DELTA} of the best known value\n")
@@ -63,25 +74,15 @@ def main() -> None:
         for name in args.problems:
             problem = load_problem(model_spec(name), ProblemSettings())
             entries = []
-            for entry in args.methods:
-                head, *settings = entry.split(",")
-                method, budget, starts = (head.split(":") + [None, None])[:3]
-                options = dict(setting.split("=", 1) for setting in settings)
-                if args.only and max(args.only) >= int(starts or args.starts):
-                    parser.error(f"--only {max(args.only)}: {method} has {starts or args.starts} starts (0-based)")
+            for method, budget, starts, settings in methods:
                 stored = set(store.runs_frame()["run_id"])
                 started = time.process_time()
-                tasks, _, _ = prepare_starts(problem, args.init, method, n_starts=int(starts or args.starts),
-                                             budget=int(budget or args.budget), seed=args.seed, store=store,
-                                             opt_options=options)
-                likelihood = Likelihood(problem)  # as run_starts does: one compiled likelihood for every start
-                for task in tasks:
-                    if args.only is None or task.start.start_index in args.only:
-                        store.add_run(execute(likelihood, task))
+                run_starts(problem, args.init, method, n_starts=starts, budget=budget, seed=args.seed, store=store,
+                           opt_options=settings, only=args.only)
                 cpu = time.process_time() - started
-                label = method + (f" ({', '.join(settings)})" if settings else "")
+                label = method + (f" ({', '.join(f'{k}={v}' for k, v in settings.items())})" if settings else "")
                 if args.only:
-                    label += f" (starts {' '.join(map(str, args.only))} of {starts or args.starts}, seed {args.seed})"
+                    label += f" (starts {' '.join(map(str, args.only))} of {starts}, seed {args.seed})"
                 entries.append((label, set(store.runs_frame()["run_id"]) - stored, cpu))
             # The leaderboard's own convergence: f_ref is the best of every run and the nominal point.
             runs = metrics.with_convergence(store.runs_frame().query("problem_key == @problem.key"), DELTA)

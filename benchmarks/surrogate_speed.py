@@ -27,7 +27,7 @@ import numpy as np
 
 from biobench.settings import ProblemSettings
 from biobench.sources import load_problem
-from biobench.surrogate.build import SurrogateOptions, train_surrogate
+from biobench.surrogate.build import SurrogateOptions, train_surrogate, training_seconds
 
 from petab_convergence import model_spec  # noqa: E402  (benchmarks/ is the script's folder)
 
@@ -53,8 +53,8 @@ def main() -> None:
     print(f"{args.train} training ({args.refine:g} of them refined) + {args.test} test simulations (lhs, seed "
           f"{args.seed}), MLP {args.layers} x {args.width}\n")
     print("| problem | parameters | outputs | failed simulations | simulation s | training s (epochs) | worst R^2 "
-          "(observable) [90% interval] | median R^2 | Spearman of fval | roadrunner / s | surrogate / s, single | surrogate / s, "
-          "batched | batched x roadrunner |")
+          "(observable) [90% interval] | median R^2 | Spearman of fval | roadrunner / s | surrogate / s, single | "
+          "surrogate / s, batched | batched x roadrunner |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in args.problems:
         problem = load_problem(model_spec(name), ProblemSettings())
@@ -67,10 +67,10 @@ def main() -> None:
         batched = max(v for k, v in speed.items() if k.startswith("surrogate_batched"))
         single = max(v for k, v in speed.items() if k.startswith("surrogate_single"))
         cost, training = config["design_cost"], config["training"]
-        seconds = training["first_network_seconds"] + training["seconds"] + training.get("fine_tune", {}).get("seconds", 0)
         print(f"| {name} | {problem.n_parameters} | {trained.model.spec.n_outputs} | {cost['failed']} / "
-              f"{cost['simulations']} | {cost['simulation_seconds']:.1f} | {seconds:.1f} "
-              f"({training['epochs']}) | {r2[worst]:.3f} ({worst}) [{low:.3f}, {high:.3f}] | {np.median(list(r2.values())):.3f} | "
+              f"{cost['simulations']} | {cost['simulation_seconds']:.1f} | {training_seconds(training):.1f} "
+              f"({training['epochs']}) | {r2[worst]:.3f} ({worst}) [{low:.3f}, {high:.3f}] | "
+              f"{np.median(list(r2.values())):.3f} | "
               f"{quality['objective']['spearman']:.3f} | {speed['roadrunner_single']:.0f} | {single:.0f} | "
               f"{batched:.0f} | {batched / speed['roadrunner_single']:.0f} |", flush=True)
 

@@ -10,7 +10,7 @@ written to the store the moment it finishes; starts already in the store are ski
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -198,14 +198,18 @@ def run_starts(
     store: Store,
     on_ready: Callable[[], None] | None = None,
     on_done: Callable[[RunRecord], None] | None = None,
+    only: Collection[int] | None = None,
     **settings,
 ) -> RunSummary:
     """Run the starts of (initializer, optimizer) on ``problem`` in this process, storing each record.
 
     ``settings`` are ``prepare_starts``'s: n_starts, budget, seed and optionally
-    init_options, opt_options, guesses, progress.
+    init_options, opt_options, guesses, progress. ``only``: run just these start indices of the
+    ``n_starts`` drawn (a benchmark reruns chosen starts with other settings; the points are the same).
     """
     tasks, skipped, f_true = prepare_starts(problem, initializer, optimizer, store=store, **settings)
+    if only is not None:
+        tasks = [task for task in tasks if task.start.start_index in only]
     if on_ready is not None:
         on_ready()
     likelihood = Likelihood(problem)  # compiled once, one simulator for all starts

@@ -158,3 +158,13 @@ def test_a_start_point_that_cannot_be_simulated_is_replaced_by_a_spare_and_charg
     kept = [r for r in summary.records if not r.extras.get("replaced_start_points")]
     for record in kept:  # a start point that works is used as it is
         assert record.x0 == drawn[record.start.start_index].tolist()
+
+
+def test_only_chosen_starts_run_from_the_points_a_full_run_draws(two_step_problem, tmp_path):
+    """Rerunning chosen starts with other settings (benchmarks/petab_convergence.py --only) is worth something
+    only if start i is the same point as in the full run: a filter applied before the draw would shift them."""
+    summary = run_starts(two_step_problem, "lhs", "local", n_starts=5, budget=20, seed=3,
+                         store=Store(tmp_path / "s.sqlite"), only={1, 4})
+    assert [r.start.start_index for r in summary.records] == [1, 4]
+    drawn = start_points(two_step_problem, initializers.get("lhs")(), 5, seed=3).points
+    assert [r.x0 for r in summary.records] == [drawn[1].tolist(), drawn[4].tolist()]

@@ -17,6 +17,7 @@ import pandas as pd
 
 from biobench.errors import ConfigError
 from biobench.saved_networks import CONFIG
+from biobench.surrogate.build import training_seconds
 
 DEFAULT_FOLDER = Path("surrogates")  # where ``biobench surrogate`` saves by default
 
@@ -57,7 +58,7 @@ def surrogate_table(found: list[tuple[dict, Path | None]]) -> pd.DataFrame:
             "simulations": cost["simulations"],
             "refined": cost.get("refinement", {}).get("simulations", 0),
             "failed": cost["failed"],
-            "training s": training["seconds"] + training.get("first_network_seconds", 0.0),
+            "training s": training_seconds(training),
             "worst R2": r2[worst] if worst else float("nan"),
             "worst observable": worst or "",
             "its R2, 90% bootstrap interval": _interval(quality["observables"][worst]) if worst else "",

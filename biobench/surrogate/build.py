@@ -82,6 +82,12 @@ class TrainedSurrogate:
         return self.model.predict(x_scaled).reshape(-1, *self.output_shape)
 
 
+def training_seconds(summary: dict) -> float:
+    """Seconds of every network a surrogate took: the first (with --refine), the final one, its fine-tune."""
+    fine_tune = summary.get("fine_tune", {}).get("seconds", 0.0)
+    return summary["seconds"] + summary.get("first_network_seconds", 0.0) + fine_tune
+
+
 def folder_for(problem: Problem, options: SurrogateOptions, root: Path) -> Path:
     digest = hashlib.sha256(json.dumps([problem.key, asdict(options)], sort_keys=True).encode()).hexdigest()[:16]
     return root / f"{problem.model.model_id}-{digest}"
