@@ -13,6 +13,7 @@ import hashlib
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +28,7 @@ from biobench.problem import Problem
 from biobench.surrogate.design import merge_costs, refinement_effect, refinement_points
 
 if TYPE_CHECKING:  # torch is imported when a surrogate is trained, not when the command line starts
-    from biobench.surrogate.network import SurrogateNetwork
+    from biobench.surrogate.network import NetworkSpec, SurrogateNetwork, TrainingSpec
 
 
 # The fine-tune starts from a converged fit: a smaller step, and a shorter wait for an improvement.
@@ -120,6 +121,82 @@ def simulate_design(likelihood: Likelihood, x: np.ndarray, progress: ProgressCal
     return outputs, failed, cost
 
 
+@dataclass
+class TrainingSet:
+    """A surrogate's simulations: the initializer's draw (training points first, then held-out ones), with
+    refinement simulations appended to the training set; failed ones are counted in ``cost``, not kept."""
+
+    design: np.ndarray
+    outputs: np.ndarray  # of ``design``, NaN rows where a simulation failed
+    test_rows: np.ndarray  # rows of ``design`` held out (never refined, never trained on)
+    x_train: np.ndarray
+    y_train: np.ndarray
+    cost: dict
+    seconds_per_simulation: float  # roadrunner's, on the initializer's draw
+    first_network_seconds: float  # the network that picked the refinement points (0 without --refine)
+
+
+def simulate_training_set(problem: Problem, options: SurrogateOptions, likelihood: Likelihood, device: str = "cpu",
+                          progress: ProgressCallback = no_progress) -> TrainingSet:
+    """Draw, simulate and (with ``options.refine``) refine the training set, and draw the held-out one."""
+    rng = np.random.default_rng(options.seed)
+    initializer = initializers.get(options.design)()
+    n_first = options.n_train - options.n_refine
+    design = initializer.sample(problem, n_first + options.n_test, rng)
+    outputs, failed, cost = simulate_design(likelihood, design, progress)
+    seconds_per_simulation = cost["simulation_seconds"] / len(design)
+    test_rows = n_first + np.flatnonzero(~failed[n_first:])
+    x_train, y_train = design[:n_first][~failed[:n_first]], outputs[:n_first][~failed[:n_first]]
+    _check_enough(problem, len(x_train), len(test_rows), cost, len(design))
+    first_seconds = 0.0
+    if options.n_refine:
+        x_train, y_train, cost, first_seconds = _refine(problem, likelihood, options, initializer,
+                                                        network_spec(problem, options, outputs.shape[1]),
+                                                        training_spec(options), x_train, y_train, cost, device,
+                                                        progress)
+    return TrainingSet(design, outputs, test_rows, x_train, y_train, cost, seconds_per_simulation, first_seconds)
+
+
+def network_spec(problem: Problem, options: SurrogateOptions, n_outputs: int) -> NetworkSpec:
+    from biobench.surrogate import network
+
+    return network.NetworkSpec(problem.n_parameters, n_outputs, options.layers, options.width)
+
+
+def training_spec(options: SurrogateOptions) -> TrainingSpec:
+    from biobench.surrogate import network
+
+    return network.TrainingSpec(time_limit=options.time_limit, max_epochs=options.max_epochs, seed=options.seed)
+
+
+def fit_network(problem: Problem, options: SurrogateOptions, x: np.ndarray, y: np.ndarray, device: str = "cpu",
+                progress: ProgressCallback = no_progress,
+                judge: Callable[[SurrogateNetwork], dict] | None = None) -> tuple[SurrogateNetwork, dict]:
+    """The network of ``options`` on (x, y): a fit on compressed outputs, then (``options.fine_tune``) a fine-tune
+    in the simulator's units. ``judge(model)``, when given, is the held-out accuracy per observable, measured
+    before the fine-tune changes the weights in place, so the summary shows what the fine-tune did."""
+    from biobench.surrogate import network
+
+    spec = network_spec(problem, options, y.shape[1])
+    progress("surrogate: training", 0, 1)
+    model, summary = network.fit(spec, training_spec(options), x, y, problem.lower, problem.upper, device=device)
+    progress("surrogate: training", 1, 1)
+    if options.fine_tune:
+        before = judge(model) if judge is not None else None
+        progress("surrogate: fine-tuning in the simulator's units", 0, 1)
+        tuning = network.TrainingSpec(lr=FINE_TUNE_LR, patience=FINE_TUNE_PATIENCE, time_limit=options.time_limit,
+                                      max_epochs=options.max_epochs, seed=options.seed)
+        model, tuned = network.fit(spec, tuning, x, y, problem.lower, problem.upper, model=model, device=device,
+                                   in_units=True)
+        progress("surrogate: fine-tuning in the simulator's units", 1, 1)
+        summary["fine_tune"] = {k: tuned[k] for k in ("epochs", "seconds", "best_validation_loss",
+                                                       "start_validation_loss")}
+        if before is not None:
+            summary["fine_tune"]["held_out_before"] = {name: {"rmse": v["rmse"], "r2": v["r2"]}
+                                                       for name, v in before.items()}
+    return model, summary
+
+
 def train_surrogate(problem: Problem, options: SurrogateOptions, root: Path | None = None, retrain: bool = False,
                     device: str = "cpu", progress: ProgressCallback = no_progress) -> TrainedSurrogate:
     """The surrogate of ``problem`` for ``options``: loaded from ``root`` when saved there, else trained and saved."""
@@ -132,40 +209,21 @@ def train_surrogate(problem: Problem, options: SurrogateOptions, root: Path | No
     loaded = None if retrain or folder is None else network.load(folder, device)
     if loaded is not None:
         return TrainedSurrogate(loaded[0], loaded[1], folder, True, shape)
-    rng = np.random.default_rng(options.seed)
-    initializer = initializers.get(options.design)()
-    n_first = options.n_train - options.n_refine
-    design = initializer.sample(problem, n_first + options.n_test, rng)
-    outputs, failed, cost = simulate_design(likelihood, design, progress)
-    seconds_per_simulation = cost["simulation_seconds"] / len(design)  # on the initializer's own draw
-    test_rows = n_first + np.flatnonzero(~failed[n_first:])
-    x_train, y_train = design[:n_first][~failed[:n_first]], outputs[:n_first][~failed[:n_first]]
-    _check_enough(problem, len(x_train), len(test_rows), cost, len(design))
-    spec = network.NetworkSpec(problem.n_parameters, outputs.shape[1], options.layers, options.width)
-    training = network.TrainingSpec(time_limit=options.time_limit, max_epochs=options.max_epochs, seed=options.seed)
-    first_seconds = 0.0
-    if options.n_refine:
-        x_train, y_train, cost, first_seconds = _refine(problem, likelihood, options, initializer, spec, training,
-                                                        x_train, y_train, cost, device, progress)
-    progress("surrogate: training", 0, 1)
-    model, summary = network.fit(spec, training, x_train, y_train, problem.lower, problem.upper, device=device)
-    progress("surrogate: training", 1, 1)
-    summary["first_network_seconds"] = first_seconds
-    if options.fine_tune:
-        progress("surrogate: fine-tuning in the simulator's units", 0, 1)
-        tuning = network.TrainingSpec(lr=FINE_TUNE_LR, patience=FINE_TUNE_PATIENCE, time_limit=options.time_limit,
-                                      max_epochs=options.max_epochs, seed=options.seed)
-        model, tuned = network.fit(spec, tuning, x_train, y_train, problem.lower, problem.upper, model=model,
-                                   device=device, in_units=True)
-        progress("surrogate: fine-tuning in the simulator's units", 1, 1)
-        summary["fine_tune"] = {k: tuned[k] for k in ("epochs", "seconds", "best_validation_loss",
-                                                       "start_validation_loss")}
+    data = simulate_training_set(problem, options, likelihood, device, progress)
+    x_test, y_test = data.design[data.test_rows], data.outputs[data.test_rows]
+
+    def judge(model):
+        return quality.accuracy(TrainedSurrogate(model, {}, folder, False, shape), likelihood, x_test, y_test,
+                                problem)["observables"]
+
+    model, summary = fit_network(problem, options, data.x_train, data.y_train, device, progress, judge)
+    summary["first_network_seconds"] = data.first_network_seconds
     trained = TrainedSurrogate(model, {}, folder, False, shape)
-    report = quality.accuracy(trained, likelihood, design[test_rows], outputs[test_rows], problem)
-    report["speed"] = quality.speed(trained, design[test_rows], seconds_per_simulation)
+    report = quality.accuracy(trained, likelihood, x_test, y_test, problem)
+    report["speed"] = quality.speed(trained, x_test, data.seconds_per_simulation)
     trained.config = {"problem_key": problem.key, "problem_id": problem.problem_id, "options": asdict(options),
-                      "design_cost": cost, "training": summary, "quality": report,
-                      "test_points": design[test_rows[:5]].tolist(), "test_outputs": outputs[test_rows[:5]].tolist()}
+                      "design_cost": data.cost, "training": summary, "quality": report,
+                      "test_points": x_test[:5].tolist(), "test_outputs": y_test[:5].tolist()}
     if folder is not None:
         network.save(model, trained.config, folder)
     return trained

@@ -84,6 +84,11 @@ def print_report(problem_id: str, config: dict, folder: Path | None, reused: boo
                      if "refinement" in cost else ""))
     console.print(f"training: {training['epochs']} epochs in {training['seconds']:.1f} s on "
                   f"{training['train_points']} points ({training['validation_points']} for validation)")
+    if "fine_tune" in training:
+        tuned, before = training["fine_tune"], training["fine_tune"].get("held_out_before", {})
+        r2_before = ", ".join(f"{name} {fmt(v['r2'])}" for name, v in before.items())
+        console.print(f"fine-tune in the simulator's units: {tuned['epochs']} epochs in {tuned['seconds']:.1f} s"
+                      + (f"; held-out R^2 before it: {r2_before}" if before else ""))
     rows = [[name, fmt(v["rmse"]), fmt(v["r2"]), " .. ".join(fmt(b) for b in v.get("r2_interval", [])),
              f"{fmt(v['range'][0])} .. {fmt(v['range'][1])}" if v["range"] else ""]
             for name, v in quality["observables"].items()]

@@ -54,12 +54,13 @@ def test_generation_follows_the_condition(name):
 
 def test_the_transformer_tells_its_parameter_tokens_apart():
     """Without the learned parameter embedding its encoder sees a set of values, not which is which:
-    (0.2, 0.8) and (0.8, 0.2) would encode alike and reconstruction could not be good."""
+    (0.2, 0.8) and (0.8, 0.2) would encode alike and reconstruction could not be good. 60 epochs reach an
+    error of 0.012 (0.008 after 136), far below the bound."""
     rng = np.random.default_rng(2)
     unit, c = rng.uniform(0, 1, (400, 2)), np.zeros(400)
     data = TrainingSet(unit, c, {}, train=np.arange(80, 400), validation=np.arange(80), n_pilot=400, n_from_store=0,
                        n_stored=0, n_infinite=0)
-    model, _, _ = trained("cvae-transformer", data, beta=0.01)
+    model, _, _ = trained("cvae-transformer", data, beta=0.01, max_epochs=60)
     swapped = np.ascontiguousarray(unit[:80, ::-1])
     error = np.sqrt(np.mean((model.reconstruct(swapped, c[:80]) - swapped) ** 2))
     assert error < 0.1

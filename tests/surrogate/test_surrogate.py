@@ -16,12 +16,14 @@ from biobench.surrogate.build import SurrogateOptions, folder_for, simulate_desi
 
 # Bounded by epochs (early stopping ends it after ~1700 in 9 s), not by seconds: a busy machine gives the same network.
 SMALL = SurrogateOptions(n_train=200, n_test=30, layers=2, width=32, time_limit=600.0, max_epochs=2000)
+TUNED = SurrogateOptions(**{**SMALL.__dict__, "fine_tune": True})
 
 
 @pytest.fixture(scope="module")
 def trained(two_step_problem, tmp_path_factory):
+    """One network for the module, fine-tuned: its held-out accuracy before the fine-tune is in its summary."""
     root = tmp_path_factory.mktemp("surrogates")
-    return train_surrogate(two_step_problem, SMALL, root), root
+    return train_surrogate(two_step_problem, TUNED, root), root
 
 
 def test_the_surrogate_predicts_held_out_simulations(trained, two_step_problem):
@@ -43,7 +45,7 @@ def test_the_surrogate_predicts_held_out_simulations(trained, two_step_problem):
 def test_refinement_simulates_where_the_first_network_predicts_large_outputs(two_step_problem):
     """A refinement that picked points at random (or the smallest outputs) has refined outputs no larger than the
     first design's; every refinement simulation is counted in the design's cost."""
-    refined = SurrogateOptions(**{**SMALL.__dict__, "refine": 0.3})
+    refined = SurrogateOptions(**{**SMALL.__dict__, "refine": 0.3, "max_epochs": 300})  # the pick, not the fit
     cost = train_surrogate(two_step_problem, refined, None).config["design_cost"]
     refinement = cost["refinement"]
     assert refinement["simulations"] == refined.n_refine == 60
@@ -52,15 +54,30 @@ def test_refinement_simulates_where_the_first_network_predicts_large_outputs(two
     assert weight["refined"] > weight["first"] and weight["refined_percentile"] > 80, weight
 
 
-def test_fine_tuning_in_the_simulators_units_lowers_that_error_and_keeps_the_fit(trained, two_step_problem):
+def test_fine_tuning_in_the_simulators_units_lowers_that_error_and_keeps_the_fit(trained):
     """A fine-tune that trains on the wrong target (compressed outputs, unscaled ones) or returns a network worse
-    than the one it started from raises the held-out error; one that does nothing is caught by the loss check."""
-    tuned = train_surrogate(two_step_problem, SurrogateOptions(**{**SMALL.__dict__, "fine_tune": True}), None)
-    summary = tuned.config["training"]["fine_tune"]
+    than the one it started from raises the held-out error; one that does nothing is caught by the loss check.
+    The error before it is the first network's own on the same held-out simulations (measured before the
+    fine-tune changes its weights in place: measured after, before and after would be equal)."""
+    summary = trained[0].config["training"]["fine_tune"]
     assert summary["epochs"] >= 1 and summary["best_validation_loss"] < summary["start_validation_loss"]
-    before, after = trained[0].config["quality"]["observables"], tuned.config["quality"]["observables"]
+    before, after = summary["held_out_before"], trained[0].config["quality"]["observables"]
+    assert before.keys() == after.keys()
     assert sum(v["rmse"] for v in after.values()) < sum(v["rmse"] for v in before.values()), (before, after)
     assert all(v["r2"] > 0.95 for v in after.values())
+
+
+def test_the_text_report_shows_the_held_out_r2_before_the_fine_tune(trained, capsys):
+    """The command's report must say what the fine-tune did on unseen simulations, with the numbers it kept."""
+    from biobench.surrogate.command import print_report
+    from biobench.terminal import fmt
+
+    surrogate, _ = trained
+    print_report("two_step", surrogate.config, surrogate.folder, False, surrogate.config["options"])
+    out = capsys.readouterr().out
+    assert "fine-tune in the simulator's units" in out and "held-out R^2 before it" in out
+    for name, before in surrogate.config["training"]["fine_tune"]["held_out_before"].items():
+        assert f"{name} {fmt(before['r2'])}" in out
 
 
 def test_refinement_options_are_validated_before_any_simulation():
@@ -79,11 +96,11 @@ def test_speed_is_measured_against_roadrunner(trained):
 
 def test_a_saved_surrogate_is_reused_for_the_same_problem_and_options(trained, two_step_problem):
     surrogate, root = trained
-    again = train_surrogate(two_step_problem, SMALL, root)
+    again = train_surrogate(two_step_problem, TUNED, root)
     assert again.reused and again.folder == surrogate.folder
     x = np.random.default_rng(0).uniform(two_step_problem.lower, two_step_problem.upper, (5, 2))
     np.testing.assert_allclose(again.outputs(x), surrogate.outputs(x), rtol=1e-6)
-    other = SurrogateOptions(**{**SMALL.__dict__, "seed": 1})
+    other = SurrogateOptions(**{**TUNED.__dict__, "seed": 1})
     assert folder_for(two_step_problem, other, root) != surrogate.folder  # other options: another surrogate
 
 
@@ -94,7 +111,7 @@ def test_a_damaged_saved_surrogate_is_refused_with_the_fix(trained, two_step_pro
     shutil.copytree(trained[0].folder, folder)
     (folder / "surrogate.pt").write_bytes(b"not a state dict")
     with pytest.raises(PluginError, match="cannot be loaded safely.*--retrain"):
-        train_surrogate(two_step_problem, SMALL, tmp_path)
+        train_surrogate(two_step_problem, TUNED, tmp_path)
 
 
 def test_failed_design_simulations_are_counted_with_reasons_not_dropped(two_step_problem):
