@@ -38,8 +38,8 @@ from biobench.likelihood import Likelihood
 from biobench.settings import ProblemSettings
 from biobench.sources import load_problem
 from biobench.surrogate import quality
-from biobench.surrogate.build import SurrogateOptions, fit_network, output_shape, simulate_design, \
-    simulate_training_set
+from biobench.surrogate.build import (SurrogateOptions, fit_network, output_shape, simulate_design,
+                                      simulate_training_set)
 from biobench.surrogate.design import REFINE_POOL
 
 from petab_convergence import model_spec  # noqa: E402  (benchmarks/ is the script's folder)
