@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -38,23 +39,13 @@ from biobench.likelihood import Likelihood
 from biobench.settings import ProblemSettings
 from biobench.sources import load_problem
 from biobench.surrogate import quality
-from biobench.surrogate.build import (SurrogateOptions, fit_network, output_shape, simulate_design,
-                                      simulate_training_set)
+from biobench.surrogate.build import (SurrogateOptions, TrainedSurrogate, fit_network, output_shape,
+                                      simulate_design, simulate_training_set)
 from biobench.surrogate.design import REFINE_POOL
 
 from petab_convergence import model_spec  # noqa: E402  (benchmarks/ is the script's folder)
 
 CLASSIFIER_EPOCHS, CLASSIFIER_WIDTH = 300, 128
-
-
-class Predictions:
-    """What ``quality.accuracy`` reads from a surrogate: outputs of scaled parameters, (points, rows, columns)."""
-
-    def __init__(self, predict, shape):
-        self.predict, self.shape = predict, shape
-
-    def outputs(self, x):
-        return self.predict(np.atleast_2d(x)).reshape(-1, *self.shape)
 
 
 def final_state(outputs: np.ndarray, shape, first: int, second: int) -> np.ndarray:
@@ -139,12 +130,14 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for label, weight in weights.items():
         def predict(z, weight=weight):
+            z = np.atleast_2d(z)  # accuracy also asks for the nominal point alone
             if weight is None:
                 return single.predict(z)
             w = weight(z)[:, None]
             return w * per_state[1].predict(z) + (1 - w) * per_state[0].predict(z)
 
-        report = quality.accuracy(Predictions(predict, shape), likelihood, x_test, y_test, problem)
+        surrogate = TrainedSurrogate(SimpleNamespace(predict=predict), {}, None, False, shape)  # what accuracy reads
+        report = quality.accuracy(surrogate, likelihood, x_test, y_test, problem)
         finite = {k: v for k, v in report["observables"].items() if np.isfinite(v["r2"])}
         worst = min(finite, key=lambda k: finite[k]["r2"])
         interval = ", ".join(f"{b:.3f}" for b in finite[worst]["r2_interval"])
