@@ -64,8 +64,9 @@ def main() -> None:
             if min(args.only) < 0 or max(args.only) >= starts:
                 parser.error(f"--only {' '.join(map(str, args.only))}: {method} has starts 0-{starts - 1}")
 
-    print(f"{args.starts} starts ({args.init}, seed {args.seed}) x {args.budget} evaluations per problem and "
-          f"method; converged = within {DELTA} of the best known value\n")
+    plan = "; ".join(f"{method}: {starts} starts x {budget} evaluations" for method, budget, starts, _ in methods)
+    print(f"{args.init} starts, seed {args.seed}, per problem: {plan}; converged = within {DELTA} of the best "
+          f"known value\n")
     print("| problem | parameters | method | best fval | best known | converged | CPU s | converged per CPU-minute "
           "| evaluations | failed starts |")
     print("|---|---|---|---|---|---|---|---|---|---|")
