@@ -20,14 +20,20 @@ def points(problem):
 
 
 @pytest.mark.parametrize("name", ["two_step", "repressilator", "quadratic", "petab_two_step"])
-def test_values_are_bit_identical_to_the_core_before_the_reshape(name, request):
-    """Synthetic problems now compile to the PEtab-shaped experiments; not one bit of the objective moved."""
+def test_values_are_those_of_the_core_before_the_reshape(name, request):
+    """Synthetic problems now compile to the PEtab-shaped experiments; the objective did not move.
+
+    Bit-identical on the machine that recorded the values; on another CPU, roadrunner's JIT compiles the
+    model for that instruction set and the integrator's last digits move (up to 1.8e-8 relative at x_true,
+    measured on an AVX-512 EPYC), so the check is to 1e-7: a changed formula, noise model or data point
+    moves the objective by orders of magnitude more."""
     fixture = {"two_step": "two_step_problem", "repressilator": "repressilator_problem",
                "quadratic": "quadratic_problem", "petab_two_step": "petab_problem"}[name]
     problem = request.getfixturevalue(fixture)
     assert problem.key == REFERENCE[name]["key"]
     likelihood = Likelihood(problem)
-    assert [repr(likelihood.fval(x)) for x in points(problem)] == REFERENCE[name]["fvals"]
+    recorded = [float(value) for value in REFERENCE[name]["fvals"]]
+    assert [likelihood.fval(x) for x in points(problem)] == pytest.approx(recorded, rel=1e-7, abs=0)
 
 
 def test_a_synthetic_problem_is_one_simulation_of_species_observables(two_step_problem):

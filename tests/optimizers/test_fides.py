@@ -49,10 +49,11 @@ def test_a_start_whose_simulation_fails_is_reported_as_failed(two_step_problem):
     assert result.status == "failed" and result.n_evals == 1
 
 
-@pytest.mark.parametrize("name, gain", [("fides", 1e-3), ("local", 5e-5)])
+@pytest.mark.parametrize("name, gain", [("fides", 1e-3), ("local", 2e-5)])
 def test_a_central_difference_polish_ends_below_where_forward_differences_stall(repressilator_problem, name, gain):
     """Near an optimum forward differences are mostly integrator error: the run stops above the optimum
-    (fides 0.005, least squares 1.6e-4 on the repressilator); a few central iterations take it further down."""
+    (fides 0.005, least squares 5e-5 to 1.6e-4 on the repressilator: the integrator's last digits, and so
+    the stall, move with the CPU the model is compiled for); a few central iterations take it to within 3e-6."""
     likelihood = Likelihood(repressilator_problem)
     x0 = repressilator_problem.x_true + 0.02 * np.where(np.arange(repressilator_problem.n_parameters) % 2, 1.0, -1.0)
     runs = {differences: optimizers.get(name)(differences=differences).minimize(
