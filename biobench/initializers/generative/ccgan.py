@@ -198,7 +198,7 @@ class CcganInitializer(GenerativeInitializer):
             opt_g.zero_grad()
             g_loss.backward()
             opt_g.step()
-            g_sum, d_sum = g_sum + float(g_loss), d_sum + float(d_loss)
+            g_sum, d_sum = g_sum + g_loss.item(), d_sum + d_loss.item()
             late = time.monotonic() >= deadline  # checked every iteration: a check interval may be slow
             if iteration % self.options["eval_every"] and not late:
                 continue
