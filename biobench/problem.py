@@ -5,8 +5,8 @@ Every problem has one shape: parameters on their scales within bounds, plus comp
 (``build_problem``) simulate the model at its nominal ("true") parameters on one time
 grid and add seeded Gaussian noise; PEtab problems (``biobench.petab``) compile their
 tables into the same form. The problem key hashes the model file, the settings and the
-seed, so equal keys mean bit-identical data on one machine (another CPU's compiled model may move
-the simulated values in their last digits, 1e-8 relative at most where measured).
+seed, so equal keys mean bit-identical data on one machine (on another CPU, roadrunner's model
+compiled for its instruction set may move the simulated values in their last digits).
 """
 
 from __future__ import annotations
