@@ -157,6 +157,23 @@ def test_shipped_configs_are_valid():
             os.chdir(cwd)
 
 
+def test_pool_workers_share_the_cores_between_them():
+    """torch, MKL and OpenBLAS each size their threads to the whole machine: two workers on two cores, each with
+    two spinning threads, ran four surrogate starts in 153 s instead of 12 s. Each worker gets its share."""
+    import threadpoolctl
+    import torch
+
+    from biobench.executors import threads_per_worker, worker_pool
+
+    with worker_pool({}, 2) as pool:
+        torch_threads = pool.schedule(torch.get_num_threads).result(timeout=120)
+        loaded = pool.schedule(threadpoolctl.threadpool_info).result(timeout=120)
+    share = threads_per_worker(2)
+    assert torch_threads == share
+    assert any(pool["user_api"] == "blas" for pool in loaded)  # numpy's, loaded with biobench
+    assert all(pool["num_threads"] <= share for pool in loaded)
+
+
 @pytest.mark.slow
 def test_every_executor_gives_the_same_leaderboard(tmp_path):
     config = load_bench_config(write(tmp_path, TINY))
