@@ -200,7 +200,8 @@ def compile_experiments(petab_problem, sbml_model: libsbml.Model, settable: list
 
     # Simulations: one per (pre-equilibration, simulation) pair, on the union of its measurement times.
     no_preequilibration = pd.Series("", index=measurement_df.index)
-    preeq_ids = measurement_df.get(C.PREEQUILIBRATION_CONDITION_ID, no_preequilibration).fillna("").astype(str).tolist()
+    preeq = measurement_df.get(C.PREEQUILIBRATION_CONDITION_ID, no_preequilibration)
+    preeq_ids = ["" if pd.isna(value) else str(value) for value in preeq]  # an empty column reads as float NaN
     sim_ids = [str(v) for v in measurement_df[C.SIMULATION_CONDITION_ID]]
     times = measurement_df[C.TIME].astype(float).to_numpy()
     steady = np.isposinf(times)  # steady-state data: read after the simulation settles
