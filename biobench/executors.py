@@ -45,8 +45,8 @@ def limit_threads(threads: int) -> None:
     those loaded later (torch's OpenMP, on first use) through the environment they read.
 
     Every library sizes its pool to the whole machine, so two workers on two cores each run two
-    threads that spin-wait on each other's core: measured on a 2-core machine, a bench of four
-    ``surrogate`` starts took 153 s with two workers and 12.8 s with one thread each.
+    threads that spin-wait on each other's core: on a 2-core machine, a bench of four ``surrogate``
+    starts with two workers took 153 s with two threads per worker and 12 s with one.
     """
     from threadpoolctl import threadpool_limits
 

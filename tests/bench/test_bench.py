@@ -170,8 +170,8 @@ def test_pool_workers_share_the_cores_between_them():
         loaded = pool.schedule(threadpoolctl.threadpool_info).result(timeout=120)
     share = threads_per_worker(2)
     assert torch_threads == share
-    assert any(pool["user_api"] == "blas" for pool in loaded)  # numpy's, loaded with biobench
-    assert all(pool["num_threads"] <= share for pool in loaded)
+    assert any(library["user_api"] == "blas" for library in loaded)  # numpy's, loaded with biobench
+    assert all(library["num_threads"] <= share for library in loaded)
 
 
 @pytest.mark.slow
