@@ -155,7 +155,7 @@ def main() -> None:
         surrogate = TrainedSurrogate(SimpleNamespace(predict=predict), {}, None, False, shape)  # what accuracy reads
         report = quality.accuracy(surrogate, likelihood, x_test, y_test, problem)
         finite = {k: v for k, v in report["observables"].items() if np.isfinite(v["r2"])}
-        worst = min(finite, key=lambda k: finite[k]["r2"])
+        worst = quality.worst_observable(finite)
         interval = ", ".join(f"{b:.3f}" for b in finite[worst]["r2_interval"])
         each = ", ".join(f"{k} {v['r2']:.3f}" for k, v in finite.items())
         print(f"| {args.seed} | {label} | {finite[worst]['r2']:.3f} ({worst}) [{interval}] | {each} | "

@@ -18,6 +18,7 @@ import pandas as pd
 from biobench.errors import ConfigError
 from biobench.saved_networks import CONFIG
 from biobench.surrogate.build import training_seconds
+from biobench.surrogate.quality import worst_observable
 
 DEFAULT_FOLDER = Path("surrogates")  # where ``biobench surrogate`` saves by default
 
@@ -49,7 +50,7 @@ def surrogate_table(found: list[tuple[dict, Path | None]]) -> pd.DataFrame:
     for config, _ in found:
         cost, quality, options = config["design_cost"], config["quality"], config["options"]
         r2 = {name: v["r2"] for name, v in quality["observables"].items() if np.isfinite(v["r2"])}
-        worst = min(r2, key=r2.get) if r2 else None
+        worst = worst_observable(quality["observables"])
         speed = quality.get("speed", {})
         training = config["training"]
         rows.append({

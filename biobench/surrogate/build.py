@@ -14,7 +14,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -184,8 +184,7 @@ def fit_network(problem: Problem, options: SurrogateOptions, x: np.ndarray, y: n
     if options.fine_tune:
         before = judge(model) if judge is not None else None
         progress("surrogate: fine-tuning in the simulator's units", 0, 1)
-        tuning = network.TrainingSpec(lr=FINE_TUNE_LR, patience=FINE_TUNE_PATIENCE, time_limit=options.time_limit,
-                                      max_epochs=options.max_epochs, seed=options.seed)
+        tuning = replace(training_spec(options), lr=FINE_TUNE_LR, patience=FINE_TUNE_PATIENCE)
         model, tuned = network.fit(spec, tuning, x, y, problem.lower, problem.upper, model=model, device=device,
                                    in_units=True)
         progress("surrogate: fine-tuning in the simulator's units", 1, 1)
@@ -212,9 +211,9 @@ def train_surrogate(problem: Problem, options: SurrogateOptions, root: Path | No
     data = simulate_training_set(problem, options, likelihood, device, progress)
     x_test, y_test = data.design[data.test_rows], data.outputs[data.test_rows]
 
-    def judge(model):
-        return quality.accuracy(TrainedSurrogate(model, {}, folder, False, shape), likelihood, x_test, y_test,
-                                problem)["observables"]
+    def judge(model):  # the held-out observables only: no objective, no simulation of the nominal point
+        predicted = TrainedSurrogate(model, {}, folder, False, shape).outputs(x_test)
+        return quality.observable_accuracy(likelihood, x_test, predicted, y_test.reshape(predicted.shape))
 
     model, summary = fit_network(problem, options, data.x_train, data.y_train, device, progress, judge)
     summary["first_network_seconds"] = data.first_network_seconds

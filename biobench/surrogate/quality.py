@@ -27,25 +27,7 @@ def accuracy(trained, likelihood: Likelihood, x: np.ndarray, outputs: np.ndarray
     """RMSE and R^2 per observable, and the objective from predictions against the true one."""
     predicted = trained.outputs(x)
     simulated = outputs.reshape(predicted.shape)
-    exp = likelihood.experiments
-    y_true = np.array([likelihood.observables(out, point) for out, point in zip(simulated, x)])
-    y_pred = np.array([likelihood.observables(out, point) for out, point in zip(predicted, x)])
-    per_observable = {}
-    for k, spec in enumerate(exp.observables):
-        columns = exp.observable_index == k
-        if not columns.any():
-            continue
-        truth, guess = y_true[:, columns], y_pred[:, columns]
-        finite = np.isfinite(truth) & np.isfinite(guess)
-        residual = float(np.sum((truth - guess)[finite] ** 2))
-        values = truth[finite]
-        spread = float(np.sum((values - values.mean()) ** 2))
-        per_observable[spec.observable_id] = {
-            "rmse": float(np.sqrt(residual / max(1, len(values)))),
-            "r2": 1.0 - residual / spread if spread > 0 else float("nan"),
-            "r2_interval": r2_interval(truth, guess, finite),
-            "range": [float(values.min()), float(values.max())] if len(values) else [],
-        }
+    per_observable = observable_accuracy(likelihood, x, predicted, simulated)
     f_true = np.array([_fval(likelihood, out, point) for out, point in zip(simulated, x)])
     f_pred = np.array([_fval(likelihood, out, point) for out, point in zip(predicted, x)])
     both = np.isfinite(f_true) & np.isfinite(f_pred)
@@ -68,6 +50,37 @@ def accuracy(trained, likelihood: Likelihood, x: np.ndarray, outputs: np.ndarray
             "pairs": [[_finite(a), _finite(b)] for a, b in zip(f_true, f_pred)],  # (true, surrogate), for the figure
         },
     }
+
+
+def observable_accuracy(likelihood: Likelihood, x: np.ndarray, predicted: np.ndarray, simulated: np.ndarray) -> dict:
+    """Per observable (the problem's formulas applied to both): RMSE, R^2 with its bootstrap interval, and the
+    simulated range; ``predicted`` and ``simulated`` are shaped (points, rows, columns) like the simulator's."""
+    exp = likelihood.experiments
+    y_true = np.array([likelihood.observables(out, point) for out, point in zip(simulated, x)])
+    y_pred = np.array([likelihood.observables(out, point) for out, point in zip(predicted, x)])
+    per_observable = {}
+    for k, spec in enumerate(exp.observables):
+        columns = exp.observable_index == k
+        if not columns.any():
+            continue
+        truth, guess = y_true[:, columns], y_pred[:, columns]
+        finite = np.isfinite(truth) & np.isfinite(guess)
+        residual = float(np.sum((truth - guess)[finite] ** 2))
+        values = truth[finite]
+        spread = float(np.sum((values - values.mean()) ** 2))
+        per_observable[spec.observable_id] = {
+            "rmse": float(np.sqrt(residual / max(1, len(values)))),
+            "r2": 1.0 - residual / spread if spread > 0 else float("nan"),
+            "r2_interval": r2_interval(truth, guess, finite),
+            "range": [float(values.min()), float(values.max())] if len(values) else [],
+        }
+    return per_observable
+
+
+def worst_observable(observables: dict) -> str | None:
+    """The observable with the lowest finite R^2 (what decides whether a surrogate is good enough), or None."""
+    finite = {name: v["r2"] for name, v in observables.items() if np.isfinite(v["r2"])}
+    return min(finite, key=finite.get) if finite else None
 
 
 def r2_interval(truth: np.ndarray, guess: np.ndarray, finite: np.ndarray, draws: int = R2_DRAWS,
