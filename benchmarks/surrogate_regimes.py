@@ -1,10 +1,10 @@
-"""Does a surrogate that knows a model's two states beat one network? Issue 16's R^2 target on the toggle switch.
+"""What each part of ``--arch regimes`` is worth: one network against per-state networks, by classifier, on the toggle switch.
 
     python benchmarks/surrogate_regimes.py [--problem BIOMD0000000507] [--state species_1 species_2]
                                            [--train 2000] [--test 1000] [--refine 0.3] [--uncertain 0]
                                            [--seed 0]
 
-About 5 minutes per seed on one core; to run seeds side by side, give each OMP_NUM_THREADS=1 (torch's
+About 6 minutes per seed on one core; to run seeds side by side, give each OMP_NUM_THREADS=1 (torch's
 threads on busy cores slow training many times over).
 
 BIOMD0000000507 (Gardner's genetic toggle switch) ends in a U-high or a V-high state, and the single
@@ -13,22 +13,22 @@ surrogates"). Here, on the same simulations as ``biobench surrogate --refine R -
 seed, same design, same refinement), the single network is compared with a classifier of the
 final state (``--state A B``: output A above output B at the last output time) and one network per
 state, each fitted and fine-tuned by ``biobench.surrogate.build.fit_network`` on its state's
-simulations. Rows: the single network; the per-state networks chosen by the classifier (hard), blended
-by its probability (soft), the same with boosted trees as the classifier, and chosen by each held-out
-point's true state (oracle: what a perfect classifier would give, so the gap to it is the classifier's
-share of the error). ``--uncertain U`` spends a share U of the refinement simulations where the
-classifier is least sure (probability nearest 0.5 among ``REFINE_POOL`` times as many candidates)
-instead of where outputs are large.
-
-An experiment, not a biobench option: the state is named by the user for one model, and species_2's
-R^2 still misses 0.95 on some seeds (README). The classifier (an MLP, binary cross-entropy, a fixed
-number of epochs) is written here because it is ten lines of torch.
+simulations. Rows: the single network; the per-state networks chosen by an MLP classifier (hard),
+blended by its probability (soft), the same with uncalibrated boosted trees on the parameters alone,
+chosen by each held-out point's true state (oracle: what a perfect classifier would give), and the
+shipped ``--arch regimes`` (``biobench/surrogate/regimes.py``: an ensemble per state with trimmed
+early stopping, blended by calibrated trees on the parameters and their differences).
+``--uncertain U`` spends a share U of the refinement simulations where the MLP classifier is least
+sure (probability nearest 0.5 among ``REFINE_POOL`` times as many candidates) instead of where
+outputs are large. The MLP classifier (binary cross-entropy, a fixed number of epochs) is written
+here because it is ten lines of torch.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -39,20 +39,15 @@ from biobench.initializers import initializers
 from biobench.likelihood import Likelihood
 from biobench.settings import ProblemSettings
 from biobench.sources import load_problem
-from biobench.surrogate import quality
+from biobench.surrogate import quality, regimes
 from biobench.surrogate.build import (SurrogateOptions, TrainedSurrogate, fit_network, output_shape,
                                       simulate_design, simulate_training_set)
 from biobench.surrogate.design import REFINE_POOL
+from biobench.surrogate.regimes import final_state
 
 from petab_convergence import model_spec  # noqa: E402  (benchmarks/ is the script's folder)
 
 CLASSIFIER_EPOCHS, CLASSIFIER_WIDTH = 300, 128
-
-
-def final_state(outputs: np.ndarray, shape, first: int, second: int) -> np.ndarray:
-    """1 where output ``first`` ends above output ``second``."""
-    last = outputs.reshape(len(outputs), *shape)[:, -1, :]
-    return (last[:, first] > last[:, second]).astype(np.float32)
 
 
 def fit_classifier(problem, x: np.ndarray, state: np.ndarray, seed: int):
@@ -62,7 +57,7 @@ def fit_classifier(problem, x: np.ndarray, state: np.ndarray, seed: int):
     net = nn.Sequential(nn.Linear(problem.n_parameters, CLASSIFIER_WIDTH), nn.SiLU(),
                         nn.Linear(CLASSIFIER_WIDTH, CLASSIFIER_WIDTH), nn.SiLU(), nn.Linear(CLASSIFIER_WIDTH, 1))
     unit = lambda z: torch.as_tensor((z - problem.lower) / (problem.upper - problem.lower), dtype=torch.float32)  # noqa: E731
-    inputs, target = unit(x), torch.as_tensor(state)[:, None]
+    inputs, target = unit(x), torch.as_tensor(state, dtype=torch.float32)[:, None]
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     for _ in range(CLASSIFIER_EPOCHS):
         order = generator.permutation(len(x))
@@ -113,29 +108,32 @@ def main() -> None:
     data = simulate_training_set(problem, options, likelihood)
     x, y = data.x_train, data.y_train
     if n_uncertain:
-        classifier = fit_classifier(problem, x, final_state(y, shape, first, second), args.seed)
+        classifier = fit_classifier(problem, x, final_state(y, shape, (first, second)), args.seed)
         stream = np.random.default_rng(np.random.SeedSequence(args.seed, spawn_key=(2,)))
         pool = initializers.get(options.design)().sample(problem, REFINE_POOL * n_uncertain, stream)
         extra = pool[np.argsort(np.abs(classifier(pool) - 0.5), kind="stable")[:n_uncertain]]
         outputs, failed, _ = simulate_design(likelihood, extra)
         x, y = np.vstack([x, extra[~failed]]), np.vstack([y, outputs[~failed]])
     x_test, y_test = data.design[data.test_rows], data.outputs[data.test_rows]
-    state, test_state = final_state(y, shape, first, second), final_state(y_test, shape, first, second)
+    state, test_state = final_state(y, shape, (first, second)), final_state(y_test, shape, (first, second))
     single, _ = fit_network(problem, options, x, y)
     classifier = fit_classifier(problem, x, state, args.seed)
     trees = fit_boosted_trees(x, state, args.seed)
     per_state = [fit_network(problem, options, x[state == s], y[state == s])[0] for s in (0, 1)]
+    shipped_options = replace(options, arch="regimes", state=tuple(args.state))
+    shipped, _ = regimes.fit(problem, shipped_options, x, y, shape, (first, second))
 
     def true_state(z):  # the oracle simulates: the held-out points' states, and the nominal point's
         outputs, failed, _ = simulate_design(likelihood, z)
-        return np.where(failed, 0.5, final_state(np.nan_to_num(outputs), shape, first, second))
+        return np.where(failed, 0.5, final_state(np.nan_to_num(outputs), shape, (first, second)))
 
     weights = {"single network": None,
                "per state, classifier (hard)": lambda z: (classifier(z) > 0.5) * 1.0,
                "per state, classifier (soft)": classifier,
                "per state, boosted trees (hard)": lambda z: (trees(z) > 0.5) * 1.0,
                "per state, boosted trees (soft)": trees,
-               "per state, true state (oracle)": true_state}
+               "per state, true state (oracle)": true_state,
+               f"shipped --arch regimes ({shipped_options.members} per state, calibrated trees)": shipped}
     accuracy = np.mean((classifier(x_test) > 0.5) == test_state)
     trees_accuracy = np.mean((trees(x_test) > 0.5) == test_state)
     print(f"{args.problem}: {len(x)} training simulations kept of {args.train} ({n_refine} refined, {n_uncertain} of them by the "
@@ -147,8 +145,8 @@ def main() -> None:
     for label, weight in weights.items():
         def predict(z, weight=weight):
             z = np.atleast_2d(z)  # accuracy also asks for the nominal point alone
-            if weight is None:
-                return single.predict(z)
+            if weight is None or weight is shipped:
+                return (weight or single).predict(z)
             w = weight(z)[:, None]
             return w * per_state[1].predict(z) + (1 - w) * per_state[0].predict(z)
 

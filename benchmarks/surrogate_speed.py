@@ -3,7 +3,7 @@
     python benchmarks/surrogate_speed.py [--problems BIOMD0000000012 BIOMD0000000507 Boehm_JProteomeRes2014
                                           Bruno_JExpBot2016] [--train 2000] [--test 200] [--layers 3]
                                          [--width 128] [--time-limit 600] [--refine 0.3] [--seed 0]
-                                         [--fine-tune]
+                                         [--fine-tune] [--arch regimes --state A B [--members 5]]
 
 For each problem (anything ``--model`` accepts, or a folder name in
 ``../shared/benchmark_models_petab``): the design simulations (Latin hypercube in the
@@ -14,7 +14,9 @@ R^2 over observables on the held-out simulations, the Spearman
 correlation of the objective computed from the surrogate with the true one, and
 evaluations per second of roadrunner (one simulation per call, measured on the design)
 and of the surrogate (one point per call, and batches of 4096, on CPU and on a GPU when
-torch sees one). Nothing is saved: every problem is
+torch sees one). ``--arch regimes --state A B``: the surrogate of a switch (one ensemble of
+networks per final state and a classifier between them, ``biobench/surrogate/regimes.py``), for
+problems that simulate both outputs. Nothing is saved: every problem is
 trained afresh. Run it on an otherwise idle machine: torch's threads slow down by two
 orders of magnitude when the cores are busy.
 """
@@ -47,12 +49,17 @@ def main() -> None:
     parser.add_argument("--refine", type=float, default=SurrogateOptions.refine)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fine-tune", action="store_true")
+    parser.add_argument("--arch", default="mlp")
+    parser.add_argument("--state", nargs=2, default=(), metavar=("A", "B"))
+    parser.add_argument("--members", type=int, default=SurrogateOptions.members)
     args = parser.parse_args()
     options = SurrogateOptions(n_train=args.train, n_test=args.test, layers=args.layers, width=args.width,
                                time_limit=args.time_limit, refine=args.refine, seed=args.seed,
-                               fine_tune=args.fine_tune)
+                               fine_tune=args.fine_tune, arch=args.arch, state=tuple(args.state),
+                               members=args.members).validated()
+    regimes = f", {args.members} per final state of {' > '.join(args.state)}" if args.arch == "regimes" else ""
     print(f"{args.train} training ({args.refine:g} of them refined) + {args.test} test simulations (lhs, seed "
-          f"{args.seed}), MLP {args.layers} x {args.width}\n")
+          f"{args.seed}), MLP {args.layers} x {args.width}{regimes}\n")
     print("| problem | parameters | outputs | failed simulations | simulation s | training s (epochs) | worst R^2 "
           "(observable) [90% interval] | median R^2 | Spearman of fval | roadrunner / s | surrogate / s, single | "
           "surrogate / s, batched | batched x roadrunner |")

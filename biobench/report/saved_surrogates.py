@@ -55,7 +55,8 @@ def surrogate_table(found: list[tuple[dict, Path | None]]) -> pd.DataFrame:
         training = config["training"]
         rows.append({
             "problem": config["problem_id"],
-            "network": f"{options['layers']} x {options['width']}",
+            "network": f"{options['layers']} x {options['width']}" + (
+                f", 2 states x {options['members']}" if options.get("arch") == "regimes" else ""),
             "simulations": cost["simulations"],
             "refined": cost.get("refinement", {}).get("simulations", 0),
             "failed": cost["failed"],

@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # torch is imported when a surrogate is trained, not when the
     from biobench.surrogate.network import NetworkSpec, SurrogateNetwork, TrainingSpec
 
 
+ARCHITECTURES = ("mlp", "regimes")
 # The fine-tune starts from a converged fit: a smaller step, and a shorter wait for an improvement.
 FINE_TUNE_LR, FINE_TUNE_PATIENCE = 3e-4, 30
 
@@ -45,14 +46,23 @@ class SurrogateOptions:
     width: int = 128
     time_limit: float = 120.0  # training seconds
     max_epochs: int = 2000  # the bound that does not depend on the machine's load (reproducible results)
-    arch: str = "mlp"
+    arch: str = "mlp"  # or "regimes": one ensemble per final state and a classifier between them (regimes.py)
     refine: float = 0.0  # share of n_train simulated where a first network predicts large outputs (design.py)
     fine_tune: bool = False  # then train on the error in the simulator's units (what R^2 judges)
+    state: tuple[str, ...] = ()  # regimes: two simulated outputs; state 1 is the first ending above the second
+    members: int = 5  # regimes: networks averaged per state
 
     def validated(self) -> SurrogateOptions:
         """Reject what the user typed before any simulation runs."""
-        if self.arch != "mlp":
-            raise ConfigError(f"surrogate: unknown architecture {self.arch!r}; available: mlp.")
+        if self.arch not in ARCHITECTURES:
+            raise ConfigError(f"surrogate: unknown architecture {self.arch!r}; available: {', '.join(ARCHITECTURES)}.")
+        if self.arch == "regimes" and (len(self.state) != 2 or self.state[0] == self.state[1]):
+            raise ConfigError("surrogate: --arch regimes needs --state A B, two different simulated outputs: the "
+                              "simulation's state is whether A ends above B.")
+        if self.arch != "regimes" and self.state:
+            raise ConfigError("surrogate: --state names the states of --arch regimes; add --arch regimes or drop it.")
+        if self.members < 1:
+            raise ConfigError(f"surrogate: --members {self.members}: at least one network per state.")
         if self.n_train < 20:
             raise ConfigError(f"surrogate: --train {self.n_train} is too few simulations; use at least 20.")
         if self.n_test < 2:
@@ -170,21 +180,23 @@ def training_spec(options: SurrogateOptions) -> TrainingSpec:
 
 
 def fit_network(problem: Problem, options: SurrogateOptions, x: np.ndarray, y: np.ndarray, device: str = "cpu",
-                progress: ProgressCallback = no_progress,
-                judge: Callable[[SurrogateNetwork], dict] | None = None) -> tuple[SurrogateNetwork, dict]:
+                progress: ProgressCallback = no_progress, judge: Callable[[SurrogateNetwork], dict] | None = None,
+                validation_trim: float = 0.0) -> tuple[SurrogateNetwork, dict]:
     """The network of ``options`` on (x, y): a fit on compressed outputs, then (``options.fine_tune``) a fine-tune
     in the simulator's units. ``judge(model)``, when given, is the held-out accuracy per observable, measured
-    before the fine-tune changes the weights in place, so the summary shows what the fine-tune did."""
+    before the fine-tune changes the weights in place, so the summary shows what the fine-tune did.
+    ``validation_trim``: see ``network.fit``."""
     from biobench.surrogate import network
 
     spec = network_spec(problem, options, y.shape[1])
+    training = replace(training_spec(options), validation_trim=validation_trim)
     progress("surrogate: training", 0, 1)
-    model, summary = network.fit(spec, training_spec(options), x, y, problem.lower, problem.upper, device=device)
+    model, summary = network.fit(spec, training, x, y, problem.lower, problem.upper, device=device)
     progress("surrogate: training", 1, 1)
     if options.fine_tune:
         before = judge(model) if judge is not None else None
         progress("surrogate: fine-tuning in the simulator's units", 0, 1)
-        tuning = replace(training_spec(options), lr=FINE_TUNE_LR, patience=FINE_TUNE_PATIENCE)
+        tuning = replace(training, lr=FINE_TUNE_LR, patience=FINE_TUNE_PATIENCE)
         model, tuned = network.fit(spec, tuning, x, y, problem.lower, problem.upper, model=model, device=device,
                                    in_units=True)
         progress("surrogate: fine-tuning in the simulator's units", 1, 1)
@@ -199,13 +211,16 @@ def fit_network(problem: Problem, options: SurrogateOptions, x: np.ndarray, y: n
 def train_surrogate(problem: Problem, options: SurrogateOptions, root: Path | None = None, retrain: bool = False,
                     device: str = "cpu", progress: ProgressCallback = no_progress) -> TrainedSurrogate:
     """The surrogate of ``problem`` for ``options``: loaded from ``root`` when saved there, else trained and saved."""
-    from biobench.surrogate import network, quality
+    from biobench.surrogate import network, quality, regimes
 
     options = options.validated()
     likelihood = Likelihood(problem)
     shape = output_shape(likelihood)
+    columns = (regimes.state_columns(list(likelihood.simulator.selections), options.state)
+               if options.arch == "regimes" else None)  # a wrong name is an error before any simulation
     folder = folder_for(problem, options, root) if root is not None else None
-    loaded = None if retrain or folder is None else network.load(folder, device)
+    builder = regimes.empty if columns else network.empty_network
+    loaded = None if retrain or folder is None else network.load(folder, device, builder)
     if loaded is not None:
         return TrainedSurrogate(loaded[0], loaded[1], folder, True, shape)
     data = simulate_training_set(problem, options, likelihood, device, progress)
@@ -215,7 +230,10 @@ def train_surrogate(problem: Problem, options: SurrogateOptions, root: Path | No
         predicted = TrainedSurrogate(model, {}, folder, False, shape).outputs(x_test)
         return quality.observable_accuracy(likelihood, x_test, predicted, y_test.reshape(predicted.shape))
 
-    model, summary = fit_network(problem, options, data.x_train, data.y_train, device, progress, judge)
+    if columns:
+        model, summary = regimes.fit(problem, options, data.x_train, data.y_train, shape, columns, device, progress)
+    else:
+        model, summary = fit_network(problem, options, data.x_train, data.y_train, device, progress, judge)
     summary["first_network_seconds"] = data.first_network_seconds
     trained = TrainedSurrogate(model, {}, folder, False, shape)
     report = quality.accuracy(trained, likelihood, x_test, y_test, problem)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from biobench.surrogate.build import SurrogateOptions
+from biobench.surrogate.build import ARCHITECTURES, SurrogateOptions
 
 
 @click.command("surrogate")
@@ -19,7 +19,13 @@ from biobench.surrogate.build import SurrogateOptions
               help="Simulations to train on (a validation split included).")
 @click.option("--test", "n_test", type=int, default=SurrogateOptions.n_test, show_default=True,
               help="Further simulations, held out, for the report.")
-@click.option("--arch", default="mlp", show_default=True, help="Network architecture: mlp.")
+@click.option("--arch", type=click.Choice(ARCHITECTURES), default="mlp", show_default=True,
+              help="mlp: one network; regimes: for a switch, one ensemble of networks per final state (--state) and "
+                   "a calibrated classifier between them.")
+@click.option("--state", nargs=2, default=None, metavar="A B",
+              help="With --arch regimes: two simulated outputs; a simulation's state is whether A ends above B.")
+@click.option("--members", type=int, default=SurrogateOptions.members, show_default=True,
+              help="With --arch regimes: networks averaged per state.")
 @click.option("--layers", type=int, default=SurrogateOptions.layers, show_default=True)
 @click.option("--width", type=int, default=SurrogateOptions.width, show_default=True)
 @click.option("--design", default=SurrogateOptions.design, show_default=True,
@@ -38,8 +44,8 @@ from biobench.surrogate.build import SurrogateOptions
               help="Folder of saved surrogates; one is reused when problem and options match.")
 @click.option("--retrain", is_flag=True, help="Train again even when a saved surrogate matches.")
 @click.option("--format", "fmt_", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def surrogate_command(model_spec, config, n_train, n_test, arch, layers, width, design, time_limit, max_epochs,
-                      refine, fine_tune, seed, out, retrain, fmt_) -> None:
+def surrogate_command(model_spec, config, n_train, n_test, arch, state, members, layers, width, design, time_limit,
+                      max_epochs, refine, fine_tune, seed, out, retrain, fmt_) -> None:
     """Train a neural surrogate of the model's simulator and report its accuracy and speed on held-out simulations."""
     from biobench.settings import load_run_settings
     from biobench.sources import load_problem
@@ -47,8 +53,8 @@ def surrogate_command(model_spec, config, n_train, n_test, arch, layers, width, 
     from biobench.terminal import console, notify, stage_reporter
 
     options = SurrogateOptions(n_train=n_train, n_test=n_test, design=design, seed=seed, layers=layers, width=width,
-                               time_limit=time_limit, max_epochs=max_epochs, arch=arch,
-                               refine=refine, fine_tune=fine_tune).validated()  # before the model loads
+                               time_limit=time_limit, max_epochs=max_epochs, arch=arch, state=tuple(state or ()),
+                               members=members, refine=refine, fine_tune=fine_tune).validated()  # before the model loads
     problem = load_problem(model_spec, load_run_settings(config).problem, notify=notify)
     trained = train_surrogate(problem, options, Path(out), retrain=retrain, progress=stage_reporter())
     config_out = trained.config
@@ -82,8 +88,16 @@ def print_report(problem_id: str, config: dict, folder: Path | None, reused: boo
                   + (f"; {cost['refinement']['simulations']} of them where a first network predicted the largest "
                      f"outputs ({training['first_network_seconds']:.1f} s to train it)"
                      if "refinement" in cost else ""))
-    console.print(f"training: {training['epochs']} epochs in {training['seconds']:.1f} s on "
-                  f"{training['train_points']} points ({training['validation_points']} for validation)")
+    if "regimes" in training:
+        regimes = training["regimes"]
+        first, second = regimes["state"]
+        console.print(f"training: {regimes['members']} networks per state ({first} ends above {second} in "
+                      f"{regimes['simulations_per_state'][1]} of {training['train_points']} simulations), "
+                      f"{training['epochs']} epochs in {regimes['networks_seconds']:.1f} s; the classifier between "
+                      f"them (calibrated boosted trees) {regimes['gate_seconds']:.1f} s")
+    else:
+        console.print(f"training: {training['epochs']} epochs in {training['seconds']:.1f} s on "
+                      f"{training['train_points']} points ({training['validation_points']} for validation)")
     if "fine_tune" in training:
         tuned, before = training["fine_tune"], training["fine_tune"].get("held_out_before", {})
         r2_before = ", ".join(f"{name} {fmt(v['r2'])}" for name, v in before.items())

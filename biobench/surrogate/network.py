@@ -7,8 +7,8 @@ set, then standardised: outputs spread over orders of magnitude across the bound
 on BIOMD0000000507), and the squared error on raw values would fit only the largest. A
 species in the nanomolar range weighs as much as one in the millimolar range.
 Training: Adam on the squared error, early stopping on a validation split (the best
-weights are kept), bounded by epochs, patience and seconds; seeded and deterministic on
-CPU. Saved as a state_dict (loaded with ``weights_only=True``) plus a JSON config.
+weights are kept; optionally on the split without its worst points, ``validation_trim``),
+bounded by epochs, patience and seconds; seeded and deterministic on CPU. Saved as a state_dict (loaded with ``weights_only=True``) plus a JSON config.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ class TrainingSpec:
     time_limit: float = 120.0  # seconds
     validation: float = 0.15  # share of the training points held out for early stopping
     seed: int = 0
+    validation_trim: float = 0.0  # share of the worst validation points left out of the early-stopping loss
 
 
 class SurrogateNetwork(nn.Module):
@@ -109,7 +110,10 @@ def fit(spec: NetworkSpec, training: TrainingSpec, x: np.ndarray, outputs: np.nd
     The loss is the squared error of the compressed outputs, or with ``in_units`` of the decoded
     outputs in the simulator's units over each output's spread: the error R^2 judges, for a
     fine-tune after a compressed fit (from scratch it would fit only the largest outputs).
-    Returns the network with the weights of its best validation epoch and a summary
+    ``training.validation_trim`` leaves the worst share of validation points out of the early-stopping
+    loss: a few points no network of the switch's state fits would otherwise stop training early and
+    halve the step (measured in ``biobench.surrogate.regimes``). Returns the network with the weights
+    of its best validation epoch and a summary
     (epochs, seconds, best validation loss, training and validation curves).
     """
     torch.manual_seed(training.seed)
@@ -132,11 +136,20 @@ def fit(spec: NetworkSpec, training: TrainingSpec, x: np.ndarray, outputs: np.nd
     # halve the step when validation stalls: the last factor of accuracy needs small steps
     schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=max(1, training.patience // 4))
     best_loss, best_state, since_best = float("inf"), copy.deepcopy(model.state_dict()), 0
+    val_rows = torch.as_tensor(val, device=device)
+
+    def validation_loss() -> float:
+        with torch.no_grad():
+            squared = (predict(unit[val_rows]) - target[val_rows]) ** 2
+            if not training.validation_trim:
+                return float(torch.mean(squared))
+            per_point = torch.mean(squared, dim=1)
+            kept = max(1, int(len(per_point) * (1.0 - training.validation_trim)))
+            return float(torch.mean(torch.sort(per_point).values[:kept]))
+
     if in_units and n_val:  # a fine-tune keeps the network it started from unless an epoch beats it
         model.eval()
-        with torch.no_grad():
-            val_rows = torch.as_tensor(val, device=device)
-            best_loss = float(torch.mean((predict(unit[val_rows]) - target[val_rows]) ** 2))
+        best_loss = validation_loss()
     start_loss = best_loss
     curves: dict[str, list[float]] = {"train": [], "validation": []}
     started, epochs = time.perf_counter(), 0
@@ -154,12 +167,7 @@ def fit(spec: NetworkSpec, training: TrainingSpec, x: np.ndarray, outputs: np.nd
         epochs = epoch + 1
         curves["train"].append(total / len(shuffled))
         model.eval()
-        if n_val:
-            with torch.no_grad():
-                val_rows = torch.as_tensor(val, device=device)
-                val_loss = float(torch.mean((predict(unit[val_rows]) - target[val_rows]) ** 2))
-        else:
-            val_loss = curves["train"][-1]
+        val_loss = validation_loss() if n_val else curves["train"][-1]
         curves["validation"].append(val_loss)
         schedule.step(val_loss)
         if val_loss < best_loss:
@@ -180,9 +188,11 @@ def save(model: SurrogateNetwork, config: dict, folder: Path) -> None:
     save_network(model, config | {"network": asdict(model.spec)}, folder, "surrogate.pt")
 
 
-def load(folder: Path, device: str = "cpu") -> tuple[SurrogateNetwork, dict] | None:
-    """The saved network and config, or None when absent (``biobench.saved_networks``)."""
-    return load_network(folder, "surrogate.pt", empty_network, "surrogate: the saved network", "--retrain", device)
+def load(folder: Path, device: str = "cpu", build=None) -> tuple[SurrogateNetwork, dict] | None:
+    """The saved network and config, or None when absent (``biobench.saved_networks``); ``build(config)`` makes
+    the empty module its weights load into (default: one network; ``regimes.empty`` for --arch regimes)."""
+    return load_network(folder, "surrogate.pt", build or empty_network, "surrogate: the saved network", "--retrain",
+                        device)
 
 
 def empty_network(config: dict) -> SurrogateNetwork:

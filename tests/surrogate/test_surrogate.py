@@ -143,7 +143,7 @@ def test_the_command_validates_before_simulating_and_reports(tmp_path, monkeypat
     bad = runner.invoke(main, ["surrogate", "--model", "BIOMD12", "--train", "5"])
     assert bad.exit_code != 0 and "at least 20" in bad.output and "Traceback" not in bad.output
     bad = runner.invoke(main, ["surrogate", "--model", "BIOMD12", "--arch", "transformer"])
-    assert bad.exit_code != 0 and "available: mlp" in bad.output
+    assert bad.exit_code != 0 and "'transformer' is not one of 'mlp', 'regimes'" in bad.output
     result = runner.invoke(main, ["surrogate", "--model", "BIOMD12", "--train", "40", "--test", "10", "--layers", "1",
                                   "--width", "16", "--time-limit", "5", "--format", "json"])
     assert result.exit_code == 0, result.output
