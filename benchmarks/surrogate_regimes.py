@@ -17,7 +17,8 @@ simulations. Rows: the single network; the per-state networks chosen by an MLP c
 blended by its probability (soft), the same with uncalibrated boosted trees on the parameters alone,
 chosen by each held-out point's true state (oracle: what a perfect classifier would give), and the
 shipped ``--arch regimes`` (``biobench/surrogate/regimes.py``: an ensemble per state with trimmed
-early stopping, blended by calibrated trees on the parameters and their differences).
+early stopping and an L-BFGS polish, blended by calibrated trees on the parameters and their
+differences).
 ``--uncertain U`` spends a share U of the refinement simulations where the MLP classifier is least
 sure (probability nearest 0.5 among ``REFINE_POOL`` times as many candidates) instead of where
 outputs are large. The MLP classifier (binary cross-entropy, a fixed number of epochs) is written

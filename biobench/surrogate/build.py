@@ -34,6 +34,8 @@ if TYPE_CHECKING:  # torch is imported when a surrogate is trained, not when the
 ARCHITECTURES = ("mlp", "regimes")
 # The fine-tune starts from a converged fit: a smaller step, and a shorter wait for an improvement.
 FINE_TUNE_LR, FINE_TUNE_PATIENCE = 3e-4, 30
+# The L-BFGS polish: each epoch is one quasi-Newton step of 20 iterations on every training point.
+POLISH_EPOCHS, POLISH_PATIENCE = 50, 10
 
 
 @dataclass(frozen=True)
@@ -181,11 +183,12 @@ def training_spec(options: SurrogateOptions) -> TrainingSpec:
 
 def fit_network(problem: Problem, options: SurrogateOptions, x: np.ndarray, y: np.ndarray, device: str = "cpu",
                 progress: ProgressCallback = no_progress, judge: Callable[[SurrogateNetwork], dict] | None = None,
-                validation_trim: float = 0.0) -> tuple[SurrogateNetwork, dict]:
+                validation_trim: float = 0.0, polish: bool = False) -> tuple[SurrogateNetwork, dict]:
     """The network of ``options`` on (x, y): a fit on compressed outputs, then (``options.fine_tune``) a fine-tune
     in the simulator's units. ``judge(model)``, when given, is the held-out accuracy per observable, measured
     before the fine-tune changes the weights in place, so the summary shows what the fine-tune did.
-    ``validation_trim``: see ``network.fit``."""
+    ``validation_trim``: see ``network.fit``. ``polish`` ends with full-batch L-BFGS in the simulator's units
+    (``POLISH``), after the fine-tune when there is one."""
     from biobench.surrogate import network
 
     spec = network_spec(problem, options, y.shape[1])
@@ -205,6 +208,14 @@ def fit_network(problem: Problem, options: SurrogateOptions, x: np.ndarray, y: n
         if before is not None:
             summary["fine_tune"]["held_out_before"] = {name: {"rmse": v["rmse"], "r2": v["r2"]}
                                                        for name, v in before.items()}
+    if polish:
+        progress("surrogate: L-BFGS polish in the simulator's units", 0, 1)
+        polishing = replace(training, optimizer="lbfgs", max_epochs=POLISH_EPOCHS, patience=POLISH_PATIENCE)
+        model, polished = network.fit(spec, polishing, x, y, problem.lower, problem.upper, model=model,
+                                      device=device, in_units=True)
+        progress("surrogate: L-BFGS polish in the simulator's units", 1, 1)
+        summary["polish"] = {k: polished[k] for k in ("epochs", "seconds", "best_validation_loss",
+                                                       "start_validation_loss")}
     return model, summary
 
 

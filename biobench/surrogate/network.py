@@ -25,6 +25,7 @@ from torch import nn
 from biobench.saved_networks import load_network, save_network
 
 _MIN_STD = 1e-12  # an output that never changes is predicted as its mean
+LBFGS_ITERATIONS = 20  # quasi-Newton iterations per epoch of an L-BFGS polish
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class TrainingSpec:
     validation: float = 0.15  # share of the training points held out for early stopping
     seed: int = 0
     validation_trim: float = 0.0  # share of the worst validation points left out of the early-stopping loss
+    optimizer: str = "adam"  # or "lbfgs": full-batch quasi-Newton steps (one per epoch), for a polish
 
 
 class SurrogateNetwork(nn.Module):
@@ -112,7 +114,9 @@ def fit(spec: NetworkSpec, training: TrainingSpec, x: np.ndarray, outputs: np.nd
     fine-tune after a compressed fit (from scratch it would fit only the largest outputs).
     ``training.validation_trim`` leaves the worst share of validation points out of the early-stopping
     loss: a few points no network of the switch's state fits would otherwise stop training early and
-    halve the step (measured in ``biobench.surrogate.regimes``). Returns the network with the weights
+    halve the step (measured in ``biobench.surrogate.regimes``). ``training.optimizer == "lbfgs"`` takes
+    full-batch L-BFGS steps instead of Adam's minibatches: a polish of a trained network, whose fit of
+    the largest outputs Adam leaves short. Returns the network with the weights
     of its best validation epoch and a summary
     (epochs, seconds, best validation loss, training and validation curves).
     """
@@ -132,9 +136,22 @@ def fit(spec: NetworkSpec, training: TrainingSpec, x: np.ndarray, outputs: np.nd
         predict = lambda inputs: model.decode(model(inputs)) / spread  # noqa: E731
     else:
         target, predict = model.encode(raw), model
-    optimizer = torch.optim.Adam(model.parameters(), lr=training.lr)
-    # halve the step when validation stalls: the last factor of accuracy needs small steps
-    schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=max(1, training.patience // 4))
+    lbfgs = training.optimizer == "lbfgs"
+    if lbfgs:  # a polish of a trained network: the line search sets the step, no schedule
+        optimizer = torch.optim.LBFGS(model.parameters(), lr=1.0, max_iter=LBFGS_ITERATIONS, history_size=50,
+                                      line_search_fn="strong_wolfe")
+    else:
+        optimizer = torch.optim.Adam(model.parameters(), lr=training.lr)
+        # halve the step when validation stalls: the last factor of accuracy needs small steps
+        schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5,
+                                                              patience=max(1, training.patience // 4))
+    train_rows = torch.as_tensor(train, device=device)
+
+    def full_batch_loss() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = torch.mean((predict(unit[train_rows]) - target[train_rows]) ** 2)
+        loss.backward()
+        return loss
     best_loss, best_state, since_best = float("inf"), copy.deepcopy(model.state_dict()), 0
     val_rows = torch.as_tensor(val, device=device)
 
@@ -155,21 +172,25 @@ def fit(spec: NetworkSpec, training: TrainingSpec, x: np.ndarray, outputs: np.nd
     started, epochs = time.perf_counter(), 0
     for epoch in range(max_epochs or training.max_epochs):
         model.train()
-        shuffled = train[generator.permutation(len(train))]
-        total = 0.0
-        for i in range(0, len(shuffled), training.batch_size):
-            rows = torch.as_tensor(shuffled[i:i + training.batch_size], device=device)
-            loss = torch.mean((predict(unit[rows]) - target[rows]) ** 2)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += float(loss.detach()) * len(rows)
+        if lbfgs:
+            curves["train"].append(float(optimizer.step(full_batch_loss).detach()))
+        else:
+            shuffled = train[generator.permutation(len(train))]
+            total = 0.0
+            for i in range(0, len(shuffled), training.batch_size):
+                rows = torch.as_tensor(shuffled[i:i + training.batch_size], device=device)
+                loss = torch.mean((predict(unit[rows]) - target[rows]) ** 2)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                total += float(loss.detach()) * len(rows)
+            curves["train"].append(total / len(shuffled))
         epochs = epoch + 1
-        curves["train"].append(total / len(shuffled))
         model.eval()
         val_loss = validation_loss() if n_val else curves["train"][-1]
         curves["validation"].append(val_loss)
-        schedule.step(val_loss)
+        if not lbfgs:
+            schedule.step(val_loss)
         if val_loss < best_loss:
             best_loss, best_state, since_best = val_loss, copy.deepcopy(model.state_dict()), 0
         else:

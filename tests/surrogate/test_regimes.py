@@ -135,3 +135,16 @@ def test_the_text_report_and_the_html_report_table_say_what_was_trained(trained,
     counts = config["training"]["regimes"]["simulations_per_state"]
     assert "2 networks per state" in out and f"species_1 ends above species_2 in {counts[1]} of" in out
     assert surrogate_table([(config, None)])["network"].iloc[0] == "2 x 32, 2 states x 2"
+
+
+def test_the_lbfgs_polish_lowers_the_error_in_the_simulators_units(toggle_switch):
+    """A polish that does not run, or returns a network worse than it started from, fails here."""
+    from biobench.surrogate.build import fit_network
+
+    x = toggle_switch.lower + np.random.default_rng(3).uniform(size=(200, toggle_switch.n_parameters)) * (
+        toggle_switch.upper - toggle_switch.lower)
+    outputs, failed, _ = simulate_design(Likelihood(toggle_switch), x)
+    options = SurrogateOptions(layers=2, width=32, max_epochs=30)  # a short fit on compressed outputs: room to polish
+    _, summary = fit_network(toggle_switch, options, x[~failed], outputs[~failed], polish=True)
+    polish = summary["polish"]
+    assert 1 <= polish["epochs"] <= 50 and polish["best_validation_loss"] < polish["start_validation_loss"], polish
