@@ -188,7 +188,7 @@ def fit_network(problem: Problem, options: SurrogateOptions, x: np.ndarray, y: n
     in the simulator's units. ``judge(model)``, when given, is the held-out accuracy per observable, measured
     before the fine-tune changes the weights in place, so the summary shows what the fine-tune did.
     ``validation_trim``: see ``network.fit``. ``polish`` ends with full-batch L-BFGS in the simulator's units
-    (``POLISH``), after the fine-tune when there is one."""
+    (``POLISH_EPOCHS``, ``POLISH_PATIENCE``), after the fine-tune when there is one."""
     from biobench.surrogate import network
 
     spec = network_spec(problem, options, y.shape[1])

@@ -6,9 +6,11 @@ each is compressed as asinh(y / s), with s about its median magnitude over the t
 set, then standardised: outputs spread over orders of magnitude across the bounds (0 to 2e5
 on BIOMD0000000507), and the squared error on raw values would fit only the largest. A
 species in the nanomolar range weighs as much as one in the millimolar range.
-Training: Adam on the squared error, early stopping on a validation split (the best
-weights are kept; optionally on the split without its worst points, ``validation_trim``),
-bounded by epochs, patience and seconds; seeded and deterministic on CPU. Saved as a state_dict (loaded with ``weights_only=True``) plus a JSON config.
+Training: Adam on the squared error (or a full-batch L-BFGS polish), early stopping on a
+validation split (the best weights are kept; optionally on the split without its worst
+points, ``validation_trim``), bounded by epochs, patience and seconds; seeded and
+deterministic on CPU. Saved as a state_dict (loaded with ``weights_only=True``) plus a
+JSON config.
 """
 
 from __future__ import annotations
@@ -116,9 +118,8 @@ def fit(spec: NetworkSpec, training: TrainingSpec, x: np.ndarray, outputs: np.nd
     loss: a few points no network of the switch's state fits would otherwise stop training early and
     halve the step (measured in ``biobench.surrogate.regimes``). ``training.optimizer == "lbfgs"`` takes
     full-batch L-BFGS steps instead of Adam's minibatches: a polish of a trained network, whose fit of
-    the largest outputs Adam leaves short. Returns the network with the weights
-    of its best validation epoch and a summary
-    (epochs, seconds, best validation loss, training and validation curves).
+    the largest outputs Adam leaves short. Returns the network with the weights of its best validation
+    epoch and a summary (epochs, seconds, best validation loss, training and validation curves).
     """
     torch.manual_seed(training.seed)
     generator = np.random.default_rng(training.seed)
