@@ -4,7 +4,7 @@
                                            [--train 2000] [--test 1000] [--refine 0.3] [--uncertain 0]
                                            [--seed 0]
 
-About 6 minutes per seed on one core; to run seeds side by side, give each OMP_NUM_THREADS=1 (torch's
+About 5 minutes per seed on one core; to run seeds side by side, give each OMP_NUM_THREADS=1 (torch's
 threads on busy cores slow training many times over).
 
 BIOMD0000000507 (Gardner's genetic toggle switch) ends in a U-high or a V-high state, and the single
