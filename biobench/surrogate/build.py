@@ -61,8 +61,9 @@ class SurrogateOptions:
         if self.arch == "regimes" and (len(self.state) != 2 or self.state[0] == self.state[1]):
             raise ConfigError("surrogate: --arch regimes needs --state A B, two different simulated outputs: the "
                               "simulation's state is whether A ends above B.")
-        if self.arch != "regimes" and self.state:
-            raise ConfigError("surrogate: --state names the states of --arch regimes; add --arch regimes or drop it.")
+        if self.arch != "regimes" and (self.state or self.members != SurrogateOptions.members):
+            raise ConfigError("surrogate: --state and --members are options of --arch regimes; add --arch regimes or "
+                              "drop them.")
         if self.members < 1:
             raise ConfigError(f"surrogate: --members {self.members}: at least one network per state.")
         if self.n_train < 20:

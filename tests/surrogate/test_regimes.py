@@ -113,6 +113,8 @@ def test_the_state_is_validated_before_any_simulation(toggle_switch, tmp_path, m
         SurrogateOptions(arch="regimes").validated()
     with pytest.raises(ConfigError, match="add --arch regimes"):
         SurrogateOptions(state=("species_1", "species_2")).validated()
+    with pytest.raises(ConfigError, match="--members are options of --arch regimes"):
+        SurrogateOptions(members=3).validated()
     with pytest.raises(ConfigError, match="at least one network"):
         SurrogateOptions(**{**REGIMES.__dict__, "members": 0}).validated()
     unknown = SurrogateOptions(**{**REGIMES.__dict__, "state": ("U", "species_2")})
