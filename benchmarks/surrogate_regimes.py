@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from biobench.errors import ConfigError
 from biobench.initializers import initializers
 from biobench.likelihood import Likelihood
 from biobench.settings import ProblemSettings
@@ -94,11 +95,12 @@ def main() -> None:
     problem = load_problem(model_spec(args.problem), ProblemSettings())
     likelihood = Likelihood(problem)
     shape = output_shape(likelihood)
-    names = list(likelihood.simulator.selections)
-    unknown = [s for s in args.state if s not in names]
-    if unknown or not 0 <= args.uncertain <= 1:
-        parser.error(f"--state takes two of the simulated outputs {names}; --uncertain a share in [0, 1]")
-    first, second = names.index(args.state[0]), names.index(args.state[1])
+    if not 0 <= args.uncertain <= 1:
+        parser.error("--uncertain takes a share in [0, 1]")
+    try:
+        first, second = regimes.state_columns(list(likelihood.simulator.selections), tuple(args.state))
+    except ConfigError as exc:
+        parser.error(str(exc))
     n_refine = int(round(args.refine * args.train))
     n_uncertain = int(round(args.uncertain * n_refine))
     # the same draw as --refine alone: the first design keeps its size, refinement by magnitude gives up n_uncertain

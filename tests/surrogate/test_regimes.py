@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from biobench.cli import main
 from biobench.errors import ConfigError, ProblemError
+from biobench.initializers.random import RandomInitializer
 from biobench.likelihood import Likelihood
 from biobench.models import load_model
 from biobench.models.offline import offline_copy
@@ -23,6 +24,10 @@ from biobench.surrogate.regimes import final_state, gate_features
 # Bounded by epochs, not seconds: a busy machine trains the same networks.
 REGIMES = SurrogateOptions(n_train=200, n_test=40, layers=2, width=32, time_limit=600.0, max_epochs=300,
                            arch="regimes", state=("species_1", "species_2"), members=2)
+
+
+def in_bounds(problem, n: int, seed: int) -> np.ndarray:
+    return RandomInitializer().sample(problem, n, np.random.default_rng(seed))
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +64,7 @@ def test_each_state_has_its_own_networks_and_the_gate_blends_them(trained, toggl
     assert min(regimes["simulations_per_state"]) >= 20
     first, second = (dict(m.named_parameters())["body.0.weight"] for m in model.experts[:2])
     assert not torch.equal(first, second)
-    x = toggle_switch.lower + np.random.default_rng(1).uniform(size=(60, toggle_switch.n_parameters)) * (
-        toggle_switch.upper - toggle_switch.lower)
+    x = in_bounds(toggle_switch, 60, seed=1)
     simulated, failed, _ = simulate_design(Likelihood(toggle_switch), x)
     x, simulated = x[~failed], simulated[~failed]
     p = model.gate(x)[:, None]
@@ -78,8 +82,7 @@ def test_a_saved_regimes_surrogate_is_reused_with_the_same_predictions(trained, 
     surrogate, root = trained
     again = train_surrogate(toggle_switch, REGIMES, root)
     assert again.reused and again.folder == surrogate.folder
-    x = toggle_switch.lower + np.random.default_rng(2).uniform(size=(20, toggle_switch.n_parameters)) * (
-        toggle_switch.upper - toggle_switch.lower)
+    x = in_bounds(toggle_switch, 20, seed=2)
     np.testing.assert_allclose(again.outputs(x), surrogate.outputs(x), rtol=1e-6)
 
 
@@ -87,10 +90,9 @@ def test_trimming_validation_leaves_out_the_worst_points_not_the_best(trained, t
     """The fine-tune's starting validation loss of one network, with and without a trim: leaving out the worst
     half must lower it (leaving out the best half would raise it)."""
     member = trained[0].model.experts[0]
-    rng = np.random.default_rng(0)
-    x = toggle_switch.lower + rng.uniform(size=(40, toggle_switch.n_parameters)) * (
-        toggle_switch.upper - toggle_switch.lower)
-    y = member.predict(x) * rng.lognormal(0.0, 0.5, (40, member.spec.n_outputs))  # errors that differ by point
+    x = in_bounds(toggle_switch, 40, seed=0)
+    noise = np.random.default_rng(1).lognormal(0.0, 0.5, (40, member.spec.n_outputs))
+    y = member.predict(x) * noise  # errors that differ by point
     losses = []
     for trim in (0.0, 0.5):
         spec = network.TrainingSpec(max_epochs=1, seed=0, validation_trim=trim)
@@ -143,8 +145,7 @@ def test_the_lbfgs_polish_lowers_the_error_in_the_simulators_units(toggle_switch
     """A polish that does not run, or returns a network worse than it started from, fails here."""
     from biobench.surrogate.build import fit_network
 
-    x = toggle_switch.lower + np.random.default_rng(3).uniform(size=(200, toggle_switch.n_parameters)) * (
-        toggle_switch.upper - toggle_switch.lower)
+    x = in_bounds(toggle_switch, 200, seed=3)
     outputs, failed, _ = simulate_design(Likelihood(toggle_switch), x)
     options = SurrogateOptions(layers=2, width=32, max_epochs=30)  # a short fit on compressed outputs: room to polish
     _, summary = fit_network(toggle_switch, options, x[~failed], outputs[~failed], polish=True)
