@@ -9,6 +9,8 @@ keys are unique in the store).
 
 from __future__ import annotations
 
+import itertools
+
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -63,11 +65,12 @@ def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None
                 store.set_features(problem.key, problem.problem_id, problem.model.model_id, features)
             for init, init_options in config.methods(config.initializers):
                 for opt, opt_options in config.methods(config.optimizers):
-                    for seed in config.seeds:
+                    for seed, engine in itertools.product(config.seeds, config.engines):
                         new, done, _ = prepare_starts(
                             problem, init, opt, n_starts=config.starts, budget=config.budget, seed=seed,
                             store=store, init_options=init_options, opt_options=opt_options, progress=progress,
-                            time_limit=config.time_limit, simulation_time_limit=config.simulation_time_limit)
+                            time_limit=config.time_limit, simulation_time_limit=config.simulation_time_limit,
+                            engine=engine)
                         tasks += new
                         skipped += done
     return BenchPlan(problems, tasks, skipped, refused)

@@ -10,7 +10,7 @@ relative to the current directory, as SBML paths are).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -52,6 +52,8 @@ class BenchConfig(_Strict):
     # the model is refused; the build then runs in a worker process that can be killed.
     build_time_limit: float | None = Field(None, gt=0)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    # simulators every method runs on (biobench.engines); each engine's runs are methods of their own
+    engines: list[Literal["roadrunner", "amici"]] = Field(default_factory=lambda: ["roadrunner"], min_length=1)
     delta: float = Field(0.1, ge=0)
     results: str | None = None
 

@@ -31,6 +31,8 @@ init_option = click.option("--init", "initializer", default="random", show_defau
                            help="Initializer (see 'biobench plugins').")
 init_options_option = click.option("--init-option", "init_option", multiple=True, metavar="KEY=VALUE",
                                    help="Initializer option; repeatable.")
+engine_option = click.option("--engine", default="roadrunner", show_default=True,
+                             help="Simulator: roadrunner (embedded, any SBML) or amici (compiled; exact sensitivities).")
 starts_file_option = click.option("--starts-file", type=click.Path(dir_okay=False),
                                   help="CSV of your own start points (columns: parameter ids, natural values; or "
                                        "log10(id), scaled); they come first, the initializer fills the rest.")
@@ -140,17 +142,24 @@ def models(fmt_: str) -> None:
 @model_option
 @config_option
 @click.option("--format", "fmt_", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def problem(model_spec: str, config: str | None, fmt_: str) -> None:
+@engine_option
+def problem(model_spec: str, config: str | None, fmt_: str, engine: str) -> None:
     """Describe the estimation problem built from a model."""
-    from biobench.likelihood import Likelihood
+    from biobench.engines import check_engine, likelihood_for
 
+    check_engine(engine)
     prob = _problem_from(model_spec, config)
-    likelihood = Likelihood(prob)
+    likelihood = likelihood_for(prob, engine, say=err_console.print)
     # With priors the objective is the negative log-posterior; fval_nominal - prior_nominal is the likelihood.
-    info = prob.describe() | {"fval_nominal": likelihood.fval(prob.x_true),
+    info = prob.describe() | {"engine": engine, "fval_nominal": likelihood.fval(prob.x_true),
                               "prior_nominal": likelihood.prior(prob.x_true)}
     if not math.isfinite(info["fval_nominal"]):
         info["nominal_failure"] = likelihood.simulator.last_error
+    costs = getattr(likelihood, "costs", None)
+    if costs is not None:
+        info["sensitivity_costs"] = {"cpu_ms": {way: ms for way, ms, _ in costs.table()},
+                                     "simulation_equivalents": {way: ratio for way, _, ratio in costs.table()},
+                                     "gradient": costs.gradient}
     if fmt_ == "json":
         click.echo(json.dumps(info, indent=2))
         return
@@ -184,15 +193,18 @@ def export(model_spec: str, out: str, config: str | None) -> None:
 @starts_file_option
 @init_options_option
 @click.option("--opt-option", "opt_option", multiple=True, metavar="KEY=VALUE", help="Optimizer option; repeatable.")
+@engine_option
 def run(model_spec, initializer, optimizer, starts, budget, seed, results, config, starts_file, init_option,
-        opt_option) -> None:
+        opt_option, engine) -> None:
     """Run a multistart of one initializer and one optimizer on a model, storing every start."""
+    from biobench.engines import check_engine
     from biobench import metrics
     from biobench.initializers.guesses import read_starts_file
     from biobench.runner import run_starts
     from biobench.settings import load_run_settings
     from biobench.store import Store
 
+    check_engine(engine)
     settings = load_run_settings(config)
     init, opt = _methods(settings, initializer, init_option, optimizer, opt_option)
     store = Store(results)  # a bad --results is reported before the slow work too
@@ -202,8 +214,9 @@ def run(model_spec, initializer, optimizer, starts, budget, seed, results, confi
     budget = budget or settings.budget
     seed = settings.seed if seed is None else seed
     plan = _plan(init, opt, starts, budget)
+    on_engine = "" if engine == "roadrunner" else f" on {engine}"
     console.print(f"{prob.model.name} ({prob.problem_id}): {prob.n_parameters} parameters, {prob.n_data} data points; "
-                  f"{initializer} + {optimizer}, {plan}, seed {seed}")
+                  f"{initializer} + {optimizer}{on_engine}, {plan}, seed {seed}")
     best = [float("inf")]
     with starts_progress(best=True) as progress, stored_on_interrupt(progress, store.url):
         task = progress.add_task("preparing starts", total=starts, best="-")
@@ -214,14 +227,14 @@ def run(model_spec, initializer, optimizer, starts, budget, seed, results, confi
 
         summary = run_starts(prob, initializer, optimizer, n_starts=starts, budget=budget, seed=seed, store=store,
                              init_options=init.options, opt_options=opt.options, guesses=guesses,
-                             progress=stage_reporter(progress),
+                             progress=stage_reporter(progress), engine=engine,
                              on_ready=lambda: progress.update(task, description="starts"), on_done=done)
         progress.update(task, completed=starts)
     if summary.skipped:
         console.print(f"{summary.skipped} of {starts} starts were already in the store ({store.url}) and were skipped.")
     table = metrics.run_summary(store.runs_frame(model_id=prob.model.model_id), prob.key, initializer, optimizer, seed,
-                                budget, summary.f_true, synthetic=prob.synthetic)
-    print_frame(table, f"{prob.problem_id}: {initializer} + {optimizer}, seed {seed}")
+                                budget, summary.f_true, synthetic=prob.synthetic, engine=engine)
+    print_frame(table, f"{prob.problem_id}: {initializer} + {optimizer}{on_engine}, seed {seed}")
     console.print(f"results: {store.url}")
 
 

@@ -14,7 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from multiprocessing import get_context
 
 from biobench.errors import ConfigError, ExecutorError
-from biobench.likelihood import Likelihood
+from biobench.engines import likelihood_for
 from biobench.problem import Problem
 from biobench.records import RunRecord
 from biobench.runner import StartTask, execute, killed_record
@@ -23,7 +23,7 @@ EXECUTORS = ("serial", "processes", "dask")
 
 # Per-process state of a worker: the problems it was given and one compiled likelihood each.
 _problems: dict[str, Problem] = {}
-_likelihoods: dict[str, Likelihood] = {}
+_likelihoods: dict[tuple[str, str], object] = {}  # (problem key, engine) -> its compiled likelihood
 
 
 # Environment variables the thread pools of OpenMP (torch), MKL and OpenBLAS read when they load.
@@ -64,10 +64,10 @@ def run_task(task: StartTask, *problems: Problem) -> RunRecord:
     """Execute one start with this process's compiled likelihood of its problem (``problems``: ones to install)."""
     if problems:
         _install({p.key: p for p in problems})
-    key = task.start.problem_key
+    key = (task.start.problem_key, task.start.engine)
     likelihood = _likelihoods.get(key)
     if likelihood is None:
-        likelihood = _likelihoods[key] = Likelihood(_problems[key])
+        likelihood = _likelihoods[key] = likelihood_for(_problems[task.start.problem_key], task.start.engine)
     return execute(likelihood, task)
 
 

@@ -36,6 +36,9 @@ def method_label(frame: pd.DataFrame) -> pd.Series:
     replicates and are pooled).
     """
     base = frame["initializer"] + " + " + frame["optimizer"]
+    if "engine" in frame.columns:  # another engine is another method; the default one is not named
+        engine = frame["engine"].fillna("roadrunner")
+        base = base.where(engine == "roadrunner", base + " [" + engine + "]")
     if not {"budget", "n_starts", "init_options", "opt_options"} <= set(frame.columns):
         return base
     configs = [_configuration(row) for row in frame.itertuples(index=False)]
@@ -64,6 +67,9 @@ def with_convergence(runs: pd.DataFrame, delta: float = DEFAULT_DELTA) -> pd.Dat
     runs["failed"] = ~np.isfinite(runs["fval_best"]) | runs["status"].isin(["failed", "error", "killed"])
     runs["total_evals"] = runs["n_evals"] + runs.get("pilot_evals", 0.0)
     runs["total_seconds"] = runs["seconds"] + runs.get("pilot_seconds", 0.0)
+    # CPU seconds (every thread of the start's process), pilot included; NaN for starts stored before they were
+    cpu = runs["cpu_seconds"].astype(float) if "cpu_seconds" in runs else pd.Series(np.nan, index=runs.index)
+    runs["total_cpu_seconds"] = cpu.where(cpu > 0) + runs.get("pilot_seconds", 0.0)
     runs["method"] = method_label(runs)
     return runs
 
@@ -80,12 +86,14 @@ def per_problem(runs: pd.DataFrame, delta: float = DEFAULT_DELTA) -> pd.DataFram
         converged=("converged", "sum"),
         evaluations=("total_evals", "sum"),
         seconds=("total_seconds", "sum"),
+        cpu_seconds=("total_cpu_seconds", lambda v: v.sum(min_count=len(v))),
         median_seconds=("total_seconds", "median"),
         failed_starts=("failed", "sum"),
     ).reset_index()
     board["success_rate"] = board["converged"] / board["starts"]
     board["converged_per_1000_evals"] = 1000.0 * board["converged"] / board["evaluations"]
     board["converged_per_minute"] = 60.0 * board["converged"] / board["seconds"].where(board["seconds"] > 0)
+    board["converged_per_cpu_minute"] = 60.0 * board["converged"] / board["cpu_seconds"].where(board["cpu_seconds"] > 0)
     board["converged"] = board["converged"].astype(int)
     board["failed_starts"] = board["failed_starts"].astype(int)
     return board
@@ -150,7 +158,8 @@ def overall(board: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_summary(runs: pd.DataFrame, problem_key: str, initializer: str, optimizer: str, seed: int, budget: int,
-                f_nominal: float, delta: float = DEFAULT_DELTA, synthetic: bool = True) -> pd.DataFrame:
+                f_nominal: float, delta: float = DEFAULT_DELTA, synthetic: bool = True,
+                engine: str = "roadrunner") -> pd.DataFrame:
     """What ``biobench run`` reports for one method on one problem: (metric, value) rows.
 
     ``runs`` may hold other problems and methods: f_ref is taken over every run of the
@@ -159,7 +168,7 @@ def run_summary(runs: pd.DataFrame, problem_key: str, initializer: str, optimize
     """
     runs = with_convergence(runs[runs["problem_key"] == problem_key], delta)
     mine = runs[(runs["initializer"] == initializer) & (runs["optimizer"] == optimizer) & (runs["seed"] == seed)
-                & (runs["budget"] == budget)]
+                & (runs["budget"] == budget) & (runs.get("engine", "roadrunner") == engine)]
     f_ref = float(runs["f_ref"].iloc[0]) if len(runs) else f_nominal
     rows = [("starts", len(mine)),
             ("best fval", float(mine["fval_best"].min()) if len(mine) else np.nan),
@@ -175,9 +184,11 @@ def run_summary(runs: pd.DataFrame, problem_key: str, initializer: str, optimize
     rows += [("evaluations (total, pilot included)", round(float(mine["total_evals"].sum()))),
              ("failed simulations", int(mine["n_failures"].sum())),
              ("seconds (total, pilot included)", round(float(mine["total_seconds"].sum()), 1))]
+    if "cpu_seconds" in mine and float(mine["cpu_seconds"].sum()) > 0:
+        rows.append(("CPU seconds of the starts", round(float(mine["cpu_seconds"].sum()), 1)))
     return pd.DataFrame(rows, columns=["metric", "value"])
 
 
 LEADERBOARD_COLUMNS = ["problem_id", "method", "starts", "best_fval", "median_fval", "f_ref", "success_rate",
-                       "converged", "converged_per_1000_evals", "converged_per_minute", "median_seconds",
+                       "converged", "converged_per_1000_evals", "converged_per_minute", "converged_per_cpu_minute", "median_seconds",
                        "failed_starts"]

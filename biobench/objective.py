@@ -7,6 +7,10 @@ trace and every evaluated point. Its counts are the truth, not what an optimizat
 library reports. One is made per start (it is small); the ``Likelihood`` it wraps is
 compiled once per problem and shared.
 
+Engines that give exact derivatives (AMICI) answer ``derivatives``: one sensitivity solve,
+charged its measured cost in simulation-equivalents (``biobench.engines.costs``), so
+``n_evals`` counts simulation-equivalents, fractional where a solve costs a fraction more.
+
 A point evaluated a moment ago is answered again without a new simulation or charge:
 samplers such as DEMetropolisZ ask for the current point at every step, finite
 differences revisit the centre, and libraries evaluate the start point that the
@@ -38,14 +42,15 @@ class Objective:
     """Negative log-likelihood over scaled parameters, for one start: counted, budgeted, traced."""
 
     def __init__(self, likelihood: Likelihood, budget: int | None = None, time_limit: float | None = None) -> None:
-        if budget is not None and budget < 1:
+        if budget is not None and budget <= 0:
             raise ValueError("budget must be a positive number of evaluations")
         self.likelihood = likelihood
         self.budget = budget
         self.time_limit = time_limit  # seconds: a slow model's start ends after the evaluation that passes it
         self.lower, self.upper = likelihood.lower, likelihood.upper
         self.dim = len(self.lower)
-        self.n_evals = 0
+        self.n_evals: float = 0  # simulation-equivalents charged: 1 per simulation, a solve's ratio per sensitivity solve
+        self.n_derivatives = 0  # sensitivity solves among them
         self.n_failures = 0
         self.best_fval = math.inf
         self.best_x: np.ndarray | None = None
@@ -53,7 +58,10 @@ class Objective:
         self.history: list[tuple[np.ndarray, float]] = []  # every evaluated point: training data for the cvae
         self._failed_residuals = np.full(likelihood.n_residuals, np.inf)
         self._recent: dict[bytes, tuple[np.ndarray, float]] = {}
+        self._derivatives: dict = {}
+        self._exhausted = False
         self._t0 = time.perf_counter()
+        self._cpu0 = time.process_time()
         self._sim0 = likelihood.simulator.seconds
 
     @property
@@ -61,12 +69,30 @@ class Objective:
         return self.likelihood.simulator
 
     @property
-    def remaining(self) -> int | None:
-        return None if self.budget is None else self.budget - self.n_evals
+    def remaining(self) -> float | None:
+        """Simulation-equivalents left; 0 once a charge did not fit (a sensitivity solve dearer than what is left)."""
+        if self.budget is None:
+            return None
+        return 0 if self._exhausted else self.budget - self.n_evals
 
     @property
     def seconds(self) -> float:
         return time.perf_counter() - self._t0
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU time of this process since the start began (every thread, so a multi-threaded library shows)."""
+        return time.process_time() - self._cpu0
+
+    @property
+    def has_derivatives(self) -> bool:
+        """Whether the engine gives exact derivatives (``derivatives``); otherwise methods difference."""
+        return getattr(self.likelihood, "costs", None) is not None
+
+    @property
+    def gradient_method(self) -> str:
+        """The exact gradient measured cheapest on this problem ("forward" or "adjoint")."""
+        return self.likelihood.costs.gradient
 
     @property
     def simulation_seconds(self) -> float:
@@ -80,25 +106,61 @@ class Objective:
         if known is not None:  # a point seen a moment ago is not a new evaluation
             self._recent[key] = known  # most recently used last
             return known
-        if self.budget is not None and self.n_evals >= self.budget:
-            raise BudgetExhausted(f"budget of {self.budget} evaluations used")
-        if self.time_limit is not None and self.n_evals and self.seconds >= self.time_limit:
-            raise BudgetExhausted(f"time limit of {self.time_limit:g} s per start reached after {self.n_evals} "
-                                  "evaluations")
-        self.n_evals += 1
+        self._charge(1.0)
         x = x.copy()  # the caller may reuse its array; history and best keep this one
         evaluated = self.likelihood.evaluate(x) if math.isfinite(x @ x) else None  # one cheap NaN/inf check
+        return self._book(key, x, evaluated)
+
+    def _charge(self, cost: float) -> None:
+        """Count ``cost`` simulation-equivalents, or raise ``BudgetExhausted`` when they do not fit."""
+        if self.budget is not None and self.n_evals + cost > self.budget + 1e-9:
+            self._exhausted = True  # what is left fits no further solve: the start is over
+            raise BudgetExhausted(f"budget of {self.budget} evaluations used")
+        if self.time_limit is not None and self.n_evals and self.seconds >= self.time_limit:
+            raise BudgetExhausted(f"time limit of {self.time_limit:g} s per start reached after "
+                                  f"{self.n_evals:.0f} evaluations")
+        self.n_evals += cost
+
+    def _book(self, key: bytes, x: np.ndarray, evaluated) -> tuple[np.ndarray, float]:
+        """Count a failure, keep the best and the history, remember the point."""
         if evaluated is None:
             self.n_failures += 1
             evaluated = (self._failed_residuals, math.inf)
         elif evaluated[1] < self.best_fval:
             self.best_fval, self.best_x = evaluated[1], x
-            self.trace.append((self.n_evals, evaluated[1], self.seconds))
+            self.trace.append((math.ceil(self.n_evals - 1e-9), evaluated[1], self.seconds))
         self.history.append((x, evaluated[1]))
         if len(self._recent) >= _RECENT:
             del self._recent[next(iter(self._recent))]
         self._recent[key] = evaluated
         return evaluated
+
+    def derivatives(self, x: np.ndarray, method: str = "forward"):
+        """Value, gradient and (``method="forward"``) residual Jacobian at scaled ``x`` from one sensitivity
+        solve, charged its measured cost; fval ``+inf`` and zero derivatives when the simulation fails.
+
+        Only for engines with ``has_derivatives``. The point's value is remembered, so a following
+        ``fval`` or ``residuals`` at it is free.
+        """
+        from biobench.engines.amici_likelihood import Derivatives
+
+        x = np.array(x, dtype=float)
+        key = x.tobytes()
+        known = self._derivatives.get(key)
+        if known is not None and (known.jacobian is not None or method != "forward"):
+            return known
+        self._charge(self.likelihood.costs.ratio(method))
+        self.n_derivatives += 1
+        result = self.likelihood.derivatives(x, method) if math.isfinite(x @ x) else None
+        self._recent.pop(key, None)
+        if result is None:
+            self._book(key, x, None)
+            result = Derivatives(self._failed_residuals, math.inf, np.zeros(self.dim),
+                                 None if method != "forward" else np.zeros((len(self._failed_residuals), self.dim)))
+        else:
+            self._book(key, x, (result.residuals, result.fval))
+        self._derivatives = {key: result}  # the last point only: methods ask for it again at once, if at all
+        return result
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
         """Weighted residuals (data - model) / sigma; ``+inf`` everywhere when the simulation fails.

@@ -47,6 +47,8 @@ class Problem:
     initialization_priors: tuple[PriorSpec | None, ...] = ()
     # Set when an automatic horizon found the nominal trajectory oscillating and sampled it per period.
     oscillation_period: float | None = None
+    # The PEtab YAML a real problem was read from: what another engine (AMICI) is handed.
+    petab_yaml: str | None = None
 
     @property
     def n_parameters(self) -> int:

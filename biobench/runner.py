@@ -20,6 +20,7 @@ from biobench.errors import ConfigError
 from biobench.initializers import initializers
 from biobench.initializers.base import EvaluationStore, Initializer, ProgressCallback, StartDesign, no_progress
 from biobench.initializers.guesses import guesses_digest
+from biobench.engines import DEFAULT_ENGINE, check_engine, likelihood_for
 from biobench.likelihood import Likelihood
 from biobench.objective import Objective
 from biobench.optimizers import optimizers
@@ -110,6 +111,7 @@ def prepare_starts(
     progress: ProgressCallback = no_progress,
     time_limit: float | None = None,
     simulation_time_limit: float | None = None,
+    engine: str = DEFAULT_ENGINE,
 ) -> tuple[list[StartTask], int, float]:
     """The starts of (initializer, optimizer) on ``problem`` not yet in the store; also (skipped, f_true).
 
@@ -120,7 +122,9 @@ def prepare_starts(
     ``simulation_time_limit`` (seconds, with ``time_limit``) kills a start still running
     ``time_limit + simulation_time_limit`` seconds after it began: one evaluation took that
     long, which the time limit cannot end (``biobench.executors``, processes only).
+    ``engine`` simulates the starts (``biobench.engines``); it is part of each start's identity.
     """
+    check_engine(engine)
     init = initializers.get(initializer)(**dict(init_options or {}))
     opt = optimizers.get(optimizer)(**dict(opt_options or {}))
     init_options = dict(init.options)  # with defaults filled in, so the record says what ran
@@ -130,7 +134,7 @@ def prepare_starts(
     f_true = true_fval(problem)
     store.add_problem(problem, f_true)
     identities = [StartIdentity(problem.key, initializer, optimizer, seed, n_starts, budget, i, init_options,
-                                dict(opt.options)) for i in range(n_starts)]
+                                dict(opt.options), engine) for i in range(n_starts)]
     done = store.done_task_keys([s.key for s in identities])
     if len(done) == n_starts:  # nothing left: do not even sample (a cvae would train)
         return [], len(done), f_true
@@ -212,7 +216,7 @@ def run_starts(
         tasks = [task for task in tasks if task.start.start_index in only]
     if on_ready is not None:
         on_ready()
-    likelihood = Likelihood(problem)  # compiled once, one simulator for all starts
+    likelihood = likelihood_for(problem, settings.get("engine", DEFAULT_ENGINE))  # compiled once, for all starts
     records = []
     for task in tasks:
         record = execute(likelihood, task)

@@ -55,6 +55,7 @@ runs = sa.Table(
     sa.Column("model_id", sa.String(200), nullable=False, index=True),
     sa.Column("initializer", sa.String(100), nullable=False),
     sa.Column("optimizer", sa.String(100), nullable=False),
+    sa.Column("engine", sa.String(40), nullable=False, server_default="roadrunner"),
     sa.Column("init_options", sa.Text),
     sa.Column("opt_options", sa.Text),
     sa.Column("seed", sa.Integer, nullable=False),
@@ -65,10 +66,11 @@ runs = sa.Table(
     sa.Column("fval0", sa.Float),
     sa.Column("x_best", sa.Text, nullable=False),
     sa.Column("fval_best", sa.Float),
-    sa.Column("n_evals", sa.Integer, nullable=False),
+    sa.Column("n_evals", sa.Float, nullable=False),  # simulation-equivalents: a sensitivity solve counts its cost
     sa.Column("n_failures", sa.Integer, nullable=False),
     sa.Column("seconds", sa.Float, nullable=False),
     sa.Column("simulation_seconds", sa.Float, nullable=False, server_default="0"),
+    sa.Column("cpu_seconds", sa.Float, nullable=False, server_default="0"),  # process CPU time, every thread
     sa.Column("pilot_evals", sa.Float, nullable=False, server_default="0"),
     sa.Column("pilot_seconds", sa.Float, nullable=False, server_default="0"),
     sa.Column("status", sa.String(20), nullable=False),

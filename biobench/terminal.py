@@ -114,6 +114,14 @@ def print_problem(problem, info: dict) -> None:
                       f"{fmt(info['prior_nominal'])}")
     else:
         console.print(f"objective (negative log-likelihood) at the nominal parameters: {fmt(info['fval_nominal'])}")
+    costs = info.get("sensitivity_costs")
+    if costs:
+        print_rows(f"{info['engine']}: measured cost of one solve (CPU ms; a start is charged simulation-equivalents)",
+                   ["solve", "CPU ms", "simulation-equivalents"],
+                   [[way, fmt(ms), fmt(costs["simulation_equivalents"][way])] for way, ms in costs["cpu_ms"].items()],
+                   right=("CPU ms", "simulation-equivalents"))
+        console.print(f"gradient used by gradient-based methods: {costs['gradient']} sensitivities "
+                      "(least squares and fides use forward: they need the residual Jacobian)")
 
 
 def print_runs(frame) -> None:

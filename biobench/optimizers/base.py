@@ -26,12 +26,13 @@ class OptimizerResult:
     fval_best: float
     x0: np.ndarray
     fval0: float
-    n_evals: int
+    n_evals: float
     n_failures: int
     seconds: float
     status: str
     message: str
     simulation_seconds: float
+    cpu_seconds: float
     trace: list[tuple[int, float, float]]
     extras: dict = dataclasses.field(default_factory=dict)
     evaluations: list[tuple[list[float], float]] = dataclasses.field(default_factory=list, repr=False)
@@ -109,6 +110,7 @@ class Optimizer(Plugin, ABC):
             n_failures=objective.n_failures,
             seconds=objective.seconds,
             simulation_seconds=objective.simulation_seconds,
+            cpu_seconds=objective.cpu_seconds,
             status=status,
             message=message,
             trace=list(objective.trace),

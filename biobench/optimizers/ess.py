@@ -187,3 +187,17 @@ class _SubBudget(Objective):
         if result[1] < self.best_fval:
             self.best_fval, self.best_x = result[1], np.array(x, dtype=float)
         return result
+
+    def derivatives(self, x: np.ndarray, method: str = "forward"):
+        """A sensitivity solve charged to the start's objective; its cost counts against this local budget too."""
+        cost = self.likelihood.costs.ratio(method)
+        if self.budget is not None and self.n_evals + cost > self.budget + 1e-9:
+            if self.parent.remaining is not None and self.parent.remaining < cost:
+                self.parent.derivatives(x, method)  # no solve fits the start's budget either: it ends the start
+            raise BudgetExhausted("local search budget used")
+        before = self.parent.n_evals
+        result = self.parent.derivatives(x, method)
+        self.n_evals += self.parent.n_evals - before
+        if result.fval < self.best_fval:
+            self.best_fval, self.best_x = result.fval, np.array(x, dtype=float)
+        return result

@@ -1,4 +1,6 @@
-"""Local gradient-based optimizers from scipy, bounded, with finite-difference gradients.
+"""Local gradient-based optimizers from scipy, bounded, with finite-difference gradients, or the engine's
+exact ones where it has them (``--engine amici``: forward sensitivities for least squares' Jacobian, the
+cheaper of forward and adjoint for L-BFGS-B's gradient, each solve charged its measured cost).
 
 Finite differences go through the objective like any other evaluation, so they are
 counted against the budget. Forward differences use a relative step of 1e-5 in
@@ -66,6 +68,16 @@ class LeastSquaresOptimizer(Optimizer):
                 max_nfev=max_nfev,  # trf counts steps, not Jacobian probes; the objective enforces the budget
             )
 
+        if objective.has_derivatives:  # the engine's forward-sensitivity Jacobian: exact, no polish needed
+            def jacobian(x: np.ndarray) -> np.ndarray:
+                d = objective.derivatives(x, "forward")
+                return d.jacobian if np.isfinite(d.fval) else np.zeros_like(d.jacobian)
+
+            result = least_squares(residuals, x0, jac=jacobian, bounds=(objective.lower, objective.upper),
+                                   method="trf", ftol=self.options["ftol"], xtol=self.options["xtol"],
+                                   gtol=self.options["gtol"], x_scale="jac" if self.options["x_scale"] == "jac" else 1.0,
+                                   max_nfev=10**9)
+            return ("stopped" if result.status > 0 else "failed"), f"{result.message} (forward sensitivities)"
         differences = self.options["differences"]
         result = solve(x0, central=differences == "central", max_nfev=10**9)
         status, message = ("stopped" if result.status > 0 else "failed"), result.message
@@ -90,9 +102,17 @@ class LbfgsbOptimizer(Optimizer):
             f = objective.fval(x)
             return f if np.isfinite(f) else _PENALTY_FVAL
 
+        exact = objective.has_derivatives
+        method = objective.gradient_method if exact else None
+
+        def fval_gradient(x: np.ndarray) -> tuple[float, np.ndarray]:
+            d = objective.derivatives(x, method)
+            return (d.fval, d.gradient) if np.isfinite(d.fval) else (_PENALTY_FVAL, np.zeros(len(x)))
+
         result = minimize(
-            fval,
+            fval_gradient if exact else fval,
             x0,
+            jac=exact,
             method="L-BFGS-B",
             bounds=list(zip(objective.lower, objective.upper)),
             options={

@@ -172,5 +172,6 @@ def load_petab_problem(path: str | Path, integrator: IntegratorSettings | None =
         synthetic=False,
         objective_priors=_priors(estimated, "objective"),
         initialization_priors=_priors(estimated, "initialization"),
+        petab_yaml=str(path.resolve()),
     )
 

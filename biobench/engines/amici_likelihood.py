@@ -1,0 +1,207 @@
+"""The objective of a problem simulated by AMICI: value, weighted residuals, and exact derivatives.
+
+AMICI's PEtab layer maps the problem's parameters onto each condition's model parameters
+(``fill_in_parameters``) and computes, per condition, the log-likelihood, the weighted
+residuals and, with sensitivities, their derivatives with respect to the (scaled) model
+parameters. This module sums them over conditions and maps the derivatives back onto the
+problem's parameters, which AMICI's own ``aggregate_sllh`` does for the gradient only: the
+residual Jacobian (what fides' Gauss-Newton Hessian and least squares need) is mapped here,
+through one 0/1 matrix per condition. Objective priors are biobench's own
+(``biobench.priors``, the PEtab v1 convention), added to AMICI's likelihood, so both engines
+score a problem with one prior.
+
+Residuals are AMICI's: ``0.5 * |r|^2`` equals the negative log-likelihood up to a constant
+(with sigma residuals for parameter-dependent noise, ``Model.set_add_sigma_residuals``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from biobench.engines.amici_build import CompiledModel, _quiet_logs, compile_model, silence_simulation_logs
+from biobench.priors import ObjectivePrior
+from biobench.problem import Problem
+
+
+@dataclass(frozen=True)
+class Derivatives:
+    """One evaluation with sensitivities: everything a gradient-based method asks of a point."""
+
+    residuals: np.ndarray
+    fval: float
+    gradient: np.ndarray  # of fval, on the scaled parameters
+    jacobian: np.ndarray | None  # of the residuals; None from an adjoint solve
+
+
+class EngineClock:
+    """What the ``Objective`` reads of an engine's simulator: time inside it and the last failure."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.last_error: str | None = None
+
+
+class AmiciLikelihood:
+    """Scaled parameters -> (residuals, negative log-posterior), and derivatives, by AMICI."""
+
+    engine = "amici"
+
+    def __init__(self, problem: Problem, compiled: CompiledModel | None = None, say=print) -> None:
+        import amici.sim.sundials as sundials
+        from amici.sim.sundials.petab.v1 import create_edatas
+        from amici.sim.sundials.petab.v1._parameter_mapping import create_parameter_mapping
+
+        self._sundials = sundials
+        silence_simulation_logs()
+        self.problem = problem
+        self.lower, self.upper = problem.lower, problem.upper
+        self.compiled = compiled or compile_model(problem, say=say)
+        petab_problem = self.compiled.petab_problem
+        free_ids = list(petab_problem.x_free_ids)
+        if free_ids != list(problem.parameter_ids):
+            raise ValueError(f"AMICI's estimated parameters {free_ids} differ from the problem's "
+                             f"{list(problem.parameter_ids)}")
+        self._ids = free_ids
+        self.model = self.compiled.create()
+        self.model.set_add_sigma_residuals(True)  # parameter-dependent sigma: its log term as residuals too
+        self.solver = self.model.create_solver()
+        integrator = problem.settings.integrator
+        self.solver.set_relative_tolerance(integrator.relative_tolerance)
+        if integrator.absolute_tolerance is not None:
+            self.solver.set_absolute_tolerance(integrator.absolute_tolerance)
+        self.solver.set_max_steps(max(integrator.maximum_num_steps, 100_000))  # AMICI counts steps per interval
+        with _quiet_logs():
+            conditions = petab_problem.get_simulation_conditions_from_measurement_df()
+            self._mapping = create_parameter_mapping(petab_problem, conditions, scaled_parameters=True,
+                                                     amici_model=self.model)
+            self._edatas = create_edatas(amici_model=self.model, petab_problem=petab_problem,
+                                         simulation_conditions=conditions)
+        self._fill(problem.x_true if np.isfinite(problem.nominal).all() else 0.5 * (self.lower + self.upper))
+        self._maps = [self._column_map(mapping, edata) for mapping, edata in zip(self._mapping, self._edatas)]
+        self._prior = (ObjectivePrior(problem.objective_priors, problem.scales)
+                       if any(p is not None for p in problem.objective_priors) else None)
+        n_model = sum(len(edata.get_timepoints()) for edata in self._edatas) * self.model.ny * 2
+        self.n_residuals = n_model + (self._prior.n_residuals if self._prior else 0)
+        self.simulator = EngineClock()
+
+    # -- parameter mapping --------------------------------------------------------------------
+    def _fill(self, x: np.ndarray) -> None:
+        from amici.sim.sundials.petab.v1 import fill_in_parameters
+
+        fill_in_parameters(edatas=self._edatas, problem_parameters=dict(zip(self._ids, map(float, x))),
+                           scaled_parameters=True, parameter_mapping=self._mapping, amici_model=self.model)
+
+    def _column_map(self, mapping, edata) -> np.ndarray:
+        """(sensitivity column of this condition) x (problem parameter): 1 where the model parameter is it."""
+        free = self.model.get_free_parameter_ids()
+        plist = list(edata.plist) or list(range(len(free)))
+        index = {pid: i for i, pid in enumerate(self._ids)}
+        matrix = np.zeros((len(plist), len(self._ids)))
+        for row, ip in enumerate(plist):
+            target = mapping.map_sim_var[free[ip]]
+            if isinstance(target, str) and target in index:
+                if mapping.scale_map_sim_var[free[ip]] != self.problem.scales[index[target]]:
+                    raise ValueError(f"AMICI maps {free[ip]} on another scale than {target}'s")
+                matrix[row, index[target]] = 1.0
+        return matrix
+
+    # -- evaluation ---------------------------------------------------------------------------
+    def natural(self, x: np.ndarray) -> np.ndarray:
+        return self.problem.to_natural(x)
+
+    def _simulate(self, x: np.ndarray, method: str | None):
+        s = self._sundials
+        order = s.SensitivityOrder.none if method is None else s.SensitivityOrder.first
+        # residuals mode: llh, res and sres without full trajectories; an adjoint solve reports sllh in full
+        # mode only, and AMICI refuses residuals mode while the adjoint method is set, so order matters
+        if method == "adjoint":
+            self.solver.set_return_data_reporting_mode(s.RDataReporting.full)
+            self.solver.set_sensitivity_method(s.SensitivityMethod.adjoint)
+        else:
+            self.solver.set_sensitivity_method(s.SensitivityMethod.forward)
+            self.solver.set_return_data_reporting_mode(s.RDataReporting.residuals)
+        self.solver.set_sensitivity_order(order)
+        started = time.perf_counter()
+        try:
+            self._fill(x)
+            rdatas = s.run_simulations(self.model, self.solver, self._edatas, failfast=True)
+        finally:
+            self.simulator.seconds += time.perf_counter() - started
+        for rdata in rdatas:
+            if rdata.status != s.AMICI_SUCCESS:
+                self.simulator.last_error = f"AMICI: {s.simulation_status_to_str(rdata.status)}"
+                return None
+        return rdatas
+
+    def _value(self, rdatas, x: np.ndarray) -> tuple[np.ndarray, float] | None:
+        fval = -float(sum(rdata.llh for rdata in rdatas))
+        residuals = np.concatenate([np.asarray(rdata.res, dtype=float) for rdata in rdatas])
+        if self._prior is not None:
+            prior = self._prior.residuals(x, self.natural(x))
+            fval += 0.5 * float(prior @ prior) + self._prior.constant
+            residuals = np.concatenate([residuals, prior])
+        if not (math.isfinite(fval) and np.isfinite(residuals).all()):
+            self.simulator.last_error = "non-finite likelihood"
+            return None
+        return residuals, fval
+
+    def evaluate(self, x: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """(residuals, fval) at scaled ``x``; None when a simulation fails."""
+        rdatas = self._simulate(x, None)
+        return None if rdatas is None else self._value(rdatas, x)
+
+    __call__ = evaluate
+
+    def derivatives(self, x: np.ndarray, method: str = "forward") -> Derivatives | None:
+        """Value, gradient and (forward only) residual Jacobian at scaled ``x``; None when a simulation fails."""
+        rdatas = self._simulate(x, method)
+        if rdatas is None:
+            return None
+        value = self._value(rdatas, x)
+        if value is None:
+            return None
+        jacobian = None
+        if method == "forward":
+            jacobian = np.vstack([np.asarray(rdata.sres, dtype=float).reshape(len(rdata.res), -1) @ matrix
+                                  for rdata, matrix in zip(rdatas, self._maps)])
+            model_residuals = value[0][:len(jacobian)]
+            gradient = jacobian.T @ model_residuals
+        else:
+            gradient = -sum(np.asarray(rdata.sllh, dtype=float) @ matrix for rdata, matrix in zip(rdatas, self._maps))
+        if self._prior is not None:
+            prior_jacobian = self._prior_jacobian(x)
+            prior = value[0][len(value[0]) - self._prior.n_residuals:]
+            gradient = gradient + prior_jacobian.T @ prior
+            if jacobian is not None:
+                jacobian = np.vstack([jacobian, prior_jacobian])
+        if not np.isfinite(gradient).all() or (jacobian is not None and not np.isfinite(jacobian).all()):
+            self.simulator.last_error = "non-finite sensitivities"
+            return None
+        return Derivatives(value[0], value[1], np.asarray(gradient, dtype=float), jacobian)
+
+    def _prior_jacobian(self, x: np.ndarray) -> np.ndarray:
+        """d(prior residuals)/dx by central differences of closed-form functions (no simulation; error ~1e-10)."""
+        jac = np.zeros((self._prior.n_residuals, len(x)))
+        for i in range(len(x)):
+            h = 1e-6 * max(1.0, abs(x[i]))
+            up, down = x.copy(), x.copy()
+            up[i] += h
+            down[i] -= h
+            jac[:, i] = (self._prior.residuals(up, self.natural(up))
+                         - self._prior.residuals(down, self.natural(down))) / (2 * h)
+        return jac
+
+    def prior(self, x: np.ndarray) -> float:
+        if self._prior is None:
+            return 0.0
+        x = np.asarray(x, dtype=float)
+        return self._prior(x, self.natural(x))
+
+    def fval(self, x: np.ndarray) -> float:
+        """The objective at scaled ``x``, counted by nobody (reference values)."""
+        evaluated = self.evaluate(np.asarray(x, dtype=float))
+        return math.inf if evaluated is None else evaluated[1]

@@ -1,0 +1,99 @@
+"""What a sensitivity solve costs, measured per problem, and the gradient it chooses.
+
+A start's budget is in simulation-equivalents: a forward or adjoint sensitivity solve is
+charged its measured CPU time over that of one simulation of the same problem on the same
+engine (at least 1). Exact gradients are not always cheaper (AMICI 1.0.1, CPU ms at the
+nominal point: on Boehm a forward solve costs about 4 simulations, fewer than the 9 of
+forward differences; on Bachmann the adjoint is 13x dearer than forward), so the costs are
+measured when the engine first meets the problem, saved beside the compiled model (so every
+later run charges the same) and shown by ``biobench problem --engine amici``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+_MIN_REPEATS = 3
+_TARGET_SECONDS = 0.3  # per kind of solve, when one solve is fast enough to repeat
+
+
+@dataclass(frozen=True)
+class SensitivityCosts:
+    """CPU milliseconds per solve at one point, and the gradient chosen from them."""
+
+    n_parameters: int
+    simulation_ms: float
+    forward_ms: float
+    adjoint_ms: float | None  # None where the adjoint solve failed
+
+    def ratio(self, method: str) -> float:
+        """Simulation-equivalents one solve of ``method`` is charged (a simulation is 1)."""
+        ms = {"forward": self.forward_ms, "adjoint": self.adjoint_ms}[method]
+        return max(1.0, float(ms) / self.simulation_ms)
+
+    @property
+    def differences_ratio(self) -> float:
+        """Forward differences: one simulation per parameter beyond the centre."""
+        return float(self.n_parameters)
+
+    @property
+    def gradient(self) -> str:
+        """The cheapest exact gradient: forward or adjoint sensitivities."""
+        if self.adjoint_ms is None or self.forward_ms <= self.adjoint_ms:
+            return "forward"
+        return "adjoint"
+
+    def table(self) -> list[tuple[str, float, float]]:
+        """(way, ms, simulation-equivalents) rows for a person to read."""
+        rows = [("simulation", self.simulation_ms, 1.0),
+                ("forward differences", self.simulation_ms * self.n_parameters, self.differences_ratio),
+                ("forward sensitivities", self.forward_ms, self.ratio("forward"))]
+        if self.adjoint_ms is not None:
+            rows.append(("adjoint sensitivities", self.adjoint_ms, self.ratio("adjoint")))
+        return rows
+
+
+def _cpu_ms(call, repeats_cap: int) -> float | None:
+    """Median CPU ms of ``call()`` over at least three runs (more while they take under 0.3 s); None if it fails."""
+    times = []
+    spent = 0.0
+    while len(times) < repeats_cap and (len(times) < _MIN_REPEATS or spent < _TARGET_SECONDS):
+        started = time.process_time()
+        if call() is None:
+            return None
+        elapsed = time.process_time() - started
+        times.append(elapsed)
+        spent += elapsed
+    return 1000.0 * float(np.median(times))
+
+
+def measure_costs(likelihood, x: np.ndarray, repeats_cap: int = 50) -> SensitivityCosts:
+    """Measure simulation, forward and adjoint solves of ``likelihood`` (an AMICI one) at scaled ``x``."""
+    x = np.asarray(x, dtype=float)
+    simulation = _cpu_ms(lambda: likelihood.evaluate(x), repeats_cap)
+    if simulation is None:
+        raise ValueError(f"the simulation at the measuring point fails ({likelihood.simulator.last_error})")
+    forward = _cpu_ms(lambda: likelihood.derivatives(x, "forward"), repeats_cap)
+    if forward is None:
+        raise ValueError(f"the forward sensitivities at the measuring point fail ({likelihood.simulator.last_error})")
+    adjoint = _cpu_ms(lambda: likelihood.derivatives(x, "adjoint"), repeats_cap)
+    return SensitivityCosts(len(x), max(simulation, 1e-3), forward, adjoint)
+
+
+def load_or_measure(likelihood, x: np.ndarray, path: Path) -> SensitivityCosts:
+    """The costs saved at ``path``, or measured now and saved there (so later runs charge the same)."""
+    if path.is_file():
+        try:
+            return SensitivityCosts(**json.loads(path.read_text()))
+        except (ValueError, TypeError):
+            pass  # an unreadable file is measured again
+    costs = measure_costs(likelihood, x)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(costs), indent=1))
+    tmp.replace(path)
+    return costs
