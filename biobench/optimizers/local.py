@@ -75,8 +75,8 @@ class LeastSquaresOptimizer(Optimizer):
 
             result = least_squares(residuals, x0, jac=jacobian, bounds=(objective.lower, objective.upper),
                                    method="trf", ftol=self.options["ftol"], xtol=self.options["xtol"],
-                                   gtol=self.options["gtol"], x_scale="jac" if self.options["x_scale"] == "jac" else 1.0,
-                                   max_nfev=10**9)
+                                   gtol=self.options["gtol"], max_nfev=10**9,
+                                   x_scale="jac" if self.options["x_scale"] == "jac" else 1.0)
             return ("stopped" if result.status > 0 else "failed"), f"{result.message} (forward sensitivities)"
         differences = self.options["differences"]
         result = solve(x0, central=differences == "central", max_nfev=10**9)
