@@ -106,7 +106,7 @@ class Objective:
         if known is not None:  # a point seen a moment ago is not a new evaluation
             self._recent[key] = known  # most recently used last
             return known
-        self._charge(1.0)
+        self._charge(1)  # an int: counts stay integers where no sensitivity solve is charged
         x = x.copy()  # the caller may reuse its array; history and best keep this one
         evaluated = self.likelihood.evaluate(x) if math.isfinite(x @ x) else None  # one cheap NaN/inf check
         return self._book(key, x, evaluated)

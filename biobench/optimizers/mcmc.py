@@ -57,7 +57,7 @@ class PymcSampler(Optimizer):
         # points. Slice updates one coordinate at a time, about five evaluations each.
         per_step = 1 if self.options["step"] == "demetropolisz" else 5 * objective.dim
         remaining = objective.remaining if objective.remaining is not None else 2000 * chains
-        steps = max(2, (remaining - 3 * chains) // (chains * per_step))
+        steps = max(2, int((remaining - 3 * chains) // (chains * per_step)))
         tune = int(steps * self.options["tune_fraction"])
         draws = max(1, steps - tune)
 
