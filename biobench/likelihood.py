@@ -21,6 +21,7 @@ the per-start ``Objective`` that wraps it, so one compiled likelihood serves eve
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -35,7 +36,36 @@ from biobench.simulator import Simulator
 _SIGMA_OFFSET = 750.0
 
 
-class Likelihood:
+@dataclass(frozen=True)
+class Derivatives:
+    """One evaluation with sensitivities (engines that have them): what a gradient-based method asks of a point."""
+
+    residuals: np.ndarray
+    fval: float
+    gradient: np.ndarray  # of fval, on the scaled parameters
+    jacobian: np.ndarray | None  # of the residuals; None from an adjoint solve
+
+
+class ReferenceValues:
+    """Uncounted values every engine's likelihood answers from its ``evaluate``, ``natural`` and ``_prior``."""
+
+    costs = None  # an engine with exact derivatives measures what a sensitivity solve costs (SensitivityCosts)
+
+    def prior(self, x: np.ndarray) -> float:
+        """The negative log-prior at scaled ``x`` (0 without priors): ``fval - prior`` is the likelihood part."""
+        if self._prior is None:
+            return 0.0
+        x = np.asarray(x, dtype=float)
+        return self._prior(x, self.natural(x))
+
+    def fval(self, x: np.ndarray) -> float:
+        """The objective (negative log-likelihood, or log-posterior with priors) at scaled ``x``, counted by
+        nobody (reference values such as f_true)."""
+        evaluated = self.evaluate(np.asarray(x, dtype=float))
+        return math.inf if evaluated is None else evaluated[1]
+
+
+class Likelihood(ReferenceValues):
     """Scaled parameters -> (least-squares residuals, negative log-likelihood) of one problem."""
 
     def __init__(self, problem: Problem, simulator: Simulator | None = None) -> None:
@@ -263,19 +293,6 @@ class Likelihood:
                 return None
             residuals = np.concatenate([residuals, prior])
         return residuals, fval
-
-    def prior(self, x: np.ndarray) -> float:
-        """The negative log-prior at scaled ``x`` (0 without priors): ``fval - prior`` is the likelihood part."""
-        if self._prior is None:
-            return 0.0
-        x = np.asarray(x, dtype=float)
-        return self._prior(x, self.natural(x))
-
-    def fval(self, x: np.ndarray) -> float:
-        """The objective (negative log-likelihood, or log-posterior with priors) at scaled ``x``, counted by
-        nobody (reference values such as f_true)."""
-        evaluated = self(np.asarray(x, dtype=float))
-        return math.inf if evaluated is None else evaluated[1]
 
     def chi2(self, x_natural: np.ndarray) -> float:
         """PEtab's chi2: the sum of squared (transformed) residuals over sigma."""

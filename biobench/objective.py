@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from biobench.likelihood import Likelihood
+from biobench.likelihood import Derivatives, Likelihood
 
 # How many recently used points are remembered (see the module docstring).
 _RECENT = 4
@@ -50,7 +50,6 @@ class Objective:
         self.lower, self.upper = likelihood.lower, likelihood.upper
         self.dim = len(self.lower)
         self.n_evals: float = 0  # simulation-equivalents charged: 1 per simulation, a solve's ratio per sensitivity solve
-        self.n_derivatives = 0  # sensitivity solves among them
         self.n_failures = 0
         self.best_fval = math.inf
         self.best_x: np.ndarray | None = None
@@ -58,7 +57,7 @@ class Objective:
         self.history: list[tuple[np.ndarray, float]] = []  # every evaluated point: training data for the cvae
         self._failed_residuals = np.full(likelihood.n_residuals, np.inf)
         self._recent: dict[bytes, tuple[np.ndarray, float]] = {}
-        self._derivatives: dict = {}
+        self._last_derivatives: tuple[bytes, Derivatives] | None = None  # methods ask for one point again at once
         self._exhausted = False
         self._t0 = time.perf_counter()
         self._cpu0 = time.process_time()
@@ -87,7 +86,7 @@ class Objective:
     @property
     def has_derivatives(self) -> bool:
         """Whether the engine gives exact derivatives (``derivatives``); otherwise methods difference."""
-        return getattr(self.likelihood, "costs", None) is not None
+        return self.likelihood.costs is not None
 
     @property
     def gradient_method(self) -> str:
@@ -142,15 +141,13 @@ class Objective:
         Only for engines with ``has_derivatives``. The point's value is remembered, so a following
         ``fval`` or ``residuals`` at it is free.
         """
-        from biobench.engines.amici_likelihood import Derivatives
-
         x = np.array(x, dtype=float)
         key = x.tobytes()
-        known = self._derivatives.get(key)
-        if known is not None and (known.jacobian is not None or method != "forward"):
-            return known
+        if self._last_derivatives is not None and self._last_derivatives[0] == key:
+            known = self._last_derivatives[1]
+            if known.jacobian is not None or method != "forward":
+                return known
         self._charge(self.likelihood.costs.ratio(method))
-        self.n_derivatives += 1
         result = self.likelihood.derivatives(x, method) if math.isfinite(x @ x) else None
         self._recent.pop(key, None)
         if result is None:
@@ -159,7 +156,7 @@ class Objective:
                                  None if method != "forward" else np.zeros((len(self._failed_residuals), self.dim)))
         else:
             self._book(key, x, (result.residuals, result.fval))
-        self._derivatives = {key: result}  # the last point only: methods ask for it again at once, if at all
+        self._last_derivatives = (key, result)
         return result
 
     def residuals(self, x: np.ndarray) -> np.ndarray:

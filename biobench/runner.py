@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from biobench.engines import DEFAULT_ENGINE, check_engine, likelihood_for
 from biobench.errors import ConfigError
 from biobench.initializers import initializers
 from biobench.initializers.base import EvaluationStore, Initializer, ProgressCallback, StartDesign, no_progress
 from biobench.initializers.guesses import guesses_digest
-from biobench.engines import DEFAULT_ENGINE, check_engine, likelihood_for
 from biobench.likelihood import Likelihood
 from biobench.objective import Objective
 from biobench.optimizers import optimizers

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import difflib
 
-import numpy as np
-
 from biobench.errors import ConfigError
 from biobench.problem import Problem
 
@@ -29,12 +27,6 @@ def check_engine(name: str) -> str:
     raise ConfigError(f"unknown engine '{name}'; choose one of: {', '.join(ENGINES)}.{hint}")
 
 
-def reference_point(problem: Problem) -> np.ndarray:
-    """Where costs are measured: the nominal point, or the centre of the bounds where it has no value."""
-    nominal = problem.x_true
-    return nominal if np.isfinite(nominal).all() else 0.5 * (problem.lower + problem.upper)
-
-
 def likelihood_for(problem: Problem, engine: str = DEFAULT_ENGINE, say=print):
     """The problem's compiled objective on ``engine`` (``Likelihood`` or ``AmiciLikelihood``)."""
     check_engine(engine)
@@ -43,11 +35,8 @@ def likelihood_for(problem: Problem, engine: str = DEFAULT_ENGINE, say=print):
 
         return Likelihood(problem)
     from biobench.engines.amici_build import amici_version
-    from biobench.engines.amici_likelihood import AmiciLikelihood
-    from biobench.engines.costs import load_or_measure
 
     amici_version()  # a missing AMICI is said before anything is built
-    likelihood = AmiciLikelihood(problem, say=say)
-    path = likelihood.compiled.module_dir / f"costs-{problem.key[:16]}.json"
-    likelihood.costs = load_or_measure(likelihood, reference_point(problem), path)
-    return likelihood
+    from biobench.engines.amici_likelihood import AmiciLikelihood
+
+    return AmiciLikelihood(problem, say=say)

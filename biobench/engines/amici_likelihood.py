@@ -18,23 +18,14 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
-
 import numpy as np
 
 from biobench.engines.amici_build import CompiledModel, _quiet_logs, compile_model, silence_simulation_logs
+from biobench.engines.costs import load_or_measure
+from biobench.errors import ProblemError
+from biobench.likelihood import Derivatives, ReferenceValues
 from biobench.priors import ObjectivePrior
 from biobench.problem import Problem
-
-
-@dataclass(frozen=True)
-class Derivatives:
-    """One evaluation with sensitivities: everything a gradient-based method asks of a point."""
-
-    residuals: np.ndarray
-    fval: float
-    gradient: np.ndarray  # of fval, on the scaled parameters
-    jacobian: np.ndarray | None  # of the residuals; None from an adjoint solve
 
 
 class EngineClock:
@@ -45,7 +36,7 @@ class EngineClock:
         self.last_error: str | None = None
 
 
-class AmiciLikelihood:
+class AmiciLikelihood(ReferenceValues):
     """Scaled parameters -> (residuals, negative log-posterior), and derivatives, by AMICI."""
 
     engine = "amici"
@@ -63,8 +54,8 @@ class AmiciLikelihood:
         petab_problem = self.compiled.petab_problem
         free_ids = list(petab_problem.x_free_ids)
         if free_ids != list(problem.parameter_ids):
-            raise ValueError(f"AMICI's estimated parameters {free_ids} differ from the problem's "
-                             f"{list(problem.parameter_ids)}")
+            raise ProblemError(f"{problem.model.model_id}: AMICI estimates {free_ids}, biobench "
+                               f"{list(problem.parameter_ids)}; use --engine roadrunner.")
         self._ids = free_ids
         self.model = self.compiled.create()
         self.model.set_add_sigma_residuals(True)  # parameter-dependent sigma: its log term as residuals too
@@ -80,13 +71,17 @@ class AmiciLikelihood:
                                                      amici_model=self.model)
             self._edatas = create_edatas(amici_model=self.model, petab_problem=petab_problem,
                                          simulation_conditions=conditions)
-        self._fill(problem.x_true if np.isfinite(problem.nominal).all() else 0.5 * (self.lower + self.upper))
+        # the nominal point, or the centre of the bounds where it has no value: mapped now, costs measured there
+        reference = problem.x_true if np.isfinite(problem.nominal).all() else 0.5 * (self.lower + self.upper)
+        self._fill(reference)
         self._maps = [self._column_map(mapping, edata) for mapping, edata in zip(self._mapping, self._edatas)]
         self._prior = (ObjectivePrior(problem.objective_priors, problem.scales)
                        if any(p is not None for p in problem.objective_priors) else None)
         n_model = sum(len(edata.get_timepoints()) for edata in self._edatas) * self.model.ny * 2
         self.n_residuals = n_model + (self._prior.n_residuals if self._prior else 0)
         self.simulator = EngineClock()
+        # what a sensitivity solve is charged: measured once per problem, kept beside the compiled model
+        self.costs = load_or_measure(self, reference, self.compiled.module_dir / f"costs-{problem.key[:16]}.json")
 
     # -- parameter mapping --------------------------------------------------------------------
     def _fill(self, x: np.ndarray) -> None:
@@ -105,7 +100,8 @@ class AmiciLikelihood:
             target = mapping.map_sim_var[free[ip]]
             if isinstance(target, str) and target in index:
                 if mapping.scale_map_sim_var[free[ip]] != self.problem.scales[index[target]]:
-                    raise ValueError(f"AMICI maps {free[ip]} on another scale than {target}'s")
+                    raise ProblemError(f"{self.problem.model.model_id}: AMICI maps {free[ip]} on another scale "
+                                       f"than {target}'s; use --engine roadrunner.")
                 matrix[row, index[target]] = 1.0
         return matrix
 
@@ -194,14 +190,3 @@ class AmiciLikelihood:
             jac[:, i] = (self._prior.residuals(up, self.natural(up))
                          - self._prior.residuals(down, self.natural(down))) / (2 * h)
         return jac
-
-    def prior(self, x: np.ndarray) -> float:
-        if self._prior is None:
-            return 0.0
-        x = np.asarray(x, dtype=float)
-        return self._prior(x, self.natural(x))
-
-    def fval(self, x: np.ndarray) -> float:
-        """The objective at scaled ``x``, counted by nobody (reference values)."""
-        evaluated = self.evaluate(np.asarray(x, dtype=float))
-        return math.inf if evaluated is None else evaluated[1]

@@ -53,14 +53,14 @@ class LeastSquaresOptimizer(Optimizer):
             r = objective.residuals(x)
             return np.where(np.isfinite(r), r, _PENALTY_RESIDUAL)
 
-        def solve(start: np.ndarray, central: bool, max_nfev: int):
+        def solve(start: np.ndarray, jac, step: float | None, max_nfev: int):
             return least_squares(
                 residuals,
                 start,
                 bounds=(objective.lower, objective.upper),
                 method="trf",
-                jac="3-point" if central else "2-point",
-                diff_step=self.options["central_step" if central else "diff_step"],
+                jac=jac,
+                diff_step=step,
                 ftol=self.options["ftol"],
                 xtol=self.options["xtol"],
                 gtol=self.options["gtol"],
@@ -68,21 +68,22 @@ class LeastSquaresOptimizer(Optimizer):
                 max_nfev=max_nfev,  # trf counts steps, not Jacobian probes; the objective enforces the budget
             )
 
+        def differences(start: np.ndarray, central: bool, max_nfev: int):
+            return solve(start, "3-point" if central else "2-point",
+                         self.options["central_step" if central else "diff_step"], max_nfev)
+
         if objective.has_derivatives:  # the engine's forward-sensitivity Jacobian: exact, no polish needed
             def jacobian(x: np.ndarray) -> np.ndarray:
                 d = objective.derivatives(x, "forward")
                 return d.jacobian if np.isfinite(d.fval) else np.zeros_like(d.jacobian)
 
-            result = least_squares(residuals, x0, jac=jacobian, bounds=(objective.lower, objective.upper),
-                                   method="trf", ftol=self.options["ftol"], xtol=self.options["xtol"],
-                                   gtol=self.options["gtol"], max_nfev=10**9,
-                                   x_scale="jac" if self.options["x_scale"] == "jac" else 1.0)
+            result = solve(x0, jacobian, None, max_nfev=10**9)
             return ("stopped" if result.status > 0 else "failed"), f"{result.message} (forward sensitivities)"
-        differences = self.options["differences"]
-        result = solve(x0, central=differences == "central", max_nfev=10**9)
+        kind = self.options["differences"]
+        result = differences(x0, central=kind == "central", max_nfev=10**9)
         status, message = ("stopped" if result.status > 0 else "failed"), result.message
-        if differences == "forward-then-central" and objective.best_x is not None:
-            polish = solve(objective.best_x, central=True, max_nfev=self.options["polish_iterations"])
+        if kind == "forward-then-central" and objective.best_x is not None:
+            polish = differences(objective.best_x, central=True, max_nfev=self.options["polish_iterations"])
             message = f"{message} Polished with central differences: {polish.message}"
         return status, message
 
