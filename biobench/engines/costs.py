@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from biobench.errors import ProblemError
+
 _MIN_REPEATS = 3
 _TARGET_SECONDS = 0.3  # per kind of solve, when one solve is fast enough to repeat
 
@@ -58,7 +60,7 @@ class SensitivityCosts:
         return rows
 
 
-def _cpu_ms(call, repeats_cap: int) -> float | None:
+def cpu_ms(call, repeats_cap: int) -> float | None:
     """Median CPU ms of ``call()`` over at least three runs (more while they take under 0.3 s); None if it fails."""
     times = []
     spent = 0.0
@@ -75,13 +77,18 @@ def _cpu_ms(call, repeats_cap: int) -> float | None:
 def measure_costs(likelihood, x: np.ndarray, repeats_cap: int = 50) -> SensitivityCosts:
     """Measure simulation, forward and adjoint solves of ``likelihood`` (an AMICI one) at scaled ``x``."""
     x = np.asarray(x, dtype=float)
-    simulation = _cpu_ms(lambda: likelihood.evaluate(x), repeats_cap)
-    if simulation is None:
-        raise ValueError(f"the simulation at the measuring point fails ({likelihood.simulator.last_error})")
-    forward = _cpu_ms(lambda: likelihood.derivatives(x, "forward"), repeats_cap)
-    if forward is None:
-        raise ValueError(f"the forward sensitivities at the measuring point fail ({likelihood.simulator.last_error})")
-    adjoint = _cpu_ms(lambda: likelihood.derivatives(x, "adjoint"), repeats_cap)
+
+    def required(what: str, call) -> float:
+        ms = cpu_ms(call, repeats_cap)
+        if ms is None:
+            raise ProblemError(f"{likelihood.problem.model.model_id}: AMICI's {what} fails at the nominal point "
+                               f"({likelihood.simulator.last_error}), so its cost cannot be measured; use "
+                               "--engine roadrunner.")
+        return ms
+
+    simulation = required("simulation", lambda: likelihood.evaluate(x))
+    forward = required("forward sensitivity solve", lambda: likelihood.derivatives(x, "forward"))
+    adjoint = cpu_ms(lambda: likelihood.derivatives(x, "adjoint"), repeats_cap)
     return SensitivityCosts(len(x), max(simulation, 1e-3), forward, adjoint)
 
 
