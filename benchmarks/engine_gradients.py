@@ -53,7 +53,10 @@ def central_gradient(likelihood, x: np.ndarray, step: float = 1e-5) -> np.ndarra
 
 def compare(name: str, collection: Path, refs: dict[str, float], reference_limit: float) -> dict:
     yaml = collection / name / f"{name}.yaml"
-    problem = load_petab_problem(yaml)
+    try:
+        problem = load_petab_problem(yaml)
+    except BiobenchError as exc:
+        return {"problem": name, "parameters": "-", "amici": f"not loaded: {exc}"}
     x = problem.x_true
     row = {"problem": name, "parameters": problem.n_parameters}
     roadrunner = likelihood_for(problem, "roadrunner")
@@ -65,7 +68,7 @@ def compare(name: str, collection: Path, refs: dict[str, float], reference_limit
     try:
         amici = likelihood_for(problem, "amici", say=lambda text: print(f"  {text}", flush=True))
     except BiobenchError as exc:
-        row["amici"] = str(exc)
+        row["amici"] = f"AMICI refuses: {exc}"
         return row
     row["amici_setup_s"] = time.perf_counter() - started  # compile (when not cached), mapping, cost measurement
     costs = amici.costs
@@ -115,7 +118,7 @@ def main() -> None:
     print("|" + "---|" * len(columns))
     for row in rows:
         if "amici" in row:
-            print(f"| {row['problem']} | {row['parameters']} | AMICI refuses: {row['amici']} |")
+            print(f"| {row['problem']} | {row['parameters']} | {row['amici']} |")
             continue
         print("| " + " | ".join(fmt(row.get(c)) for c in columns) + " |")
 

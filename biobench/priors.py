@@ -41,13 +41,22 @@ class PriorSpec:
         return f"{self.kind}({self.parameters[0]:g}, {self.parameters[1]:g})"
 
 
-def parse_prior(kind, parameters, where: str) -> PriorSpec | None:
-    """A table's ``*PriorType`` and ``*PriorParameters`` entries; None when no prior is given."""
-    if kind is None or (isinstance(kind, float) and math.isnan(kind)) or str(kind).strip() == "":
+def _empty(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == ""
+
+
+def parse_prior(kind, parameters, where: str, default: tuple[float, float] | None = None) -> PriorSpec | None:
+    """A table's ``*PriorType`` and ``*PriorParameters`` entries; None when no prior is given.
+
+    Empty parameters are ``default``: PEtab v1's "lowerBound;upperBound" (on the parameter scale for the
+    parameterScale* types), which the caller passes."""
+    if _empty(kind):
         return None
     kind = str(kind).strip()
     if kind not in PRIOR_TYPES:
         raise ProblemError(f"{where}: unknown prior type {kind!r}; PEtab v1 knows {', '.join(PRIOR_TYPES)}.")
+    if _empty(parameters) and default is not None:
+        parameters = f"{default[0]!r};{default[1]!r}"
     try:
         a, b = (float(v) for v in str(parameters).split(";"))
     except ValueError:

@@ -106,9 +106,20 @@ def _priors(estimated, kind: str) -> tuple[PriorSpec | None, ...]:
     type_column, parameter_column = f"{kind}PriorType", f"{kind}PriorParameters"
     if type_column not in estimated:
         return ()
-    specs = tuple(parse_prior(row[type_column], row.get(parameter_column), f"parameter table, {pid!r}, {type_column}")
+    specs = tuple(parse_prior(row[type_column], row.get(parameter_column), f"parameter table, {pid!r}, {type_column}",
+                              _default_prior_parameters(row, row[type_column]))
                   for pid, row in estimated.iterrows())
     return specs if any(s is not None for s in specs) else ()
+
+
+def _default_prior_parameters(row, kind) -> tuple[float, float]:
+    """PEtab v1's default prior parameters: the bounds, on the parameter scale for parameterScale* priors."""
+    from petab.v1 import C
+
+    bounds = float(row[C.LOWER_BOUND]), float(row[C.UPPER_BOUND])
+    if str(kind).strip().startswith("parameterScale"):
+        return tuple(float(to_scale(b, str(row[C.PARAMETER_SCALE]))) for b in bounds)
+    return bounds
 
 
 def _digest(path: Path, config: dict) -> str:
