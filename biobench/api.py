@@ -20,8 +20,8 @@ from biobench.errors import ConfigError
 from biobench.store import Store
 
 # What ``biobench runs`` shows and exports, one row per start.
-RUN_COLUMNS = ["run_id", "problem_id", "model_id", "initializer", "optimizer", "seed", "start_index", "fval0",
-               "fval_best", "n_evals", "n_failures", "seconds", "status", "parameter_ids", "x0", "x_best", "message",
+RUN_COLUMNS = ["run_id", "problem_id", "model_id", "initializer", "optimizer", "engine", "seed", "start_index", "fval0",
+               "fval_best", "n_evals", "n_failures", "seconds", "cpu_seconds", "status", "parameter_ids", "x0", "x_best", "message",
                "opt_options", "extras", "created_at"]
 # The store keeps points on the estimation scale (log10 by default): exports say so in the column name.
 SCALED_NAMES = {"x0": "x0_scaled", "x_best": "x_best_scaled"}

@@ -316,6 +316,8 @@ class Store:
             frame = pd.read_sql(query, conn)
         for column in ("x0", "x_best", "parameter_ids", "init_options", "opt_options", "extras", "versions"):
             frame[column] = frame[column].map(lambda v: json.loads(v) if isinstance(v, str) else v)
+        if len(frame) and (frame["n_evals"] % 1 == 0).all():  # whole simulations: shown as counts, not 455.0
+            frame["n_evals"] = frame["n_evals"].astype(int)
         return frame
 
     def problems_frame(self) -> pd.DataFrame:
