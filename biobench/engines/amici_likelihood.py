@@ -61,6 +61,8 @@ class AmiciLikelihood(ReferenceValues):
                                f"{list(problem.parameter_ids)}; use --engine roadrunner.")
         self._ids = free_ids
         self.model = self.compiled.create()
+        # events and piecewise switches: AMICI warns that its adjoint may be wrong across them
+        self.discontinuous = self.model.ne > 0
         self.model.set_add_sigma_residuals(True)  # parameter-dependent sigma: its log term as residuals too
         self.solver = self.model.create_solver()
         integrator = problem.settings.integrator

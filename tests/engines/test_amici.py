@@ -224,3 +224,13 @@ def test_a_compiled_model_is_reused(boehm, amici_cache):
 
     boehm_amici_again = compile_model(boehm, amici_cache, say=lambda _: None)
     assert boehm_amici_again.compile_seconds == 0.0
+
+
+def test_the_gradient_is_the_cheaper_trusted_solve_and_a_charge_is_at_least_one_simulation():
+    from biobench.engines.costs import SensitivityCosts
+
+    assert SensitivityCosts(9, 1.0, 7.0, 3.0).gradient == "adjoint"
+    assert SensitivityCosts(9, 1.0, 3.0, 7.0).gradient == "forward"
+    assert SensitivityCosts(9, 1.0, 7.0, None).gradient == "forward"  # no adjoint across discontinuities
+    assert SensitivityCosts(9, 2.0, 1.0, None).ratio("forward") == 1.0
+    assert SensitivityCosts(9, 2.0, 7.0, None).ratio("forward") == 3.5
