@@ -92,7 +92,7 @@ def model_cache_key(petab_problem, version: str) -> str:
 def compile_model(problem: Problem, cache_dir: Path | None = None, say=print) -> CompiledModel:
     """The problem's AMICI model from the cache, or compiled into it (written whole or not at all)."""
     version = amici_version()
-    with _quiet_logs():
+    with quiet_logs():
         petab_problem = petab_problem_of(problem)
     key = model_cache_key(petab_problem, version)
     root = Path(cache_dir or default_cache_dir()) / "amici"
@@ -107,7 +107,7 @@ def compile_model(problem: Problem, cache_dir: Path | None = None, say=print) ->
     try:
         from amici.importers.petab.v1 import import_petab_problem
 
-        with _quiet_logs(), _quiet_output():
+        with quiet_logs(), _quiet_output():
             import_petab_problem(petab_problem, output_dir=str(staging), model_name=name, compile_=True,
                                  verbose=logging.ERROR)
         shutil.rmtree(target, ignore_errors=True)  # a half-written folder of an older crash
@@ -131,7 +131,7 @@ def silence_simulation_logs() -> None:
 
 
 @contextlib.contextmanager
-def _quiet_logs():
+def quiet_logs():
     """AMICI and petab log progress at INFO/DEBUG (AMICI sets a level on each module's logger); biobench
     reports what matters itself."""
     import amici  # noqa: F401  (creates AMICI's loggers)

@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import math
 import time
+
 import numpy as np
 
-from biobench.engines.amici_build import CompiledModel, _quiet_logs, compile_model, silence_simulation_logs
+from biobench.engines.amici_build import CompiledModel, quiet_logs, compile_model, silence_simulation_logs
 from biobench.engines.costs import load_or_measure
 from biobench.errors import ProblemError
 from biobench.likelihood import Derivatives, ReferenceValues
 from biobench.priors import ObjectivePrior
 from biobench.problem import Problem
-
 
 _ABSOLUTE_TOLERANCE = 1e-12
 
@@ -41,8 +41,6 @@ class EngineClock:
 
 class AmiciLikelihood(ReferenceValues):
     """Scaled parameters -> (residuals, negative log-posterior), and derivatives, by AMICI."""
-
-    engine = "amici"
 
     def __init__(self, problem: Problem, compiled: CompiledModel | None = None, say=print) -> None:
         import amici.sim.sundials as sundials
@@ -71,7 +69,7 @@ class AmiciLikelihood(ReferenceValues):
         # Lucarelli at its nominal point end in AMICI_TOO_MUCH_WORK (1e-12: 3.3 CPU s, fval moves by 5e-9 rel)
         self.solver.set_absolute_tolerance(integrator.absolute_tolerance or _ABSOLUTE_TOLERANCE)
         self.solver.set_max_steps(max(integrator.maximum_num_steps, 100_000))  # AMICI counts steps per interval
-        with _quiet_logs():
+        with quiet_logs():
             conditions = petab_problem.get_simulation_conditions_from_measurement_df()
             self._mapping = create_parameter_mapping(petab_problem, conditions, scaled_parameters=True,
                                                      amici_model=self.model)
@@ -86,8 +84,24 @@ class AmiciLikelihood(ReferenceValues):
         n_model = sum(len(edata.get_timepoints()) for edata in self._edatas) * self.model.ny * 2
         self.n_residuals = n_model + (self._prior.n_residuals if self._prior else 0)
         self.simulator = EngineClock()
+        self._check_least_squares(reference)
         # what a sensitivity solve is charged: measured once per problem, kept beside the compiled model
         self.costs = load_or_measure(self, reference, self.compiled.module_dir / f"costs-{problem.key[:16]}.json")
+
+    def _check_least_squares(self, x: np.ndarray) -> None:
+        """fval - 0.5 |r|^2 must not depend on the parameters: fides' gradient J^T r and least squares rest on it.
+
+        True of AMICI's Gaussian residuals (sigma residuals included); refused, not approximated, otherwise.
+        """
+        offsets = []
+        for point in (x, np.clip(x + 0.05, self.lower, self.upper)):
+            evaluated = self.evaluate(point)
+            if evaluated is not None:
+                offsets.append(evaluated[1] - 0.5 * float(evaluated[0] @ evaluated[0]))
+        if len(offsets) == 2 and abs(offsets[0] - offsets[1]) > 1e-6 * max(1.0, abs(offsets[0])):
+            raise ProblemError(f"{self.problem.model.model_id}: AMICI's residuals are not a least-squares form of "
+                               "its likelihood here (Laplace noise?), which gradient-based methods rely on; use "
+                               "--engine roadrunner.")
 
     # -- parameter mapping --------------------------------------------------------------------
     def _fill(self, x: np.ndarray) -> None:
