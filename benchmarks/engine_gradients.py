@@ -1,7 +1,7 @@
 """roadrunner against AMICI on the published PEtab problems: fval at nominal, gradient cost and agreement.
 
     python benchmarks/engine_gradients.py [--problems Boehm_JProteomeRes2014 ...] [--collection DIR]
-                                          [--reference-limit 1.0]
+                                          [--reference-limit 1.0] [--rtol 1e-8] [--atol 1e-12] [--max-steps N]
 
 Per problem, at the nominal point, one process, CPU milliseconds (median of at least three):
 a roadrunner simulation and its forward-difference gradient (n simulations beyond the value),
@@ -64,10 +64,11 @@ def relative_error(g: np.ndarray, reference: np.ndarray) -> float:
     return float(np.abs(g - reference).max() / np.abs(reference).max())
 
 
-def compare(name: str, collection: Path, refs: dict[str, float], reference_limit: float) -> dict:
+def compare(name: str, collection: Path, refs: dict[str, float], reference_limit: float,
+            integrator: IntegratorSettings) -> dict:
     yaml = collection / name / f"{name}.yaml"
     try:
-        problem = load_petab_problem(yaml)
+        problem = load_petab_problem(yaml, integrator)
     except BiobenchError as exc:
         return {"problem": name, "parameters": "-", "amici": f"not loaded: {exc}"}
     x = problem.x_true
@@ -118,6 +119,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", nargs="+", default=DEFAULT)
     parser.add_argument("--collection", type=Path, default=COLLECTION)
+    parser.add_argument("--rtol", type=float, default=1e-8, help="relative tolerance of both engines")
+    parser.add_argument("--atol", type=float, help="absolute tolerance of both engines [default: 1e-12]")
+    parser.add_argument("--max-steps", type=int, default=20_000, help="integrator steps (roadrunner: per output interval)")
     parser.add_argument("--reference-limit", type=float, default=1.0,
                         help="seconds per simulation above which no tight-tolerance difference reference is computed")
     args = parser.parse_args()
@@ -128,7 +132,9 @@ def main() -> None:
     rows = []
     for name in args.problems:
         print(f"{name} ...", flush=True)
-        row = compare(name, args.collection, refs, args.reference_limit)
+        integrator = IntegratorSettings(relative_tolerance=args.rtol, absolute_tolerance=args.atol,
+                                        maximum_num_steps=args.max_steps)
+        row = compare(name, args.collection, refs, args.reference_limit, integrator)
         rows.append(row)
         print("  " + ", ".join(f"{k}={fmt(row.get(k))}" for k in columns[1:] + ["amici"] if k in row), flush=True)
     print("\n| " + " | ".join(columns) + " |")

@@ -155,7 +155,7 @@ def problem(model_spec: str, config: str | None, fmt_: str, engine: str) -> None
                               "prior_nominal": likelihood.prior(prob.x_true)}
     if not math.isfinite(info["fval_nominal"]):
         info["nominal_failure"] = likelihood.simulator.last_error
-    costs = getattr(likelihood, "costs", None)
+    costs = likelihood.costs
     if costs is not None:
         info["sensitivity_costs"] = {"cpu_ms": {way: ms for way, ms, _ in costs.table()},
                                      "simulation_equivalents": {way: ratio for way, _, ratio in costs.table()},
@@ -197,8 +197,8 @@ def export(model_spec: str, out: str, config: str | None) -> None:
 def run(model_spec, initializer, optimizer, starts, budget, seed, results, config, starts_file, init_option,
         opt_option, engine) -> None:
     """Run a multistart of one initializer and one optimizer on a model, storing every start."""
-    from biobench.engines import check_engine
     from biobench import metrics
+    from biobench.engines import check_engine
     from biobench.initializers.guesses import read_starts_file
     from biobench.runner import run_starts
     from biobench.settings import load_run_settings

@@ -7,7 +7,10 @@ handed over through the PEtab exporter.
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -217,6 +220,8 @@ def test_run_on_amici_stores_the_engine_and_the_cpu_seconds(shared_cache, boehm_
     assert (runs["cpu_seconds"] > 0).all()
     board = CliRunner().invoke(main, ["leaderboard", "--results", str(results), "--format", "csv"])
     assert "random + fides [amici]" in board.output and "random + fides," in board.output
+    frame = pd.read_csv(io.StringIO(board.output))
+    assert len(frame) == 2 and frame["converged_per_cpu_minute"].notna().all()
 
 
 def test_a_compiled_model_is_reused(boehm, amici_cache):
