@@ -159,7 +159,7 @@ def problem(model_spec: str, config: str | None, fmt_: str, engine: str) -> None
     if costs is not None:
         info["sensitivity_costs"] = {"cpu_ms": {way: ms for way, ms, _ in costs.table()},
                                      "simulation_equivalents": {way: ratio for way, _, ratio in costs.table()},
-                                     "gradient": costs.gradient}
+                                     "gradient": costs.gradient, "jacobian": costs.jacobian}
     if fmt_ == "json":
         click.echo(json.dumps(info, indent=2))
         return

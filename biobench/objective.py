@@ -84,8 +84,14 @@ class Objective:
         return time.process_time() - self._cpu0
 
     @property
-    def has_derivatives(self) -> bool:
-        """Whether the engine gives exact derivatives (``derivatives``); otherwise methods difference."""
+    def has_jacobian(self) -> bool:
+        """Whether the engine gives the exact residual Jacobian (``derivatives(x, "forward")``); otherwise
+        fides and least squares difference."""
+        return self.likelihood.costs is not None and self.likelihood.costs.jacobian
+
+    @property
+    def has_gradient(self) -> bool:
+        """Whether the engine gives an exact gradient (``derivatives(x, gradient_method)``)."""
         return self.likelihood.costs is not None
 
     @property
@@ -138,7 +144,7 @@ class Objective:
         """Value, gradient and (``method="forward"``) residual Jacobian at scaled ``x`` from one sensitivity
         solve, charged its measured cost; fval ``+inf`` and zero derivatives when the simulation fails.
 
-        Only for engines with ``has_derivatives``. The point's value is remembered, so a following
+        Only for engines with ``has_gradient`` (``has_jacobian`` for the forward method). The point's value is remembered, so a following
         ``fval`` or ``residuals`` at it is free.
         """
         x = np.array(x, dtype=float)

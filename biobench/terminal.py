@@ -120,8 +120,9 @@ def print_problem(problem, info: dict) -> None:
                    ["solve", "CPU ms", "simulation-equivalents"],
                    [[way, fmt(ms), fmt(costs["simulation_equivalents"][way])] for way, ms in costs["cpu_ms"].items()],
                    right=("CPU ms", "simulation-equivalents"))
-        console.print(f"gradient used by gradient-based methods: {costs['gradient']} sensitivities "
-                      "(least squares and fides use forward: they need the residual Jacobian)")
+        console.print(f"gradient of lbfgsb: {costs['gradient']} sensitivities; fides and least squares: "
+                      + ("the forward-sensitivity Jacobian of the residuals" if costs["jacobian"] else
+                         "finite differences (forward sensitivities fail here)"))
 
 
 def print_runs(frame) -> None:

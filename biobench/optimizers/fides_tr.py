@@ -92,7 +92,7 @@ class FidesOptimizer(Optimizer):
         if not np.isfinite(objective.fval(x0)):
             return "failed", "the simulation at the start point fails"
         logging.getLogger("fides").setLevel(logging.ERROR)  # per-iteration lines; the exit flag is in the record
-        if objective.has_derivatives:  # exact Jacobian: no differences, no polish, fides' own tolerances
+        if objective.has_jacobian:  # exact Jacobian: no differences, no polish, fides' own tolerances
             flag = self._stage(objective, x0, central=False, ftol=(self.options["polish_ftol"],) * 2, exact=True)
             status, message = _ending(flag)
             return status, f"{message} (forward sensitivities)"

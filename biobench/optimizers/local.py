@@ -72,7 +72,7 @@ class LeastSquaresOptimizer(Optimizer):
             return solve(start, "3-point" if central else "2-point",
                          self.options["central_step" if central else "diff_step"], max_nfev)
 
-        if objective.has_derivatives:  # the engine's forward-sensitivity Jacobian: exact, no polish needed
+        if objective.has_jacobian:  # the engine's forward-sensitivity Jacobian: exact, no polish needed
             def jacobian(x: np.ndarray) -> np.ndarray:
                 d = objective.derivatives(x, "forward")
                 return d.jacobian if np.isfinite(d.fval) else np.zeros_like(d.jacobian)
@@ -103,7 +103,7 @@ class LbfgsbOptimizer(Optimizer):
             f = objective.fval(x)
             return f if np.isfinite(f) else _PENALTY_FVAL
 
-        exact = objective.has_derivatives
+        exact = objective.has_gradient
         method = objective.gradient_method if exact else None
 
         def fval_gradient(x: np.ndarray) -> tuple[float, np.ndarray]:

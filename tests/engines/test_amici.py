@@ -239,3 +239,5 @@ def test_the_gradient_is_the_cheaper_trusted_solve_and_a_charge_is_at_least_one_
     assert SensitivityCosts(9, 1.0, 7.0, None).gradient == "forward"  # no adjoint across discontinuities
     assert SensitivityCosts(9, 2.0, 1.0, None).ratio("forward") == 1.0
     assert SensitivityCosts(9, 2.0, 7.0, None).ratio("forward") == 3.5
+    no_forward = SensitivityCosts(9, 1.0, None, 8.0)  # Chen: forward sensitivities are not finite
+    assert no_forward.gradient == "adjoint" and not no_forward.jacobian
