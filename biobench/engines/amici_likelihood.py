@@ -75,8 +75,10 @@ class AmiciLikelihood(ReferenceValues):
                                                      amici_model=self.model)
             self._edatas = create_edatas(amici_model=self.model, petab_problem=petab_problem,
                                          simulation_conditions=conditions)
-        # the nominal point, or the centre of the bounds where it has no value: mapped now, costs measured there
-        reference = problem.x_true if np.isfinite(problem.nominal).all() else 0.5 * (self.lower + self.upper)
+        # the nominal point within the bounds (Lang's nominal 0 on log10 scale is -inf), or the centre of the
+        # bounds where it has no value: mapped now, costs measured there
+        reference = (np.clip(problem.x_true, self.lower, self.upper) if not np.isnan(problem.nominal).any()
+                     else 0.5 * (self.lower + self.upper))
         self._fill(reference)
         self._maps = [self._column_map(mapping, edata) for mapping, edata in zip(self._mapping, self._edatas)]
         self._prior = (ObjectivePrior(problem.objective_priors, problem.scales)
