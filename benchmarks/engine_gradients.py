@@ -66,7 +66,8 @@ def relative_error(g: np.ndarray, reference: np.ndarray) -> float:
 
 def compare(name: str, collection: Path, refs: dict[str, float], reference_limit: float,
             integrator: IntegratorSettings) -> dict:
-    yaml = collection / name / f"{name}.yaml"
+    yaml = next((path for path in (collection / name / f"{name}.yaml", collection / name / "problem.yaml")
+                 if path.is_file()), collection / name / f"{name}.yaml")
     try:
         problem = load_petab_problem(yaml, integrator)
     except BiobenchError as exc:
