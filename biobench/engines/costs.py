@@ -72,41 +72,56 @@ class SensitivityCosts:
 
 def cpu_ms(call, repeats_cap: int) -> float | None:
     """Median CPU ms of ``call()`` over at least three runs (more while they take under 0.3 s); None if it fails."""
-    times = []
-    spent = 0.0
-    while (len(times) < repeats_cap and spent < _MAX_SECONDS
-           and (len(times) < _MIN_REPEATS or spent < _TARGET_SECONDS)):
-        started = time.process_time()
-        if call() is None:
-            return None
-        elapsed = time.process_time() - started
-        times.append(elapsed)
-        spent += elapsed
-    return 1000.0 * float(np.median(times))
+    measured = interleaved_cpu_ms({"call": call}, repeats_cap)
+    return measured.get("call")
+
+
+def interleaved_cpu_ms(calls: dict, repeats_cap: int) -> dict[str, float]:
+    """Median CPU ms of each call, run in turn round after round (so a change of load on a shared machine
+    moves them alike and their ratios stay put): at least three rounds, more while they take under 0.3 s,
+    none begun after 20 s. A call that fails is dropped from the answer."""
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    alive, spent, rounds = dict(calls), 0.0, 0
+    while (alive and rounds < repeats_cap and spent < _MAX_SECONDS
+           and (rounds < _MIN_REPEATS or spent < _TARGET_SECONDS)):
+        for name, call in list(alive.items()):
+            started = time.process_time()
+            ok = call() is not None
+            elapsed = time.process_time() - started
+            spent += elapsed
+            if not ok:
+                del alive[name], times[name]
+                continue
+            times[name].append(elapsed)
+        rounds += 1
+    return {name: 1000.0 * float(np.median(values)) for name, values in times.items()}
 
 
 def measure_costs(likelihood, x: np.ndarray, repeats_cap: int = 50) -> SensitivityCosts:
-    """Measure simulation, forward and adjoint solves of ``likelihood`` (an AMICI one) at scaled ``x``."""
+    """Measure simulation, forward and adjoint solves of ``likelihood`` (an AMICI one) at scaled ``x``.
+
+    AMICI's adjoint is untested across discontinuities (events, piecewise in time): there it is measured, and
+    used, only where forward sensitivities fail (Chen: non-finite after minutes; the adjoint takes 8 s).
+    """
     x = np.asarray(x, dtype=float)
 
-    def required(what: str, call) -> float:
-        ms = cpu_ms(call, repeats_cap)
-        if ms is None:
+    def adjoint():
+        return likelihood.derivatives(x, "adjoint")
+
+    calls = {"simulation": lambda: likelihood.evaluate(x), "forward": lambda: likelihood.derivatives(x, "forward")}
+    if not likelihood.discontinuous:
+        calls["adjoint"] = adjoint
+    measured = interleaved_cpu_ms(calls, repeats_cap)
+    if "forward" not in measured and likelihood.discontinuous:
+        measured |= interleaved_cpu_ms({"adjoint": adjoint}, repeats_cap)
+    for what, needed in (("simulation", ("simulation",)), ("sensitivity solve (forward and adjoint)",
+                                                           ("forward", "adjoint"))):
+        if not any(kind in measured for kind in needed):
             raise ProblemError(f"{likelihood.problem.model.model_id}: AMICI's {what} fails at the nominal point "
                                f"({likelihood.simulator.last_error}), so its cost cannot be measured; use "
                                "--engine roadrunner.")
-        return ms
-
-    simulation = required("simulation", lambda: likelihood.evaluate(x))
-    forward = cpu_ms(lambda: likelihood.derivatives(x, "forward"), repeats_cap)
-    # AMICI's adjoint is untested across discontinuities (events, piecewise in time): used there only where
-    # forward sensitivities fail (Chen: forward gives non-finite sensitivities after minutes, adjoint 8 s)
-    adjoint = None
-    if forward is None:
-        adjoint = required("sensitivity solve (forward and adjoint)", lambda: likelihood.derivatives(x, "adjoint"))
-    elif not likelihood.discontinuous:
-        adjoint = cpu_ms(lambda: likelihood.derivatives(x, "adjoint"), repeats_cap)
-    return SensitivityCosts(len(x), max(simulation, 1e-3), forward, adjoint)
+    return SensitivityCosts(len(x), max(measured["simulation"], 1e-3), measured.get("forward"),
+                            measured.get("adjoint"))
 
 
 def load_or_measure(likelihood, x: np.ndarray, path: Path) -> SensitivityCosts:
