@@ -3,11 +3,12 @@
     python benchmarks/engine_gradients.py [--problems Boehm_JProteomeRes2014 ...] [--collection DIR]
                                           [--reference-limit 1.0] [--rtol 1e-8] [--atol 1e-12] [--max-steps N]
 
-Per problem, at the nominal point, one process, CPU milliseconds (median of at least three):
-a roadrunner simulation and its forward-difference gradient (n simulations beyond the value),
-AMICI's simulation, forward and adjoint sensitivity solves (``biobench.engines.costs``), the
-gradient biobench chooses on AMICI and how much dearer it is than the cheapest of the three
-ways; fval on both engines (refs.tsv's reference is the likelihood part: fval minus the prior).
+Per problem, at the nominal point, one process, CPU milliseconds (median of at least three,
+all measured in the same interleaved rounds): a roadrunner simulation and its forward-difference
+gradient (n simulations beyond the value), AMICI's simulation, forward and adjoint sensitivity
+solves; the engine and way ``--engine auto`` chooses for a gradient method (from the timings it
+saved when it first met the problem, so this is an out-of-sample check) and how much dearer that
+way is, measured here, than the cheapest; fval on both engines (refs.tsv's reference is the likelihood part: fval minus the prior).
 Gradients, as max |g - g_ref| / max |g_ref|, against AMICI's forward sensitivities at relative
 tolerance 1e-12 (absolute 1e-14): AMICI's at the problem's tolerances (``fwd_error``) and
 roadrunner's central differences at the tight tolerances, Richardson-extrapolated over steps 1e-3
@@ -27,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from biobench.engines import likelihood_for
-from biobench.engines.costs import cpu_ms
+from biobench.engines.choice import resolve_engine
+from biobench.engines.costs import interleaved_cpu_ms
 from biobench.errors import BiobenchError
 from biobench.petab import load_petab_problem
 from biobench.settings import IntegratorSettings
@@ -76,9 +78,6 @@ def compare(name: str, collection: Path, refs: dict[str, float], reference_limit
     row = {"problem": name, "parameters": problem.n_parameters}
     roadrunner = likelihood_for(problem, "roadrunner")
     row["fval_roadrunner"] = roadrunner.fval(x)
-    rr_ms = cpu_ms(lambda: roadrunner.evaluate(x), 20) if math.isfinite(row["fval_roadrunner"]) else None
-    row["rr_sim_ms"] = rr_ms
-    row["rr_fd_ms"] = None if rr_ms is None else rr_ms * problem.n_parameters
     started = time.perf_counter()
     try:
         amici = likelihood_for(problem, "amici", say=lambda text: print(f"  {text}", flush=True))
@@ -86,15 +85,27 @@ def compare(name: str, collection: Path, refs: dict[str, float], reference_limit
         row["amici"] = f"AMICI refuses: {exc}"
         return row
     row["amici_setup_s"] = time.perf_counter() - started  # compile (when not cached), mapping, cost measurement
-    costs = amici.costs
-    row |= {"fval_amici": amici.fval(x), "prior": amici.prior(x), "amici_sim_ms": costs.simulation_ms, "amici_fwd_ms": costs.forward_ms,
-            "amici_adj_ms": costs.adjoint_ms, "chosen": costs.gradient, "fval_ref": refs.get(name, math.nan)}
+    # what --engine auto runs a gradient method on, from the timings saved when it first met the problem ...
+    engine = resolve_engine(problem, "auto", "gradient", say=lambda text: print(f"  {text}", flush=True))
+    row["chosen"] = "rr differences" if engine == "roadrunner" else f"amici {amici.gradient_method}"
+    # ... against every way measured afresh here, in the same interleaved rounds
+    calls = {"rr": lambda: roadrunner.evaluate(x), "sim": lambda: amici.evaluate(x),
+             "forward": lambda: amici.derivatives(x, "forward")}
+    if not amici.discontinuous or amici.costs.forward_ms is None:
+        calls["adjoint"] = lambda: amici.derivatives(x, "adjoint")
+    fresh = interleaved_cpu_ms(calls, 20)
+    rr_ms = fresh.get("rr") if math.isfinite(row["fval_roadrunner"]) else None
+    row |= {"rr_sim_ms": rr_ms, "rr_fd_ms": None if rr_ms is None else rr_ms * problem.n_parameters,
+            "fval_amici": amici.fval(x), "prior": amici.prior(x), "amici_sim_ms": fresh.get("sim"),
+            "amici_fwd_ms": fresh.get("forward"), "amici_adj_ms": fresh.get("adjoint"),
+            "fval_ref": refs.get(name, math.nan)}
     row["engines_rel_diff"] = abs(row["fval_amici"] - row["fval_roadrunner"]) / abs(row["fval_amici"])
-    ways = {"rr differences": row["rr_fd_ms"], "amici forward": costs.forward_ms, "amici adjoint": costs.adjoint_ms}
+    ways = {"rr differences": row["rr_fd_ms"], "amici forward": row["amici_fwd_ms"],
+            "amici adjoint": row["amici_adj_ms"],
+            "amici differences": None if fresh.get("sim") is None else fresh["sim"] * problem.n_parameters}
     ways = {k: v for k, v in ways.items() if v is not None}
-    chosen_ms = costs.forward_ms if costs.gradient == "forward" else costs.adjoint_ms
     row["cheapest"] = min(ways, key=ways.get)
-    row["chosen_over_cheapest"] = chosen_ms / min(ways.values())
+    row["chosen_over_cheapest"] = ways.get(row["chosen"], math.nan) / min(ways.values())
     exact = amici.derivatives(x, "forward")
     amici.solver.set_relative_tolerance(1e-12)
     amici.solver.set_absolute_tolerance(1e-14)

@@ -3,7 +3,7 @@
     python benchmarks/petab_convergence.py [--problems Boehm_JProteomeRes2014 ...] [--starts 50]
                                            [--methods fides local lbfgsb ess:10000:10 fides:5000:30,subspace=full]
                                            [--budget 3000] [--init random] [--seed 0] [--only 46 ...]
-                                           [--engines roadrunner amici]
+                                           [--engines roadrunner amici] [--store runs.sqlite]
 
 For each problem (a folder name in ``../shared/benchmark_models_petab``, or anything
 ``--model`` accepts) and method, ``--starts`` starts from the initializer (``--seed``, the
@@ -14,7 +14,8 @@ the best known value (the collection's reference at its published optimum, or a 
 value some run found); CPU seconds of the starts (each start's ``time.process_time``, so an
 engine's one-off compile and cost measurement are not in it); converged starts per CPU-minute;
 evaluations (simulation-equivalents: a sensitivity solve counts its measured cost). Every method
-runs on each of ``--engines``. ``--only`` runs just those start indices of the
+runs on each of ``--engines``. ``--store`` keeps the starts (each start's status and point) in a
+store that ``biobench runs`` reads, instead of a temporary one. ``--only`` runs just those start indices of the
 ``--starts`` drawn (to rerun chosen starts with other settings; the row counts only them).
 pyPESTO + AMICI + fides on Boehm, for comparison: 5 of 200 random starts converged in
 205 CPU-s, 1.46 per CPU-minute.
@@ -61,6 +62,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seeds the start points (other seeds: more starts)")
     parser.add_argument("--only", type=int, nargs="+", help="run only these start indices")
     parser.add_argument("--engines", nargs="+", default=["roadrunner"], choices=ENGINES)
+    parser.add_argument("--store", type=Path, help="keep the starts in this store (default: a temporary one)")
     args = parser.parse_args()
     methods = [parse_method(entry, args) for entry in args.methods]  # a bad --only is refused before any work
     if args.only:
@@ -75,7 +77,7 @@ def main() -> None:
           "| evaluations | failed starts |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as folder:
-        store = Store(Path(folder) / "convergence.sqlite")
+        store = Store(args.store or Path(folder) / "convergence.sqlite")
         for name in args.problems:
             problem = load_problem(model_spec(name), ProblemSettings())
             entries = []

@@ -52,8 +52,9 @@ class BenchConfig(_Strict):
     # the model is refused; the build then runs in a worker process that can be killed.
     build_time_limit: float | None = Field(None, gt=0)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
-    # simulators every method runs on (biobench.engines); each engine's runs are methods of their own
-    engines: list[Literal["roadrunner", "amici"]] = Field(default_factory=lambda: ["roadrunner"], min_length=1)
+    # simulators every method runs on (biobench.engines: roadrunner, amici, amici:adjoint, ..., auto); each
+    # engine's runs are methods of their own
+    engines: list[str] = Field(default_factory=lambda: ["roadrunner"], min_length=1)
     delta: float = Field(0.1, ge=0)
     results: str | None = None
 
@@ -71,6 +72,13 @@ class BenchConfig(_Strict):
             raise ValueError("simulation_time_limit needs time_limit too: a start is killed at time_limit + "
                              "simulation_time_limit seconds (set time_limit: 60, say)")
         return self
+
+    @field_validator("engines")
+    @classmethod
+    def _known_engines(cls, engines: list[str]) -> list[str]:
+        from biobench.engines import check_engine
+
+        return [check_engine(name) for name in engines]
 
     @field_validator("seeds")
     @classmethod

@@ -32,7 +32,9 @@ init_option = click.option("--init", "initializer", default="random", show_defau
 init_options_option = click.option("--init-option", "init_option", multiple=True, metavar="KEY=VALUE",
                                    help="Initializer option; repeatable.")
 engine_option = click.option("--engine", default="roadrunner", show_default=True,
-                             help="Simulator: roadrunner (embedded, any SBML) or amici (compiled; exact sensitivities).")
+                             help="Simulator: roadrunner (embedded, any SBML), amici (compiled; exact sensitivities, "
+                                  "the cheapest way measured; amici:forward, amici:adjoint or amici:differences fix "
+                                  "it) or auto (whichever is measured cheaper for the method).")
 starts_file_option = click.option("--starts-file", type=click.Path(dir_okay=False),
                                   help="CSV of your own start points (columns: parameter ids, natural values; or "
                                        "log10(id), scaled); they come first, the initializer fills the rest.")
@@ -149,17 +151,31 @@ def problem(model_spec: str, config: str | None, fmt_: str, engine: str) -> None
 
     check_engine(engine)
     prob = _problem_from(model_spec, config)
-    likelihood = likelihood_for(prob, engine, say=err_console.print)
+    auto = None
+    if engine == "auto":  # which engine each kind of method would run on
+        from biobench.engines.choice import resolve_engine
+
+        auto = {needs or "values": resolve_engine(prob, engine, needs, say=err_console.print)
+                for needs in (None, "jacobian", "gradient")}
+    shown = engine if auto is None else "amici"  # auto: AMICI's measured costs, where it runs the problem
+    try:
+        likelihood = likelihood_for(prob, shown, say=err_console.print)
+    except BiobenchError:
+        if auto is None:
+            raise
+        shown, likelihood = "roadrunner", likelihood_for(prob, "roadrunner")
     # With priors the objective is the negative log-posterior; fval_nominal - prior_nominal is the likelihood.
-    info = prob.describe() | {"engine": engine, "fval_nominal": likelihood.fval(prob.x_true),
+    info = prob.describe() | {"engine": shown, "fval_nominal": likelihood.fval(prob.x_true),
                               "prior_nominal": likelihood.prior(prob.x_true)}
+    if auto is not None:
+        info["auto_engine"] = auto
     if not math.isfinite(info["fval_nominal"]):
         info["nominal_failure"] = likelihood.simulator.last_error
     costs = likelihood.costs
     if costs is not None:
         info["sensitivity_costs"] = {"cpu_ms": {way: ms for way, ms, _ in costs.table()},
                                      "simulation_equivalents": {way: ratio for way, _, ratio in costs.table()},
-                                     "gradient": costs.gradient, "jacobian": costs.jacobian}
+                                     "gradient": likelihood.gradient_method, "jacobian": likelihood.jacobian_method}
     if fmt_ == "json":
         click.echo(json.dumps(info, indent=2))
         return

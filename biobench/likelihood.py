@@ -50,6 +50,10 @@ class ReferenceValues:
     """Uncounted values every engine's likelihood answers from its ``evaluate``, ``natural`` and ``_prior``."""
 
     costs = None  # an engine with exact derivatives measures what a sensitivity solve costs (SensitivityCosts)
+    # how a method gets the residual Jacobian and the gradient: "differences" of counted simulations unless the
+    # engine has sensitivities ("forward", "adjoint") and they are chosen
+    jacobian_method = "differences"
+    gradient_method = "differences"
 
     def prior(self, x: np.ndarray) -> float:
         """The negative log-prior at scaled ``x`` (0 without priors): ``fval - prior`` is the likelihood part."""

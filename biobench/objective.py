@@ -85,19 +85,19 @@ class Objective:
 
     @property
     def has_jacobian(self) -> bool:
-        """Whether the engine gives the exact residual Jacobian (``derivatives(x, "forward")``); otherwise
+        """Whether methods take the engine's exact residual Jacobian (``derivatives(x, "forward")``); otherwise
         fides and least squares difference."""
-        return self.likelihood.costs is not None and self.likelihood.costs.jacobian
+        return self.likelihood.jacobian_method == "forward"
 
     @property
     def has_gradient(self) -> bool:
-        """Whether the engine gives an exact gradient (``derivatives(x, gradient_method)``)."""
-        return self.likelihood.costs is not None
+        """Whether methods take the engine's exact gradient (``derivatives(x, gradient_method)``)."""
+        return self.likelihood.gradient_method != "differences"
 
     @property
     def gradient_method(self) -> str:
-        """The exact gradient measured cheapest on this problem ("forward" or "adjoint")."""
-        return self.likelihood.costs.gradient
+        """How the gradient is got here: "forward" or "adjoint" sensitivities, or "differences"."""
+        return self.likelihood.gradient_method
 
     @property
     def simulation_seconds(self) -> float:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from biobench.engines import DEFAULT_ENGINE, check_engine, likelihood_for
+from biobench.engines.choice import resolve_engine
 from biobench.errors import ConfigError
 from biobench.initializers import initializers
 from biobench.initializers.base import EvaluationStore, Initializer, ProgressCallback, StartDesign, no_progress
@@ -122,11 +123,13 @@ def prepare_starts(
     ``simulation_time_limit`` (seconds, with ``time_limit``) kills a start still running
     ``time_limit + simulation_time_limit`` seconds after it began: one evaluation took that
     long, which the time limit cannot end (``biobench.executors``, processes only).
-    ``engine`` simulates the starts (``biobench.engines``); it is part of each start's identity.
+    ``engine`` simulates the starts (``biobench.engines``; ``auto`` is resolved here, per problem and
+    method); the engine that runs is part of each start's identity.
     """
     check_engine(engine)
     init = initializers.get(initializer)(**dict(init_options or {}))
     opt = optimizers.get(optimizer)(**dict(opt_options or {}))
+    engine = resolve_engine(problem, engine, opt.needs())
     init_options = dict(init.options)  # with defaults filled in, so the record says what ran
     if guesses is not None:
         init_options["guesses"] = guesses_digest(guesses)
@@ -216,7 +219,8 @@ def run_starts(
         tasks = [task for task in tasks if task.start.start_index in only]
     if on_ready is not None:
         on_ready()
-    likelihood = likelihood_for(problem, settings.get("engine", DEFAULT_ENGINE))  # compiled once, for all starts
+    # compiled once, for all starts, on the engine they were prepared for (``auto`` resolved)
+    likelihood = likelihood_for(problem, tasks[0].start.engine) if tasks else None
     records = []
     for task in tasks:
         record = execute(likelihood, task)

@@ -120,9 +120,14 @@ def print_problem(problem, info: dict) -> None:
                    ["solve", "CPU ms", "simulation-equivalents"],
                    [[way, fmt(ms), fmt(costs["simulation_equivalents"][way])] for way, ms in costs["cpu_ms"].items()],
                    right=("CPU ms", "simulation-equivalents"))
-        console.print(f"gradient of lbfgsb: {costs['gradient']} sensitivities; fides and least squares: "
-                      + ("the forward-sensitivity Jacobian of the residuals" if costs["jacobian"] else
-                         "finite differences (forward sensitivities fail here)"))
+        ways = {"forward": "forward sensitivities", "adjoint": "adjoint sensitivities",
+                "differences": "forward differences of simulations"}
+        console.print(f"gradient of lbfgsb: {ways[costs['gradient']]}; residual Jacobian of fides and least "
+                      f"squares: {ways[costs['jacobian']]}")
+    auto = info.get("auto_engine")
+    if auto:
+        console.print(f"--engine auto runs value-only methods (cmaes, bo, ...) on {auto['values']}, fides and least "
+                      f"squares on {auto['jacobian']}, lbfgsb on {auto['gradient']}")
 
 
 def print_runs(frame) -> None:

@@ -3,8 +3,11 @@
 ``roadrunner`` (the default) is embedded, needs no compilation and runs any SBML;
 derivatives are finite differences through the counted objective. ``amici`` compiles
 the problem (handed over as PEtab) to C++ once and gives exact forward and adjoint
-sensitivities and Newton steady states (``biobench.engines.amici_likelihood``). The
-engine is part of a start's identity: leaderboards never pool two engines.
+sensitivities and Newton steady states (``biobench.engines.amici_likelihood``); each
+method gets its gradient (or residual Jacobian) the way measured cheapest on the problem,
+and ``amici:forward``, ``amici:adjoint`` or ``amici:differences`` fix that way. ``auto``
+runs a method on whichever engine is measured cheaper for what it asks (``biobench.engines.choice``).
+The engine is part of a start's identity: leaderboards never pool two engines.
 """
 
 from __future__ import annotations
@@ -16,20 +19,24 @@ from biobench.problem import Problem
 
 ENGINES = ("roadrunner", "amici")
 DEFAULT_ENGINE = "roadrunner"
+ENGINE_NAMES = ENGINES + ("amici:forward", "amici:adjoint", "amici:differences", "auto")
 
 
 def check_engine(name: str) -> str:
-    """``name`` if it is an engine; else a ConfigError that lists them and suggests the closest."""
-    if name in ENGINES:
+    """``name`` if it names an engine; else a ConfigError that lists them and suggests the closest."""
+    if name in ENGINE_NAMES:
         return name
-    close = difflib.get_close_matches(name, ENGINES, n=1)
+    close = difflib.get_close_matches(name, ENGINE_NAMES, n=1)
     hint = f" Did you mean '{close[0]}'?" if close else ""
-    raise ConfigError(f"unknown engine '{name}'; choose one of: {', '.join(ENGINES)}.{hint}")
+    raise ConfigError(f"unknown engine '{name}'; choose one of: {', '.join(ENGINE_NAMES)}.{hint}")
 
 
 def likelihood_for(problem: Problem, engine: str = DEFAULT_ENGINE, say=print):
-    """The problem's compiled objective on ``engine`` (``Likelihood`` or ``AmiciLikelihood``)."""
+    """The problem's compiled objective on ``engine`` (``Likelihood`` or ``AmiciLikelihood``); ``auto`` must have
+    been resolved (``biobench.engines.choice.resolve_engine``)."""
     check_engine(engine)
+    if engine == "auto":
+        raise ValueError("resolve 'auto' to an engine first (biobench.engines.choice.resolve_engine)")
     if engine == "roadrunner":
         from biobench.likelihood import Likelihood
 
@@ -39,4 +46,5 @@ def likelihood_for(problem: Problem, engine: str = DEFAULT_ENGINE, say=print):
     amici_version()  # a missing AMICI is said before anything is built
     from biobench.engines.amici_likelihood import AmiciLikelihood
 
-    return AmiciLikelihood(problem, say=say)
+    _, _, fixed = engine.partition(":")
+    return AmiciLikelihood(problem, say=say, gradient=fixed or None)

@@ -40,9 +40,13 @@ class EngineClock:
 
 
 class AmiciLikelihood(ReferenceValues):
-    """Scaled parameters -> (residuals, negative log-posterior), and derivatives, by AMICI."""
+    """Scaled parameters -> (residuals, negative log-posterior), and derivatives, by AMICI.
 
-    def __init__(self, problem: Problem, compiled: CompiledModel | None = None, say=print) -> None:
+    ``gradient`` ("forward", "adjoint", "differences") fixes how methods get derivatives; by default the
+    cheapest way measured on the problem (``SensitivityCosts.choose``)."""
+
+    def __init__(self, problem: Problem, compiled: CompiledModel | None = None, say=print,
+                 gradient: str | None = None) -> None:
         import amici.sim.sundials as sundials
         from amici.sim.sundials.petab.v1 import create_edatas
         from amici.sim.sundials.petab.v1._parameter_mapping import create_parameter_mapping
@@ -81,8 +85,8 @@ class AmiciLikelihood(ReferenceValues):
                                          simulation_conditions=conditions)
         # the nominal point within the bounds (Lang's nominal 0 on log10 scale is -inf), or the centre of the
         # bounds where it has no value: mapped now, costs measured there
-        reference = (np.clip(problem.x_true, self.lower, self.upper) if not np.isnan(problem.nominal).any()
-                     else 0.5 * (self.lower + self.upper))
+        reference = self.reference = (np.clip(problem.x_true, self.lower, self.upper)
+                                      if not np.isnan(problem.nominal).any() else 0.5 * (self.lower + self.upper))
         self._fill(reference)
         self._maps = [self._column_map(mapping, edata) for mapping, edata in zip(self._mapping, self._edatas)]
         self._prior = (ObjectivePrior(problem.objective_priors, problem.scales)
@@ -93,6 +97,9 @@ class AmiciLikelihood(ReferenceValues):
         self._check_least_squares(reference)
         # what a sensitivity solve is charged: measured once per problem, kept beside the compiled model
         self.costs = load_or_measure(self, reference, self.compiled.module_dir / f"costs-{problem.key[:16]}.json")
+        # how methods get derivatives here: the cheapest measured way, or the one ``gradient`` fixes
+        self.jacobian_method = self.costs.choose("jacobian", gradient)
+        self.gradient_method = self.costs.choose("gradient", gradient)
 
     def _check_least_squares(self, x: np.ndarray) -> None:
         """fval - 0.5 |r|^2 must not depend on the parameters: fides' gradient J^T r and least squares rest on it.

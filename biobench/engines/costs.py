@@ -23,11 +23,12 @@ from biobench.errors import ProblemError
 _MIN_REPEATS = 3
 _TARGET_SECONDS = 0.3  # per kind of solve, when one solve is fast enough to repeat
 _MAX_SECONDS = 20.0  # past this one measurement is enough (a Chen forward solve takes minutes)
+GRADIENT_WAYS = ("forward", "adjoint", "differences")
 
 
 @dataclass(frozen=True)
 class SensitivityCosts:
-    """CPU milliseconds per solve at one point, and the gradient chosen from them."""
+    """CPU milliseconds per solve at one point, and the ways to a gradient chosen from them."""
 
     n_parameters: int
     simulation_ms: float
@@ -35,34 +36,46 @@ class SensitivityCosts:
     # None where the adjoint solve failed, or is not trusted (a discontinuous model whose forward solve works)
     adjoint_ms: float | None
 
+    def ms(self, way: str) -> float | None:
+        """CPU ms of one gradient (or Jacobian) by ``way``: forward/adjoint sensitivities or forward differences
+        (one simulation per parameter beyond the value); None where that way fails on this problem."""
+        return {"forward": self.forward_ms, "adjoint": self.adjoint_ms,
+                "differences": self.simulation_ms * self.n_parameters}[way]
+
     def ratio(self, method: str) -> float:
-        """Simulation-equivalents one solve of ``method`` is charged (a simulation is 1)."""
-        ms = {"forward": self.forward_ms, "adjoint": self.adjoint_ms}[method]
+        """Simulation-equivalents one sensitivity solve of ``method`` is charged (a simulation is 1)."""
+        ms = self.ms(method)
         if ms is None:
             raise ValueError(f"{method} sensitivities are not available on this problem")
         return max(1.0, float(ms) / self.simulation_ms)
 
+    def choose(self, needs: str, fixed: str | None = None) -> str:
+        """How a method that ``needs`` the residual Jacobian ("jacobian": fides, least squares) or the gradient
+        ("gradient": L-BFGS-B) gets it here: the way the user ``fixed`` where it gives that, else the cheapest
+        measured. The adjoint gives no Jacobian, so a fixed adjoint leaves Jacobian methods the cheapest way."""
+        ways = ("forward", "differences") if needs == "jacobian" else GRADIENT_WAYS
+        if fixed in ways:
+            if self.ms(fixed) is None:
+                raise ProblemError(f"{fixed} sensitivities fail on this problem at its nominal point; use --engine "
+                                   "amici (the cheapest way that works) instead of amici:" + fixed)
+            return fixed
+        available = {way: self.ms(way) for way in ways if self.ms(way) is not None}
+        return min(available, key=available.get)
+
     @property
     def jacobian(self) -> bool:
-        """Whether forward sensitivities work here: the residual Jacobian that fides and least squares use."""
+        """Whether forward sensitivities work here: the exact residual Jacobian."""
         return self.forward_ms is not None
 
     @property
-    def differences_ratio(self) -> float:
-        """Forward differences: one simulation per parameter beyond the centre."""
-        return float(self.n_parameters)
-
-    @property
     def gradient(self) -> str:
-        """The cheapest exact gradient: forward or adjoint sensitivities."""
-        if self.adjoint_ms is None or (self.forward_ms is not None and self.forward_ms <= self.adjoint_ms):
-            return "forward"
-        return "adjoint"
+        """The cheapest way to a gradient measured here (exact or by differences)."""
+        return self.choose("gradient")
 
     def table(self) -> list[tuple[str, float, float]]:
         """(way, ms, simulation-equivalents) rows for a person to read."""
         rows = [("simulation", self.simulation_ms, 1.0),
-                ("forward differences", self.simulation_ms * self.n_parameters, self.differences_ratio)]
+                ("forward differences", self.ms("differences"), float(self.n_parameters))]
         if self.forward_ms is not None:
             rows.append(("forward sensitivities", self.forward_ms, self.ratio("forward")))
         if self.adjoint_ms is not None:

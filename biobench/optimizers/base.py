@@ -57,6 +57,11 @@ class Optimizer(Plugin, ABC):
     def n_start_points(self) -> int:
         return 1
 
+    def needs(self) -> str | None:
+        """What the method asks of the objective beyond values: "jacobian" (of the residuals), "gradient", or
+        None. ``--engine auto`` chooses the engine whose way to it is measured cheapest on the problem."""
+        return None
+
     def evaluations_used(self, budget: int) -> int:
         """At most how many evaluations a start uses with this budget (GP methods stop earlier)."""
         return budget

@@ -72,6 +72,9 @@ class EnhancedScatterSearch(Optimizer):
     def n_start_points(self) -> int:
         return self.options["n_diverse"]
 
+    def needs(self) -> str | None:
+        return None if self.options["local"] == "none" else self._local_optimizer().needs()
+
     def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
         dim = objective.dim
         size = self.options["dim_refset"] or default_refset_size(dim)

@@ -88,6 +88,9 @@ class FidesOptimizer(Optimizer):
         gatol: float = Field(1e-6, ge=0)
         subspace: Literal["2D", "full"] = "2D"  # the trust-region subproblem: fides' 2-D subspace, or exact
 
+    def needs(self) -> str | None:
+        return "jacobian"
+
     def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
         if not np.isfinite(objective.fval(x0)):
             return "failed", "the simulation at the start point fails"

@@ -48,6 +48,9 @@ class LeastSquaresOptimizer(Optimizer):
         polish_iterations: int = Field(5, ge=1)
         x_scale: Literal["jac", "unit"] = "jac"  # jac: scipy's scaling by the Jacobian's column norms
 
+    def needs(self) -> str | None:
+        return "jacobian"
+
     def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
         def residuals(x: np.ndarray) -> np.ndarray:
             r = objective.residuals(x)
@@ -97,6 +100,9 @@ class LbfgsbOptimizer(Optimizer):
         gtol: float = Field(1e-6, ge=0)
         diff_step: float = Field(1e-5, gt=0)
         maxcor: int = Field(10, ge=1)
+
+    def needs(self) -> str | None:
+        return "gradient"
 
     def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
         def fval(x: np.ndarray) -> float:

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from biobench.cli import main
 from biobench.engines import check_engine, likelihood_for
-from biobench.errors import ConfigError
+from biobench.errors import ConfigError, ProblemError
 from biobench.likelihood import Likelihood
 from biobench.objective import Objective
 from biobench.optimizers import optimizers
@@ -53,8 +53,8 @@ def boehm_amici(boehm, amici_cache):
 
     saved = os.environ.get("BIOBENCH_CACHE_DIR")
     os.environ["BIOBENCH_CACHE_DIR"] = str(amici_cache)
-    try:
-        return likelihood_for(boehm, "amici", say=lambda _: None)
+    try:  # forward fixed: which way is cheapest depends on the CPU, what the tests check must not
+        return likelihood_for(boehm, "amici:forward", say=lambda _: None)
     finally:
         if saved is None:
             del os.environ["BIOBENCH_CACHE_DIR"]
@@ -241,3 +241,64 @@ def test_the_gradient_is_the_cheaper_trusted_solve_and_a_charge_is_at_least_one_
     assert SensitivityCosts(9, 2.0, 7.0, None).ratio("forward") == 3.5
     no_forward = SensitivityCosts(9, 1.0, None, 8.0)  # Chen: forward sensitivities are not finite
     assert no_forward.gradient == "adjoint" and not no_forward.jacobian
+
+
+def test_each_kind_of_method_gets_the_cheapest_way_unless_one_is_fixed():
+    from biobench.engines.costs import SensitivityCosts
+
+    small = SensitivityCosts(9, 1.0, 12.0, 30.0)  # differences (9 simulations) beat both solves
+    assert small.choose("jacobian") == small.choose("gradient") == "differences"
+    large = SensitivityCosts(80, 1.0, 60.0, 20.0)
+    assert large.choose("jacobian") == "forward" and large.choose("gradient") == "adjoint"
+    assert large.choose("gradient", "forward") == "forward" and large.choose("jacobian", "differences") == "differences"
+    assert large.choose("jacobian", "adjoint") == "forward"  # the adjoint gives no Jacobian: the cheapest that does
+    with pytest.raises(ProblemError, match="forward sensitivities fail"):
+        SensitivityCosts(80, 1.0, None, 20.0).choose("jacobian", "forward")
+
+
+@pytest.mark.parametrize("engine, way", [("amici:adjoint", "adjoint"), ("amici:differences", "differences")])
+def test_a_fixed_way_is_what_lbfgsb_uses_and_is_charged(engine, way, boehm, shared_cache, boehm_amici):
+    likelihood = likelihood_for(boehm, engine, say=lambda _: None)  # compiled and measured already: reused
+    assert likelihood.gradient_method == way and likelihood.costs == boehm_amici.costs
+    counting = _Counting(likelihood)
+    objective = Objective(counting, budget=300)
+    result = optimizers.get("lbfgsb")().minimize(objective, np.clip(boehm.x_true + 0.2, boehm.lower, boehm.upper),
+                                                 np.random.default_rng(0))
+    assert counting.solves == {"forward": 0, "adjoint": counting.solves["adjoint"]}
+    assert (counting.solves["adjoint"] > 0) == (way == "adjoint")
+    charged = counting.simulations + counting.solves["adjoint"] * likelihood.costs.ratio("adjoint")
+    assert result.n_evals == pytest.approx(charged)
+
+
+@pytest.mark.parametrize("roadrunner_ms, expected", [(1000.0, "amici"), (1e-3, "roadrunner"), (None, "amici")])
+def test_auto_runs_a_method_on_the_engine_measured_cheaper(roadrunner_ms, expected, boehm, shared_cache,
+                                                          boehm_amici, tmp_path):
+    import json
+
+    from biobench.engines.choice import resolve_engine
+    from biobench.runner import prepare_starts
+    from biobench.store import Store
+
+    # the timing a first run saves beside the compiled model, planted: the verdict must not depend on this CPU
+    times = boehm_amici.compiled.module_dir / f"engines-{boehm.key[:16]}.json"
+    times.write_text(json.dumps({"roadrunner_ms": roadrunner_ms, "amici_ms": 1.0, "forward_ms": 5.0,
+                                 "adjoint_ms": None}))
+    try:
+        said = []
+        for needs in (None, "jacobian", "gradient"):
+            assert resolve_engine(boehm, "auto", needs, say=said.append) == expected
+        assert all(f"auto for" in line and expected in line for line in said)
+        tasks, _, _ = prepare_starts(boehm, "random", "fides", n_starts=2, budget=100, seed=0,
+                                     store=Store(str(tmp_path / "r.sqlite")), engine="auto")
+        assert {task.start.engine for task in tasks} == {expected}  # the start's identity names the engine that ran
+    finally:
+        times.unlink()
+
+
+def test_bench_configs_name_engines_they_know():
+    from biobench.bench_config import BenchConfig
+
+    config = BenchConfig(models=["BIOMD0000000012"], engines=["auto", "amici:adjoint"])
+    assert config.engines == ["auto", "amici:adjoint"]
+    with pytest.raises(ConfigError, match="Did you mean 'amici:adjoint'"):
+        BenchConfig(models=["BIOMD0000000012"], engines=["amici:adjiont"])
