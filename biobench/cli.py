@@ -52,8 +52,14 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="biobench")
-def main() -> None:
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, envvar="BIOBENCH_THREADS",
+              help="Compute threads (BLAS, OpenMP, torch) per process; also the BIOBENCH_THREADS variable. More "
+                   "than one rarely helps biobench's small matrices and slows a shared machine.")
+def main(threads: int) -> None:
     """Benchmark parameter-estimation methods on SBML models from BioModels."""
+    from biobench.threads import limit_threads
+
+    limit_threads(threads)
     # Libraries' notices about their own future APIs are for developers, not users of this command.
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -210,11 +216,15 @@ def export(model_spec: str, out: str, config: str | None) -> None:
 @init_options_option
 @click.option("--opt-option", "opt_option", multiple=True, metavar="KEY=VALUE", help="Optimizer option; repeatable.")
 @engine_option
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Per start: a start still running then ends after its current evaluation, as if its budget "
+                   "were used [default: none, or the config's time_limit].")
 def run(model_spec, initializer, optimizer, starts, budget, seed, results, config, starts_file, init_option,
-        opt_option, engine) -> None:
+        opt_option, engine, time_limit) -> None:
     """Run a multistart of one initializer and one optimizer on a model, storing every start."""
     from biobench import metrics
     from biobench.engines import check_engine
+    from biobench.engines.choice import resolve_engine
     from biobench.initializers.guesses import read_starts_file
     from biobench.runner import run_starts
     from biobench.settings import load_run_settings
@@ -229,22 +239,31 @@ def run(model_spec, initializer, optimizer, starts, budget, seed, results, confi
     starts = starts or max(settings.starts, 0 if guesses is None else len(guesses))
     budget = budget or settings.budget
     seed = settings.seed if seed is None else seed
-    plan = _plan(init, opt, starts, budget)
+    time_limit = time_limit or settings.time_limit
+    engine = resolve_engine(prob, engine, opt.needs(), say=err_console.print)  # auto: the engine that will run
+    plan = _plan(init, opt, starts, budget) + (f", at most {time_limit:g} s each" if time_limit else "")
     on_engine = "" if engine == "roadrunner" else f" on {engine}"
     console.print(f"{prob.model.name} ({prob.problem_id}): {prob.n_parameters} parameters, {prob.n_data} data points; "
                   f"{initializer} + {optimizer}{on_engine}, {plan}, seed {seed}")
     best = [float("inf")]
     with starts_progress(best=True) as progress, stored_on_interrupt(progress, store.url):
         task = progress.add_task("preparing starts", total=starts, best="-")
+        within = progress.add_task("evaluations", total=budget, best="-", visible=False)
 
         def done(record) -> None:
             best[0] = min(best[0], record.fval_best)
             progress.update(task, advance=1, best=fmt(best[0]))
+            progress.update(within, visible=False)
+
+        def evaluations(start_index: int, n_evals: float) -> None:
+            progress.update(within, description=f"start {start_index + 1}", completed=min(n_evals, budget),
+                            visible=True)
 
         summary = run_starts(prob, initializer, optimizer, n_starts=starts, budget=budget, seed=seed, store=store,
                              init_options=init.options, opt_options=opt.options, guesses=guesses,
-                             progress=stage_reporter(progress), engine=engine,
-                             on_ready=lambda: progress.update(task, description="starts"), on_done=done)
+                             progress=stage_reporter(progress), engine=engine, time_limit=time_limit,
+                             on_ready=lambda: progress.update(task, description="starts"), on_done=done,
+                             on_evals=evaluations)
         progress.update(task, completed=starts)
     if summary.skipped:
         console.print(f"{summary.skipped} of {starts} starts were already in the store ({store.url}) and were skipped.")

@@ -15,6 +15,7 @@ from multiprocessing import get_context
 
 from biobench.errors import ConfigError, ExecutorError
 from biobench.engines import likelihood_for
+from biobench.threads import limit_threads, threads_per_worker
 from biobench.problem import Problem
 from biobench.records import RunRecord
 from biobench.runner import StartTask, execute, killed_record
@@ -26,33 +27,8 @@ _problems: dict[str, Problem] = {}
 _likelihoods: dict[tuple[str, str], object] = {}  # (problem key, engine) -> its compiled likelihood
 
 
-# Environment variables the thread pools of OpenMP (torch), MKL and OpenBLAS read when they load.
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-
-
 def _install(problems: dict[str, Problem]) -> None:
     _problems.update(problems)
-
-
-def threads_per_worker(workers: int) -> int:
-    """This machine's cores shared among ``workers`` processes (at least one each)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, cores // workers)
-
-
-def limit_threads(threads: int) -> None:
-    """Cap this process's compute threads: the pools already loaded (numpy's BLAS) through threadpoolctl, and
-    those loaded later (torch's OpenMP, on first use) through the environment they read.
-
-    Every library sizes its pool to the whole machine, so two workers on two cores each run two
-    threads that spin-wait on each other's core: on a 2-core machine, a bench of four ``surrogate``
-    starts with two workers took 153 s with two threads per worker and 12 s with one.
-    """
-    from threadpoolctl import threadpool_limits
-
-    for name in THREAD_VARIABLES:
-        os.environ[name] = str(threads)
-    threadpool_limits(limits=threads)
 
 
 def _start_worker(problems: dict[str, Problem], threads: int) -> None:

@@ -41,7 +41,8 @@ class BudgetExhausted(Exception):
 class Objective:
     """Negative log-likelihood over scaled parameters, for one start: counted, budgeted, traced."""
 
-    def __init__(self, likelihood: Likelihood, budget: int | None = None, time_limit: float | None = None) -> None:
+    def __init__(self, likelihood: Likelihood, budget: int | None = None, time_limit: float | None = None,
+                 on_progress=None) -> None:
         if budget is not None and budget <= 0:
             raise ValueError("budget must be a positive number of evaluations")
         self.likelihood = likelihood
@@ -59,6 +60,10 @@ class Objective:
         self._recent: dict[bytes, tuple[np.ndarray, float]] = {}
         self._last_derivatives: tuple[bytes, Derivatives] | None = None  # methods ask for one point again at once
         self._exhausted = False
+        # ``on_progress(n_evals)``, about every hundredth of the budget: a progress bar within a start
+        self._on_progress = on_progress
+        self._report_step = max(1.0, (budget or 100) / 100)
+        self._next_report = 0.0
         self._t0 = time.perf_counter()
         self._cpu0 = time.process_time()
         self._sim0 = likelihood.simulator.seconds
@@ -125,6 +130,9 @@ class Objective:
             raise BudgetExhausted(f"time limit of {self.time_limit:g} s per start reached after "
                                   f"{self.n_evals:.0f} evaluations")
         self.n_evals += cost
+        if self._on_progress is not None and self.n_evals >= self._next_report:
+            self._next_report = self.n_evals + self._report_step
+            self._on_progress(self.n_evals)
 
     def _book(self, key: bytes, x: np.ndarray, evaluated) -> tuple[np.ndarray, float]:
         """Count a failure, keep the best and the history, remember the point."""

@@ -173,10 +173,11 @@ def _spare_points(problem: Problem, init: Initializer, n_starts: int, seed: int,
     return points.reshape(n_starts, SPARES_PER_START, problem.n_parameters)
 
 
-def execute(likelihood: Likelihood, task: StartTask) -> RunRecord:
-    """Run one start on a fresh per-start objective over the problem's compiled likelihood; the caller stores it."""
+def execute(likelihood: Likelihood, task: StartTask, on_progress=None) -> RunRecord:
+    """Run one start on a fresh per-start objective over the problem's compiled likelihood; the caller stores it.
+    ``on_progress(n_evals)`` hears the start's evaluations as they are charged."""
     opt = optimizers.get(task.start.optimizer)(**task.start.opt_options)
-    objective = Objective(likelihood, budget=task.start.budget, time_limit=task.time_limit)
+    objective = Objective(likelihood, budget=task.start.budget, time_limit=task.time_limit, on_progress=on_progress)
     result = opt.minimize(objective, task.x0, np.random.default_rng(task.rng), artifacts=Path(task.artifacts),
                           spares=task.spares)
     return RunRecord(start=task.start, model_id=task.model_id, pilot_evals=task.pilot_evals,
@@ -205,6 +206,7 @@ def run_starts(
     store: Store,
     on_ready: Callable[[], None] | None = None,
     on_done: Callable[[RunRecord], None] | None = None,
+    on_evals: Callable[[int, float], None] | None = None,
     only: Collection[int] | None = None,
     **settings,
 ) -> RunSummary:
@@ -223,7 +225,8 @@ def run_starts(
     likelihood = likelihood_for(problem, tasks[0].start.engine) if tasks else None
     records = []
     for task in tasks:
-        record = execute(likelihood, task)
+        index = task.start.start_index
+        record = execute(likelihood, task, None if on_evals is None else lambda n, i=index: on_evals(i, n))
         store.add_run(record)
         records.append(record)
         if on_done is not None:

@@ -119,6 +119,8 @@ class RunSettings(_Strict):
     starts: int = Field(10, ge=1)
     budget: int = Field(1000, ge=1)  # objective evaluations per start
     seed: int = Field(0, ge=0)
+    # seconds per start, as in bench configs: a start still running then ends after its current evaluation
+    time_limit: float | None = Field(None, gt=0)
     options: dict[str, dict[str, Any]] = {}  # method name -> its options, e.g. {"bo": {"max_evals": 50}}
 
 

@@ -12,7 +12,7 @@ from biobench.initializers.generative.ccgan import SOFT_THRESHOLD, Vicinity
 from biobench.initializers.generative.training_data import TrainingSet
 
 OPTIONS = {"cvae": {"max_epochs": 200, "patience": 20}, "cvae-transformer": {"max_epochs": 200, "patience": 20},
-           "ccgan": {"max_iterations": 1500, "patience": 30}}
+           "ccgan": {"max_iterations": 3000, "patience": 30}}
 
 
 def known_answer(n: int = 400, seed: int = 0) -> TrainingSet:
@@ -48,8 +48,11 @@ def test_generation_follows_the_condition(name):
     assert np.isfinite(value) and len(curves["val_loss"]) >= 1
     generator = torch.Generator().manual_seed(1)
     low, high = model.generate(np.full(300, 0.2), generator), model.generate(np.full(300, 0.8), generator)
-    assert abs(np.median(low[:, 0]) - 0.2) < 0.1 and abs(np.median(high[:, 0]) - 0.8) < 0.1
-    assert np.std(high[:, 1]) > 0.1  # the free parameter is not collapsed onto one value
+    # A network that ignored the condition would put both medians near 0.5 (0.3 off). Over eight training seeds
+    # (a stand-in for another CPU's arithmetic) the CCGAN's medians ended at most 0.086 off and the free
+    # parameter's spread at least 0.112 (uniform: 0.29); the bounds keep a margin on both sides.
+    assert abs(np.median(low[:, 0]) - 0.2) < 0.15 and abs(np.median(high[:, 0]) - 0.8) < 0.15
+    assert np.std(high[:, 1]) > 0.05  # the free parameter is not collapsed onto one value
 
 
 def test_the_transformer_tells_its_parameter_tokens_apart():
