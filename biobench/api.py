@@ -31,12 +31,12 @@ _DICT_COLUMNS = ("opt_options", "extras")
 
 def load_results(results: str | os.PathLike | None = None, model_id: str | None = None) -> pd.DataFrame:
     """Every stored start: methods, seed, x0, fval0, x_best, fval_best, counts, times, problem info."""
-    return Store(results).runs_frame(model_id=model_id)
+    return Store(results, must_exist=True).runs_frame(model_id=model_id)
 
 
 def load_traces(results: str | os.PathLike | None = None) -> pd.DataFrame:
     """Best-so-far traces (run_id, eval_index, fval_best, seconds), joinable to load_results on run_id."""
-    return Store(results).traces_frame()
+    return Store(results, must_exist=True).traces_frame()
 
 
 def leaderboard(results: str | os.PathLike | None = None, model_id: str | None = None,

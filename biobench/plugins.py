@@ -9,6 +9,7 @@ method is used exactly like a built-in one (``--init NAME``, ``--opt NAME``).
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from importlib.metadata import entry_points
 from typing import Any, ClassVar, Generic, TypeVar, get_args
@@ -41,7 +42,8 @@ def describe_options(options: type[PluginOptions]) -> str:
         choices = get_args(info.annotation)
         detail = " | ".join(map(str, choices)) if choices and all(isinstance(c, str) for c in choices) else \
             ", ".join(limits)
-        parts.append(f"{name}={info.default!r}" + (f" ({detail})" if detail else ""))
+        default = info.get_default(call_default_factory=True)  # a default_factory's value, not PydanticUndefined
+        parts.append(f"{name}={default!r}" + (f" ({detail})" if detail else ""))
     return ", ".join(parts) or "none"
 
 
@@ -128,10 +130,11 @@ class Registry(Generic[T]):
         try:
             return self._items[name]
         except KeyError:
-            raise PluginError(
-                f"unknown {self.kind} {name!r}; available: {', '.join(sorted(self._items))}. "
-                "Run 'biobench plugins' to see them all."
-            ) from None
+            known = self.names()  # the lazily registered ones too (the learning initializers, bo, ...)
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise PluginError(f"unknown {self.kind} {name!r}; available: {', '.join(known)}.{hint} "
+                              "Run 'biobench plugins' to see them all.") from None
 
     def names(self) -> list[str]:
         self._load_entry_points()

@@ -33,7 +33,7 @@ def runs_command(model_id: str | None, results: str | None, fmt_: str, out: str 
     from biobench.api import export_runs
     from biobench.store import Store
 
-    frame = Store(results).runs_frame(model_id=_model_filter(model_id))
+    frame = Store(results, must_exist=True).runs_frame(model_id=_model_filter(model_id))
     if fmt_ != "table":
         text = export_runs(frame, fmt_, out)
         if out is None:
@@ -58,7 +58,7 @@ def leaderboard_command(model_id: str | None, results: str | None, delta: float,
     from biobench import metrics
     from biobench.store import Store
 
-    runs = Store(results).runs_frame(model_id=_model_filter(model_id))
+    runs = Store(results, must_exist=True).runs_frame(model_id=_model_filter(model_id))
     if runs.empty:
         console.print(NO_RUNS)
         return
@@ -82,16 +82,18 @@ def leaderboard_command(model_id: str | None, results: str | None, delta: float,
 
 @click.command()
 @results_option
-@click.option("--out", default="results/report", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for report.html.")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Folder for report.html [default: results/report in the home folder ($BIOBENCH_HOME or here)].")
 @click.option("--delta", type=click.FloatRange(min=0), default=DEFAULT_DELTA, show_default=True)
 @click.option("--surrogates", type=click.Path(file_okay=False),
               help="Folder of 'biobench surrogate' networks to include [default: surrogates, when it exists].")
 def report(results: str | None, out: str, delta: float, surrogates: str | None) -> None:
     """Write a self-contained HTML report with leaderboards and figures."""
     from biobench.report import build_report
-    from biobench.report.saved_surrogates import DEFAULT_FOLDER
+    from biobench.home import under_home
+    from biobench.report.saved_surrogates import default_folder
 
-    if surrogates is None and DEFAULT_FOLDER.is_dir():
-        surrogates = str(DEFAULT_FOLDER)
+    if surrogates is None and default_folder().is_dir():
+        surrogates = str(default_folder())
+    out = out or str(under_home("results/report"))
     console.print(f"report written to {build_report(results, out, delta, surrogates)}")

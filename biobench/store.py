@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from biobench.home import under_home
 from biobench.errors import StoreError
 from biobench.records import RunRecord
 
@@ -141,7 +142,7 @@ def _now() -> str:
 
 def results_url(location: str | os.PathLike | None = None) -> str:
     """An SQLAlchemy URL from a path, a URL, ``$BIOBENCH_RESULTS`` or the default."""
-    location = str(location or os.environ.get(RESULTS_ENV) or DEFAULT_RESULTS)
+    location = str(location or os.environ.get(RESULTS_ENV) or under_home(DEFAULT_RESULTS))
     if location.startswith(("postgresql://", "postgres://")):  # the driver biobench installs: psycopg 3
         return "postgresql+psycopg://" + location.split("://", 1)[1]
     if "://" in location:
@@ -164,7 +165,11 @@ def results_url(location: str | os.PathLike | None = None) -> str:
 class Store:
     """Reads and writes run records; the only module that knows the schema."""
 
-    def __init__(self, location: str | os.PathLike | None = None) -> None:
+    def __init__(self, location: str | os.PathLike | None = None, must_exist: bool = False) -> None:
+        """``must_exist``: a command that only reads results refuses an SQLite store that is not there, rather
+        than creating an empty one under a misspelled name."""
+        if must_exist:
+            self._refuse_missing(location)
         self.url = results_url(location)
         try:
             self.engine = sa.create_engine(self.url)
@@ -179,6 +184,18 @@ class Store:
             raise StoreError(f"cannot open the results store {self.url}: {exc}. "
                              "Pass --results with a writable path or a valid SQLAlchemy URL.") from None
         self._versions = _versions()
+
+    @staticmethod
+    def _refuse_missing(location) -> None:
+        shown = str(location or os.environ.get(RESULTS_ENV) or under_home(DEFAULT_RESULTS))
+        if "://" in shown:
+            return  # a database server: its tables are created on first use, nothing to misspell into a file
+        path = Path(shown)
+        if path.is_dir() or shown.endswith(("/", os.sep)):
+            path = path / Path(DEFAULT_RESULTS).name
+        if not path.is_file():
+            raise StoreError(f"no results store at {path}: run 'biobench run' or 'biobench bench' first, or pass "
+                             "--results with the store's path (or set BIOBENCH_RESULTS).")
 
     def add_problem(self, problem, f_true: float) -> None:
         """Record a problem once; later calls with the same key (from any process) are no-ops."""

@@ -76,6 +76,27 @@ def test_run_with_config_file(tmp_path):
     assert len(runs) == 2 and {r["seed"] for r in runs} == {4} and all(r["n_evals"] <= 40 for r in runs)
 
 
+def test_a_time_limit_ends_each_start_and_says_so(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("time_limit: 1.0e-6\nproblem:\n  time: {end: 10, n: 6}\n")  # in a run config as in bench's
+    store = str(tmp_path / "r.sqlite")
+    result = invoke("run", "--model", TWO_STEP, "--config", str(config), "--results", store, "--starts", "2")
+    assert result.exit_code == 0, result.output
+    runs = json.loads(invoke("runs", "--results", store, "--format", "json").output)
+    assert all("time limit of 1e-06 s per start" in r["message"] and r["n_evals"] <= 2 for r in runs)
+    result = invoke("run", "--model", TWO_STEP, "--config", str(config), "--results", str(tmp_path / "s.sqlite"),
+                    "--starts", "1", "--time-limit", "1e-6")
+    assert "at most 1e-06 s each" in result.output
+
+
+@pytest.mark.parametrize("command", [["leaderboard"], ["runs"], ["report"], ["recommend", "--model", "BIOMD12"]])
+def test_a_command_that_reads_results_refuses_a_store_that_is_not_there(command, tmp_path):
+    missing = tmp_path / "misspelt.sqlite"
+    result = CliRunner().invoke(main, [*command, "--results", str(missing)])
+    assert result.exit_code != 0 and "no results store at" in result.output
+    assert not missing.exists()  # and no empty store is left under the wrong name
+
+
 def test_problem_json_describes_parameters_and_objective():
     result = invoke("problem", "--model", TWO_STEP, "--format", "json")
     info = json.loads(result.output)

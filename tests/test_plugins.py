@@ -68,3 +68,16 @@ def test_the_torch_family_is_listed_without_importing_torch_and_loads_when_asked
             "assert initializers.get('ccgan').name == 'ccgan' and 'torch' in sys.modules")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_an_unknown_name_lists_every_plugin_and_suggests_the_closest():
+    with pytest.raises(PluginError) as caught:
+        initializers.get("cvea")
+    message = str(caught.value)
+    assert "Did you mean 'cvae'?" in message
+    for lazily_registered in ("cvae", "ccgan", "amortized"):  # registered when first asked for, listed anyway
+        assert lazily_registered in message
+
+
+def test_a_default_built_by_a_factory_is_listed_as_its_value():
+    assert "local_options={}" in describe_options(optimizers.get("ess").Options)

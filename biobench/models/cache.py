@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from biobench.home import under_home
 from biobench.atomic import atomic_write_bytes, atomic_write_text
 from biobench.models.ids import normalize_model_id
 
@@ -22,7 +23,7 @@ DEFAULT_CACHE_DIR = "models_cache"
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get(CACHE_DIR_ENV) or DEFAULT_CACHE_DIR)
+    return Path(os.environ.get(CACHE_DIR_ENV) or under_home(DEFAULT_CACHE_DIR))
 
 
 @dataclass(frozen=True)

@@ -88,12 +88,13 @@ def report_figures(store: Store, delta: float = metrics.DEFAULT_DELTA) -> list[f
 def build_report(results: str | None = None, out: str | Path = "results/report",
                  delta: float = metrics.DEFAULT_DELTA, surrogates: str | Path | None = None) -> Path:
     """Write ``<out>/report.html`` and return its path; ``surrogates`` is a folder of ``biobench surrogate``'s
-    networks to include."""
+    networks to include (those of the problems in the store)."""
     found = saved_surrogates.saved_surrogates(surrogates)  # a folder the user named but that is missing: now
-    store = Store(results)
+    store = Store(results, must_exist=True)
     stored = store.runs_frame()
     if stored.empty:
         raise StoreError(f"the store {store.url} holds no runs; run 'biobench run' first.")
+    found = [(config, png) for config, png in found if config.get("problem_key") in set(stored["problem_key"])]
     board = metrics.per_problem(stored, delta)
     sections: list[tuple[str, str]] = [
         ("Leaderboard per problem", _table_html(board[metrics.LEADERBOARD_COLUMNS])),

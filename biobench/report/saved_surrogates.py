@@ -16,11 +16,16 @@ import numpy as np
 import pandas as pd
 
 from biobench.errors import ConfigError
+from biobench.home import under_home
 from biobench.saved_networks import CONFIG
 from biobench.surrogate.build import training_seconds
 from biobench.surrogate.quality import worst_observable
 
-DEFAULT_FOLDER = Path("surrogates")  # where ``biobench surrogate`` saves by default
+SURROGATES_FOLDER = "surrogates"  # under the home folder (biobench.home): where ``biobench surrogate`` saves
+
+
+def default_folder() -> Path:
+    return under_home(SURROGATES_FOLDER)
 
 
 def saved_surrogates(folder: str | Path | None) -> list[tuple[dict, Path | None]]:

@@ -40,8 +40,9 @@ from biobench.surrogate.build import ARCHITECTURES, SurrogateOptions
 @click.option("--fine-tune", is_flag=True,
               help="After the fit on compressed outputs, train on the error in the simulator's units (R^2's).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", default="surrogates", show_default=True, type=click.Path(file_okay=False),
-              help="Folder of saved surrogates; one is reused when problem and options match.")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Folder of saved surrogates; one is reused when problem and options match [default: surrogates "
+                   "in the home folder ($BIOBENCH_HOME or here)].")
 @click.option("--retrain", is_flag=True, help="Train again even when a saved surrogate matches.")
 @click.option("--format", "fmt_", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def surrogate_command(model_spec, config, n_train, n_test, arch, state, members, layers, width, design, time_limit,
@@ -56,7 +57,10 @@ def surrogate_command(model_spec, config, n_train, n_test, arch, state, members,
                                time_limit=time_limit, max_epochs=max_epochs, arch=arch, state=tuple(state or ()),
                                members=members, refine=refine, fine_tune=fine_tune).validated()  # before the model loads
     problem = load_problem(model_spec, load_run_settings(config).problem, notify=notify)
-    trained = train_surrogate(problem, options, Path(out), retrain=retrain, progress=stage_reporter())
+    from biobench.report.saved_surrogates import default_folder
+
+    trained = train_surrogate(problem, options, Path(out) if out else default_folder(), retrain=retrain,
+                              progress=stage_reporter())
     config_out = trained.config
     figure = None
     if trained.folder is not None and "pairs" in config_out["quality"]["objective"]:
