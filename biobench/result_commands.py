@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
+from biobench.errors import ConfigError
 from biobench.metrics import DEFAULT_DELTA
-from biobench.terminal import console, print_frame, print_runs
+from biobench.terminal import console, fmt, print_frame, print_runs
 
-RESULTS_HELP = "Results store: a path, or an SQLAlchemy URL [default: $BIOBENCH_RESULTS or results/biobench.sqlite]."
+RESULTS_HELP = ("Results store: a path, or an SQLAlchemy URL [default: $BIOBENCH_RESULTS, or results/biobench.sqlite in "
+                "the home folder: $BIOBENCH_HOME or here].")
 NO_RUNS = "No runs stored yet. Try: biobench run --model BIOMD0000000012"
 results_option = click.option("--results", help=RESULTS_HELP)
 
@@ -28,13 +31,18 @@ def _model_filter(model_id: str | None) -> str | None:
               show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of the terminal "
               "(required for parquet).")
-def runs_command(model_id: str | None, results: str | None, fmt_: str, out: str | None) -> None:
+@click.option("--params", is_flag=True, help="The fitted parameters instead: the best start of each problem and "
+              "method, one row per parameter id, in natural units beside nominal value and bounds.")
+def runs_command(model_id: str | None, results: str | None, fmt_: str, out: str | None, params: bool) -> None:
     """List stored runs, one row per start (x0 and x_best included); export for pandas."""
     from biobench.api import export_runs
     from biobench.store import Store
 
-    frame = Store(results, must_exist=True).runs_frame(model_id=_model_filter(model_id))
-    if fmt_ != "table":
+    store = Store(results, must_exist=True)
+    frame = store.runs_frame(model_id=_model_filter(model_id))
+    if params:
+        _print_fitted(frame, store, fmt_, out)
+    elif fmt_ != "table":
         text = export_runs(frame, fmt_, out)
         if out is None:
             click.echo(text, nl=fmt_ == "json")
@@ -44,6 +52,32 @@ def runs_command(model_id: str | None, results: str | None, fmt_: str, out: str 
         console.print(NO_RUNS)
     else:
         print_runs(frame)
+
+
+def _print_fitted(runs, store, fmt_: str, out: str | None) -> None:
+    from biobench.fitted import fitted_parameters
+
+    fitted = fitted_parameters(runs, store.problems_frame())
+    if fmt_ == "table":
+        if fitted.empty:
+            console.print(NO_RUNS)
+        for (problem, method), rows in fitted.groupby(["problem_id", "method"], sort=False):
+            print_frame(rows.drop(columns=["problem_id", "method", "run_id", "fval_best"]),
+                        f"{problem}: {method}, best start (run {rows['run_id'].iloc[0]}, fval "
+                        f"{fmt(rows['fval_best'].iloc[0])})")
+        return
+    if fmt_ == "parquet" and out is None:
+        raise ConfigError("--format parquet needs --out FILE.")
+    if fmt_ == "parquet":
+        fitted.to_parquet(out)
+        console.print(f"{fitted['run_id'].nunique()} fits written to {out}")
+        return
+    text = fitted.to_csv(index=False) if fmt_ == "csv" else fitted.to_json(orient="records", indent=1)
+    if out is None:
+        click.echo(text, nl=fmt_ == "json")
+    else:
+        Path(out).write_text(text)
+        console.print(f"{fitted['run_id'].nunique()} fits written to {out}")
 
 
 @click.command("leaderboard")

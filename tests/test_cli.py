@@ -7,6 +7,7 @@ import json
 import re
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -42,6 +43,14 @@ def test_run_then_runs_in_every_format(tmp_path):
 
     table = invoke("runs", "--results", store, "--model", "two_step")
     assert table.exit_code == 0 and "two_step" in table.output
+
+    # the fitted values of the best start, per parameter id, in natural units (the store keeps log10 values)
+    fitted = pd.read_csv(io.StringIO(invoke("runs", "--results", store, "--params", "--format", "csv").output))
+    best = frame.loc[frame["fval_best"].idxmin()]
+    assert list(fitted["parameter"]) == ["k1", "R2_k2"] and set(fitted["run_id"]) == {best["run_id"]}
+    np.testing.assert_allclose(np.log10(fitted["estimate"]), json.loads(best["x_best_scaled"]), rtol=1e-12)
+    assert (fitted["lower"] < fitted["nominal"]).all() and (fitted["nominal"] < fitted["upper"]).all()
+    assert "estimate" in invoke("runs", "--results", store, "--params").output
 
 
 def test_run_header_states_the_evaluations_each_method_really_uses(tmp_path):
