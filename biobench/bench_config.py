@@ -4,7 +4,8 @@ A method list entry is a name (``lhs``) or a one-key mapping to its options
 (``{ga: {pop_size: 10}}``). A model entry is a BioModels ID, an SBML path, the name
 of a suite (``suite:offline``, ``suite:biomodels-small``), or a folder whose SBML files
 (``*.xml``, ``*.sbml``, sorted by name) are the suite (``dir:../shared/biomodels/models``;
-relative to the current directory, as SBML paths are).
+relative to the current directory, as SBML paths are), or a collection folder of PEtab
+problems, one sub-folder each (``petab_dir:../shared/benchmark_models_petab``).
 """
 
 from __future__ import annotations
@@ -98,6 +99,8 @@ class BenchConfig(_Strict):
                 specs += SUITES[name]
             elif entry.startswith("dir:"):
                 specs += sbml_files(entry.removeprefix("dir:"))
+            elif entry.startswith("petab_dir:"):
+                specs += petab_problems(entry.removeprefix("petab_dir:"))
             else:
                 specs.append(entry)
         return list(dict.fromkeys(specs))
@@ -117,6 +120,25 @@ def sbml_files(folder: str) -> list[str]:
     if not files:
         raise ConfigError(f"models: dir:{folder} holds no SBML files (*.xml, *.sbml).")
     return [str(f) for f in files]
+
+
+def petab_problems(folder: str) -> list[str]:
+    """The PEtab problems of a collection folder (Benchmark-Models-PEtab's layout: one sub-folder per problem
+    holding ``<name>.yaml`` or ``problem.yaml``), sorted by name; a folder with none is a config error."""
+    path = Path(folder).expanduser()
+    if not path.is_dir():
+        raise ConfigError(f"models: petab_dir:{folder}: no such folder (relative paths start at the current "
+                          f"directory, {Path.cwd()}).")
+    found = []
+    for sub in sorted(p for p in path.iterdir() if p.is_dir()):
+        named = [sub / f"{sub.name}.yaml", sub / "problem.yaml"]
+        yaml = next((candidate for candidate in named if candidate.is_file()), None)
+        if yaml is not None:
+            found.append(str(yaml))
+    if not found:
+        raise ConfigError(f"models: petab_dir:{folder} holds no PEtab problems (sub-folders with <name>.yaml or "
+                          "problem.yaml).")
+    return found
 
 
 def load_bench_config(path: str | Path) -> BenchConfig:

@@ -29,10 +29,20 @@ def fmt(value: float) -> str:
     return f"{value:.6g}"
 
 
-def cell(value) -> str:
-    """A table cell: whole numbers without a decimal point (counts that pandas made floats), NaN as -."""
+# Columns whose values a modeller compares in the last digits (objective values, estimates): six significant
+# digits; every other number (rates, seconds, shares) three, which is what its measurement carries.
+_PRECISE = ("fval", "f_ref", "f ref", "estimate", "nominal", "lower", "upper", "reference")
+
+
+def cell(value, precise: bool = True) -> str:
+    """A table cell: whole numbers without a decimal point (counts that pandas made floats) and with thousands
+    separators, NaN as -, other numbers to six significant digits (``precise``) or three."""
     if isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
+        return f"{int(value):,}" if abs(value) >= 10_000 else str(int(value))
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return f"{int(value):,}" if abs(value) >= 10_000 else str(int(value))
+    if isinstance(value, float) and math.isfinite(value) and not precise:
+        return f"{value:.3g}" if abs(value) < 1e4 else f"{value:,.0f}"
     return fmt(value) if isinstance(value, float) else str(value)
 
 
@@ -51,9 +61,13 @@ def print_frame(frame, title: str) -> None:
     table = Table(title=title)
     for column in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[column])
-        table.add_column(column.replace("_", " "), justify="right" if numeric else "left", no_wrap=not numeric)
+        header = column.replace("_", " ")
+        # wide enough for the header's longest word: a narrow terminal must not turn "converged" into "converg…"
+        table.add_column(header, justify="right" if numeric else "left", overflow="fold",
+                         min_width=max(map(len, header.split())) if numeric else None)
+    precise = [any(word in str(column) for word in _PRECISE) for column in frame.columns]
     for row in frame.itertuples(index=False):
-        table.add_row(*map(cell, row))
+        table.add_row(*(cell(value, exact) for value, exact in zip(row, precise)))
     console.print(table)
 
 

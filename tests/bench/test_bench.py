@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import shlex
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -90,6 +91,19 @@ def test_a_folder_is_a_suite_and_a_model_that_cannot_be_a_problem_is_refused_not
     empty.mkdir()
     with pytest.raises(ConfigError, match="holds no SBML files"):
         load_bench_config(write(tmp_path, f"models: ['dir:{empty}']\n")).model_specs()
+
+
+def test_a_collection_folder_of_petab_problems_is_a_source(tmp_path):
+    collection = tmp_path / "collection"
+    shutil.copytree(DATA / "benchmark_models_petab" / "Boehm_JProteomeRes2014", collection / "Boehm_JProteomeRes2014")
+    shutil.copytree(DATA / "petab_two_step", collection / "petab_two_step")
+    (collection / "LICENSE").write_text("a file, not a problem")
+    (collection / "notes").mkdir()  # a folder without a problem file
+    config = load_bench_config(write(tmp_path, f"models: ['petab_dir:{collection}']\n"))
+    assert config.model_specs() == [str(collection / "Boehm_JProteomeRes2014" / "Boehm_JProteomeRes2014.yaml"),
+                                     str(collection / "petab_two_step" / "petab_two_step.yaml")]
+    with pytest.raises(ConfigError, match="holds no PEtab problems"):
+        load_bench_config(write(tmp_path, f"models: ['petab_dir:{collection / 'notes'}']\n")).model_specs()
 
 
 def test_a_build_past_its_time_limit_is_refused_and_one_within_it_is_built_in_a_worker(tmp_path):

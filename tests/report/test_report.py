@@ -175,6 +175,9 @@ def test_petab_problems_have_no_parameter_recovery(petab_problem, tmp_path):
 
 
 def test_empty_store_is_a_clear_error(tmp_path):
+    with pytest.raises(StoreError, match="no results store at"):
+        build_report(str(tmp_path / "missing.sqlite"), tmp_path / "out")
+    Store(str(tmp_path / "empty.sqlite"))  # created, but nothing run into it
     with pytest.raises(StoreError, match="holds no runs"):
         build_report(str(tmp_path / "empty.sqlite"), tmp_path / "out")
 
