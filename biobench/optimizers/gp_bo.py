@@ -107,7 +107,8 @@ class SkoptGaussianProcess(ModelBasedOptimizer):
         n_points: int = Field(1000, ge=10)  # uniform acquisition candidates per step (as many again near the best)
         refit_growth: float = Field(1.2, ge=1.0)  # re-optimize kernel hyperparameters when the points grew this much
 
-    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
+    def _search(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator,
+                artifacts: Path | None) -> tuple:
         n_calls = self.options["max_evals"]
         lower, span = objective.lower, objective.upper - objective.lower
         surrogate = AsinhSurrogate(objective)

@@ -47,8 +47,25 @@ def test_bo_finds_the_two_step_optimum_within_its_max_evals(two_step_problem):
     likelihood = Likelihood(two_step_problem)
     truth = likelihood.fval(two_step_problem.x_true)
     rng = np.random.default_rng(0)
-    bo = optimizers.get("bo")(max_evals=40, n_initial=10)
+    bo = optimizers.get("bo")(max_evals=40, n_initial=10, polish="none")
     design = np.random.default_rng(5).uniform(two_step_problem.lower, two_step_problem.upper, (10, 2))
     result = bo.minimize(Objective(likelihood, 1000), design, rng)
     assert result.n_evals == 40 and result.status == "stopped"
     assert result.fval_best < truth + 5 and result.fval_best < min(likelihood.fval(x) for x in design) - 100
+
+
+def test_the_polish_goes_on_from_bos_best_point_with_the_rest_of_the_budget(two_step_problem):
+    """BO finds the basin, a local search its bottom: the polish starts at the search's best point, and
+    every evaluation of both is charged to the start."""
+    likelihood = Likelihood(two_step_problem)
+    truth = likelihood.fval(two_step_problem.x_true)
+    design = np.random.default_rng(5).uniform(two_step_problem.lower, two_step_problem.upper, (10, 2))
+    search = optimizers.get("bo")(max_evals=20, n_initial=10, polish="none").minimize(
+        Objective(likelihood, 300), design, np.random.default_rng(0))
+    objective = Objective(likelihood, 300)
+    polished = optimizers.get("bo")(max_evals=20, n_initial=10).minimize(objective, design, np.random.default_rng(0))
+    assert objective.history[19][1] == pytest.approx(search.evaluations[19][1])  # the same search first
+    assert 20 < polished.n_evals <= 300 and polished.n_evals == len(objective.history)
+    assert polished.fval_best < search.fval_best and polished.fval_best < truth + 1e-3
+    assert "then local from the best point" in polished.message
+    assert optimizers.get("bo")().evaluations_used(1000) == 1000  # the run header says the whole budget is used
