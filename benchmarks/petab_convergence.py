@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 from biobench import metrics
-from biobench.engines import ENGINES
+from biobench.engines import ENGINE_NAMES
 from biobench.runner import run_starts
 from biobench.settings import ProblemSettings
 from biobench.sources import load_problem
@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument("--init", default="random")
     parser.add_argument("--seed", type=int, default=0, help="seeds the start points (other seeds: more starts)")
     parser.add_argument("--only", type=int, nargs="+", help="run only these start indices")
-    parser.add_argument("--engines", nargs="+", default=["roadrunner"], choices=ENGINES)
+    parser.add_argument("--engines", nargs="+", default=["roadrunner"], choices=ENGINE_NAMES)
     parser.add_argument("--store", type=Path, help="keep the starts in this store (default: a temporary one)")
     args = parser.parse_args()
     methods = [parse_method(entry, args) for entry in args.methods]  # a bad --only is refused before any work
@@ -87,7 +87,10 @@ def main() -> None:
                     run_starts(problem, args.init, method, n_starts=starts, budget=budget, seed=args.seed,
                                store=store, opt_options=settings, only=args.only, engine=engine)
                     label = method + (f" ({', '.join(f'{k}={v}' for k, v in settings.items())})" if settings else "")
-                    label += "" if engine == "roadrunner" else f" [{engine}]"
+                    frame = store.runs_frame()
+                    ran = sorted(set(frame.loc[~frame["run_id"].isin(stored), "engine"]))  # auto: the engine chosen
+                    shown = engine if engine != "auto" else "auto: " + "/".join(ran)
+                    label += "" if shown == "roadrunner" else f" [{shown}]"
                     if args.only:
                         label += f" (starts {' '.join(map(str, args.only))} of {starts}, seed {args.seed})"
                     entries.append((label, set(store.runs_frame()["run_id"]) - stored))

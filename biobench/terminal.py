@@ -67,7 +67,9 @@ def print_frame(frame, title: str) -> None:
                          min_width=max(map(len, header.split())) if numeric else None)
     precise = [any(word in str(column) for word in _PRECISE) for column in frame.columns]
     for row in frame.itertuples(index=False):
-        table.add_row(*(cell(value, exact) for value, exact in zip(row, precise)))
+        # a (quantity, value) table: the quantity's name says how precise its value is
+        named = len(row) == 2 and isinstance(row[0], str) and any(word in row[0] for word in _PRECISE)
+        table.add_row(*(cell(value, exact or named) for value, exact in zip(row, precise)))
     console.print(table)
 
 
