@@ -80,6 +80,11 @@ def _print_fitted(runs, store, fmt_: str, out: str | None) -> None:
         console.print(f"{fitted['run_id'].nunique()} fits written to {out}")
 
 
+def _markdown_formats(frame) -> tuple[str, ...]:
+    """Objective values to six significant digits (convergence is judged in their last ones), the rest to four."""
+    return tuple(".6g" if "fval" in column or "f_ref" in column else ".4g" for column in frame.columns)
+
+
 @click.command("leaderboard")
 @click.option("--model", "model_id", help="Only this model ID.")
 @results_option
@@ -105,9 +110,9 @@ def leaderboard_command(model_id: str | None, results: str | None, delta: float,
                                "overall": json.loads(summary.to_json(orient="records"))}, indent=2))
     elif fmt_ == "markdown":
         click.echo(f"### Per problem (converged: fval_best <= f_ref + {delta})\n")
-        click.echo(board.to_markdown(index=False, floatfmt=".4g"))
+        click.echo(board.to_markdown(index=False, floatfmt=_markdown_formats(board)))
         click.echo("\n### Across problems\n")
-        click.echo(summary.to_markdown(index=False, floatfmt=".4g"))
+        click.echo(summary.to_markdown(index=False, floatfmt=_markdown_formats(summary)))
     else:
         print_frame(board, f"Leaderboard per problem (converged: fval_best <= f_ref + {delta})")
         print_frame(summary, "Across problems (rank by converged starts per 1000 evaluations; "
