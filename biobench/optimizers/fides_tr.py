@@ -87,6 +87,10 @@ class FidesOptimizer(Optimizer):
         polish_iterations: int = Field(5, ge=1)  # of the central stage after a forward one
         gatol: float = Field(1e-6, ge=0)
         subspace: Literal["2D", "full"] = "2D"  # the trust-region subproblem: fides' 2-D subspace, or exact
+        # the Hessian: Gauss-Newton J^T J; or fides' FX, which blends in a BFGS correction where the residuals
+        # are large (where J^T J misses curvature: Fletcher and Xu; better on large problems in Fröhlich and
+        # Sorger 2022); or Gauss-Newton for 20 iterations, then BFGS
+        hessian: Literal["gn", "fx", "gn-then-bfgs"] = "gn"
 
     def needs(self) -> str | None:
         return "jacobian"
@@ -118,24 +122,37 @@ class FidesOptimizer(Optimizer):
 
         step = self.options["central_step" if central else "diff_step"]
 
-        def value_gradient_hessian(x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        def evaluated(x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+            """fval, the weighted residuals and their Jacobian (zeros where the simulation fails)."""
             if exact:
                 d = objective.derivatives(x, "forward")
-                if not np.isfinite(d.fval):
-                    return np.inf, np.zeros(len(x)), np.zeros((len(x), len(x)))
-                return d.fval, d.gradient, d.jacobian.T @ d.jacobian
+                return d.fval, d.residuals, (d.jacobian if np.isfinite(d.fval) else np.zeros_like(d.jacobian))
             r = objective.residuals(x)
             fval = objective.fval(x)  # the same point: answered from the objective's memory, not simulated again
             if not np.isfinite(fval):
+                return fval, r, np.zeros((len(r), len(x)))
+            return fval, r, residual_jacobian(objective, x, r, step, central)
+
+        def value_gradient_hessian(x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+            fval, r, jac = evaluated(x)
+            if not np.isfinite(fval):
                 return np.inf, np.zeros(len(x)), np.zeros((len(x), len(x)))
-            jac = residual_jacobian(objective, x, r, step, central)
             return fval, jac.T @ r, jac.T @ jac
+
+        def residuals_jacobian(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return evaluated(x)[1:]
 
         options = {fides.Options.FATOL: ftol[0], fides.Options.FRTOL: ftol[1],
                    fides.Options.GATOL: self.options["gatol"], fides.Options.MAXITER: max_iterations,
                    fides.Options.SUBSPACE_DIM: fides.SubSpaceDim(self.options["subspace"])}
-        solver = fides.Optimizer(value_gradient_hessian, ub=objective.upper, lb=objective.lower, verbose=logging.ERROR,
-                                 options=options)
+        updates = {"gn": None, "fx": lambda: fides.hessian_approximation.FX(fides.BFGS()),
+                   "gn-then-bfgs": lambda: fides.hessian_approximation.HybridFixed(fides.BFGS(), switch_iteration=20)}
+        update = updates[self.options["hessian"]]
+        # FX works on the residuals themselves (fides then minimises 0.5 |r|^2: the objective less its constant)
+        structured = self.options["hessian"] == "fx"
+        solver = fides.Optimizer(residuals_jacobian if structured else value_gradient_hessian, ub=objective.upper,
+                                 lb=objective.lower, verbose=logging.ERROR, options=options, resfun=structured,
+                                 hessian_update=None if update is None else update())
         solver.minimize(np.array(x0, dtype=float))
         return solver.exitflag
 

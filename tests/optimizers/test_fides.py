@@ -9,6 +9,10 @@ from biobench.likelihood import Likelihood
 from biobench.objective import Objective
 from biobench.optimizers import optimizers
 from biobench.optimizers.fides_tr import residual_jacobian
+from biobench.petab import load_petab_problem
+from tests.conftest import DATA
+
+BOEHM = DATA / "benchmark_models_petab" / "Boehm_JProteomeRes2014" / "Boehm_JProteomeRes2014.yaml"  # BSD-3 copy
 
 
 @pytest.mark.parametrize("differences", ["forward", "central"])
@@ -62,3 +66,20 @@ def test_a_central_difference_polish_ends_below_where_forward_differences_stall(
     forward, polished = runs["forward"], runs["forward-then-central"]
     assert polished.fval_best < forward.fval_best - gain
     assert polished.status == "stopped" and polished.n_evals > forward.n_evals  # the polish is charged
+
+
+@pytest.mark.parametrize("hessian", ["fx", "gn-then-bfgs"])
+def test_the_other_hessians_reach_boehms_optimum_and_every_probe_is_charged(hessian):
+    """FX (fides on the residuals: 0.5 |r|^2, the objective less its constant) and the GN-then-BFGS switch descend
+    into Boehm's optimum from near it (FX stops 0.11 above it, by fides' tolerances), and the start is charged
+    exactly what it simulated."""
+    boehm = load_petab_problem(BOEHM)
+    likelihood = Likelihood(boehm)
+    objective = Objective(likelihood, 3000)
+    start_fval = likelihood.fval(boehm.x_true + 0.1)  # 170.1
+    simulated = []
+    evaluate = likelihood.evaluate
+    likelihood.evaluate = lambda x: simulated.append(1) or evaluate(x)
+    result = optimizers.get("fides")(hessian=hessian).minimize(objective, boehm.x_true + 0.1, np.random.default_rng(0))
+    assert result.fval_best < 138.2222 + 0.2 < start_fval and result.status == "stopped"
+    assert result.n_evals == len(simulated)
