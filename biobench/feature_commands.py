@@ -81,7 +81,8 @@ def recommend_command(model_spec, config, results, k, fmt_) -> None:
     from biobench.store import Store
     from biobench.terminal import console, notify, print_frame
 
-    recommender = Recommender.from_store(Store(results, must_exist=True), k) if results else Recommender.load(SHIPPED, k)
+    recommender = (Recommender.from_store(Store(results, must_exist=True), k) if results
+                   else Recommender.load(SHIPPED, k))
     problem = load_problem(model_spec, load_run_settings(config).problem, notify=notify)
     ranked, neighbours = recommender.recommend(problem_features(problem))
     if fmt_ == "json":

@@ -11,8 +11,8 @@ from biobench.errors import ConfigError
 from biobench.metrics import DEFAULT_DELTA
 from biobench.terminal import console, fmt, print_frame, print_runs
 
-RESULTS_HELP = ("Results store: a path, or an SQLAlchemy URL [default: $BIOBENCH_RESULTS, or results/biobench.sqlite in "
-                "the home folder: $BIOBENCH_HOME or here].")
+RESULTS_HELP = ("Results store: a path, or an SQLAlchemy URL [default: $BIOBENCH_RESULTS, or "
+                "results/biobench.sqlite in the home folder: $BIOBENCH_HOME or here].")
 NO_RUNS = "No runs stored yet. Try: biobench run --model BIOMD0000000012"
 results_option = click.option("--results", help=RESULTS_HELP)
 
