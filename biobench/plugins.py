@@ -75,6 +75,10 @@ class Plugin:
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     Options: ClassVar[type[PluginOptions]] = PluginOptions
+    # Options added after results were stored, each with the default that behaves as the method did before:
+    # left out of a start's identity while at that default, so stores made before the option existed still
+    # hold the same starts (a rerun finds them instead of duplicating them).
+    added_later: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, **options: Any) -> None:
         try:
@@ -82,6 +86,12 @@ class Plugin:
         except ValidationError as exc:
             raise _option_error(exc, self.kind, self.name, self.Options) from None
         self.options: dict[str, Any] = self.settings.model_dump()  # with defaults: what records and keys store
+
+    @property
+    def identity_options(self) -> dict[str, Any]:
+        """The options that name a start: all of them, less those ``added_later`` at their old behaviour."""
+        return {key: value for key, value in self.options.items()
+                if not (key in self.added_later and value == self.added_later[key])}
 
 
 class Registry(Generic[T]):

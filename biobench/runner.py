@@ -130,14 +130,14 @@ def prepare_starts(
     init = initializers.get(initializer)(**dict(init_options or {}))
     opt = optimizers.get(optimizer)(**dict(opt_options or {}))
     engine = resolve_engine(problem, engine, opt.needs())
-    init_options = dict(init.options)  # with defaults filled in, so the record says what ran
+    init_options = dict(init.identity_options)  # with defaults filled in, so the record says what ran
     if guesses is not None:
         init_options["guesses"] = guesses_digest(guesses)
 
     f_true = true_fval(problem)
     store.add_problem(problem, f_true)
     identities = [StartIdentity(problem.key, initializer, optimizer, seed, n_starts, budget, i, init_options,
-                                dict(opt.options), engine) for i in range(n_starts)]
+                                dict(opt.identity_options), engine) for i in range(n_starts)]
     done = store.done_task_keys([s.key for s in identities])
     if len(done) == n_starts:  # nothing left: do not even sample (a cvae would train)
         return [], len(done), f_true

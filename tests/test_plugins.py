@@ -81,3 +81,19 @@ def test_an_unknown_name_lists_every_plugin_and_suggests_the_closest():
 
 def test_a_default_built_by_a_factory_is_listed_as_its_value():
     assert "local_options={}" in describe_options(optimizers.get("ess").Options)
+
+
+def test_an_option_added_later_keeps_the_keys_of_starts_stored_before_it(tmp_path, two_step_problem):
+    """fides' ``hessian`` came after stores held fides starts: at its old behaviour ("gn") it is not in the key;
+    set otherwise it is, so the two never pool."""
+    from biobench.runner import prepare_starts
+    from biobench.store import Store
+
+    before = {k: v for k, v in optimizers.get("fides")().options.items() if k != "hessian"}  # what was stored
+    store = Store(tmp_path / "r.sqlite")
+    plain, _, _ = prepare_starts(two_step_problem, "random", "fides", n_starts=2, budget=50, seed=0, store=store)
+    assert plain[0].start.key == StartIdentity(two_step_problem.key, "random", "fides", 0, 2, 50, 0,
+                                               plain[0].start.init_options, before).key
+    other, _, _ = prepare_starts(two_step_problem, "random", "fides", n_starts=2, budget=50, seed=0, store=store,
+                                 opt_options={"hessian": "fx"})
+    assert other[0].start.key != plain[0].start.key and other[0].start.opt_options["hessian"] == "fx"

@@ -92,6 +92,8 @@ class FidesOptimizer(Optimizer):
         # Sorger 2022); or Gauss-Newton for 20 iterations, then BFGS
         hessian: Literal["gn", "fx", "gn-then-bfgs"] = "gn"
 
+    added_later = {"hessian": "gn"}
+
     def needs(self) -> str | None:
         return "jacobian"
 
