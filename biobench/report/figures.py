@@ -118,6 +118,12 @@ def convergence(runs: pd.DataFrame, traces: pd.DataFrame, delta: float, palette:
         mine = traces[traces["run_id"].isin(group["run_id"])]
         if mine.empty:
             continue
+        # a trace holds improvements only: each start's end (its evaluations, seconds and best value) closes
+        # its curve, so a start that searched on without improving runs to where it stopped
+        ends = group.loc[np.isfinite(group["fval_best"]), ["run_id", "n_evals", "seconds", "fval_best"]]
+        ends = ends.rename(columns={"n_evals": "eval_index"})
+        mine = pd.concat([mine, ends[ends["run_id"].isin(mine["run_id"])]], ignore_index=True)
+        mine = mine.sort_values(["run_id", "eval_index", "seconds"], kind="stable")
         fig, axes = plt.subplots(1, 2, figsize=(11, 4))
         for ax, axis, label in ((axes[0], "eval_index", "objective evaluations"), (axes[1], "seconds", "seconds")):
             # log-spaced grids on log axes: early progress and long runs are both visible
@@ -181,7 +187,10 @@ def success_heatmap(board: pd.DataFrame) -> Figure:
                                        "and method; blank cells are combinations that were not run.")
 
 
-def performance_profiles(board: pd.DataFrame, palette: Palette) -> Figure:
+def performance_profiles(board: pd.DataFrame, palette: Palette) -> Figure | None:
+    """None with fewer than two problems: a profile compares methods across problems."""
+    if board["problem_id"].nunique() < 2:
+        return None
     profile = metrics.performance_profile(board)
     fig, ax = plt.subplots(figsize=(7, 4))
     for method, curve in profile.groupby("method"):

@@ -78,7 +78,8 @@ def report_figures(store: Store, delta: float = metrics.DEFAULT_DELTA) -> list[f
     items += figures.convergence(runs, store.traces_frame(), delta, palette)
     items.append(figures.final_values(runs, delta, palette))
     items.append(figures.success_heatmap(board))
-    items.append(figures.performance_profiles(board, palette))
+    profile = figures.performance_profiles(board, palette)
+    items += [profile] if profile is not None else []
     problems = store.problems_frame()
     recovery = figures.parameter_recovery(runs, problems, palette)
     return (items + ([recovery] if recovery is not None else []) + generative_figures.generative_diagnostics(runs)
@@ -99,7 +100,9 @@ def build_report(results: str | None = None, out: str | Path = "results/report",
     sections: list[tuple[str, str]] = [
         ("Leaderboard per problem", _table_html(board[metrics.LEADERBOARD_COLUMNS])),
         ("Across problems", "<p>Mean rank by converged starts per 1000 evaluations (ties share a rank) and the "
-                            "area under the performance profile (1 = cheapest on every problem).</p>"
+                            "area under the performance profile (1 = cheapest on every problem)."
+         + (" With one problem there is nothing to compare across: the performance profile needs two problems or "
+            "more, and is left out.</p>" if board["problem_id"].nunique() < 2 else "</p>")
          + _table_html(metrics.overall(board))),
     ]
     sections += [(item.title, _figure_html(item)) for item in report_figures(store, delta)]

@@ -16,6 +16,7 @@ from biobench.cli import main
 from biobench.errors import StoreError
 from biobench.initializers.generative.diagnostics import CONDITION_BANDS
 from biobench.records import RunRecord, StartIdentity
+from biobench.problem import build_problem
 from biobench.report import build_report
 from biobench.report.figures import FLOOR_LABEL
 from biobench.report.html import _STYLE, report_figures
@@ -47,11 +48,14 @@ def sections(path):
 
 @pytest.fixture(scope="module")
 def small_store(two_step_problem, tmp_path_factory):
+    """Three methods on two problems (the two-step model with two data seeds): a profile needs two."""
     path = tmp_path_factory.mktemp("report") / "small.sqlite"
     store = Store(path)
-    for init, opt in (("random", "local"), ("lhs", "ga"), ("mjs", "local")):
-        run_starts(two_step_problem, init, opt, n_starts=3, budget=40, seed=0, store=store,
-                   opt_options={"pop_size": 4} if opt == "ga" else None)
+    other_data = build_problem(two_step_problem.model, two_step_problem.settings.model_copy(update={"seed": 1}))
+    for problem in (two_step_problem, other_data):
+        for init, opt in (("random", "local"), ("lhs", "ga"), ("mjs", "local")):
+            run_starts(problem, init, opt, n_starts=3, budget=40, seed=0, store=store,
+                       opt_options={"pop_size": 4} if opt == "ga" else None)
     return path
 
 
@@ -71,11 +75,13 @@ def test_report_has_every_core_figure_with_captions(small_store, tmp_path):
     import biobench
 
     table = re.search(r"<table>(.*?)</table>", text, re.S).group(1)
-    rows = {re.findall(r"<td[^>]*>([^<]*)</td>", row)[1]: re.findall(r"<td[^>]*>([^<]*)</td>", row)
+    rows = {tuple(re.findall(r"<td[^>]*>([^<]*)</td>", row)[:2]): re.findall(r"<td[^>]*>([^<]*)</td>", row)
             for row in re.findall(r"<tr>(.*?)</tr>", table.split("</thead>")[1])}
-    for entry in biobench.leaderboard(str(small_store)).itertuples():
-        assert rows[entry.method][3] == f"{entry.best_fval:.4g}"
-        assert rows[entry.method][8] == f"{entry.converged_per_1000_evals:.4g}"
+    board = biobench.leaderboard(str(small_store))
+    assert len(rows) == len(board) == 6  # three methods on each of two problems
+    for entry in board.itertuples():
+        assert rows[entry.problem_id, entry.method][3] == f"{entry.best_fval:.4g}"
+        assert rows[entry.problem_id, entry.method][8] == f"{entry.converged_per_1000_evals:.4g}"
 
 
 def test_optional_sections_appear_when_their_data_exist(small_store, two_step_problem, tmp_path):
@@ -199,7 +205,7 @@ def test_runs_export_to_parquet_and_csv(small_store, tmp_path):
     result = CliRunner().invoke(main, ["runs", "--results", str(small_store), "--format", "parquet", "--out", str(out)])
     assert result.exit_code == 0, result.output
     frame = pd.read_parquet(out)
-    assert len(frame) == 9 and {"x0_scaled", "x_best_scaled", "fval_best"} <= set(frame.columns)
+    assert len(frame) == 18 and {"x0_scaled", "x_best_scaled", "fval_best"} <= set(frame.columns)  # 2 x 3 x 3
     refused = CliRunner().invoke(main, ["runs", "--results", str(small_store), "--format", "parquet"])
     assert refused.exit_code != 0 and "--out" in refused.output
 
@@ -291,3 +297,28 @@ def test_saved_surrogates_appear_with_their_accuracy_and_figure(small_store, two
     result = CliRunner().invoke(main, ["report", "--results", str(small_store), "--out", str(tmp_path / "cli"),
                                        "--surrogates", str(tmp_path / "missing")])
     assert result.exit_code != 0 and "no such folder" in result.output and "Traceback" not in result.output
+
+
+def test_convergence_curves_run_to_each_starts_end(small_store):
+    """Traces hold improvements only; the curves must still reach the last evaluation and second of the starts."""
+    import biobench
+
+    runs = biobench.load_results(str(small_store))
+    items = [item for item in report_figures(Store(small_store)) if item.title.startswith("Convergence")]
+    assert len(items) == 2  # one per problem
+    for item in items:
+        problem = item.title.split(", ", 1)[1]
+        mine = runs[runs["problem_id"] == problem]
+        evaluations, seconds = item.figure.axes[0], item.figure.axes[1]
+        assert max(max(line.get_xdata()) for line in evaluations.lines if len(line.get_xdata()) > 2) \
+            >= mine["n_evals"].max() - 0.5
+        assert max(max(line.get_xdata()) for line in seconds.lines if len(line.get_xdata()) > 2) \
+            >= mine["seconds"].max() * (1 - 1e-9)
+
+
+def test_one_problem_has_no_performance_profile_and_the_report_says_why(small_store, two_step_problem, tmp_path):
+    one = Store(tmp_path / "one.sqlite")
+    run_starts(two_step_problem, "random", "local", n_starts=2, budget=30, seed=0, store=one)
+    titles, _, text = sections(build_report(one.url, tmp_path / "out"))
+    assert not any(title.startswith("Performance profiles") for title in titles)
+    assert "the performance profile needs two problems" in text
