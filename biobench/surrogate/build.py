@@ -194,9 +194,9 @@ def fit_network(problem: Problem, options: SurrogateOptions, x: np.ndarray, y: n
 
     spec = network_spec(problem, options, y.shape[1])
     training = replace(training_spec(options), validation_trim=validation_trim)
-    progress("surrogate: training", 0, 1)
-    model, summary = network.fit(spec, training, x, y, problem.lower, problem.upper, device=device)
-    progress("surrogate: training", 1, 1)
+    stage = "surrogate: training (epochs; early stopping usually ends it sooner)"
+    model, summary = network.fit(spec, training, x, y, problem.lower, problem.upper, device=device,
+                                 on_epoch=lambda done, most: progress(stage, done, most))
     if options.fine_tune:
         before = judge(model) if judge is not None else None
         progress("surrogate: fine-tuning in the simulator's units", 0, 1)

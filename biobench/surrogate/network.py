@@ -108,8 +108,9 @@ def output_transform(outputs: np.ndarray) -> tuple[np.ndarray, ...]:
 
 def fit(spec: NetworkSpec, training: TrainingSpec, x: np.ndarray, outputs: np.ndarray, lower: np.ndarray,
         upper: np.ndarray, model: SurrogateNetwork | None = None, device: str = "cpu",
-        max_epochs: int | None = None, in_units: bool = False) -> tuple[SurrogateNetwork, dict]:
+        max_epochs: int | None = None, in_units: bool = False, on_epoch=None) -> tuple[SurrogateNetwork, dict]:
     """Train on (scaled parameters, outputs); continue from ``model`` when given (its standardisation kept).
+    ``on_epoch(done, most)`` hears each finished epoch (a progress bar while a network trains).
 
     The loss is the squared error of the compressed outputs, or with ``in_units`` of the decoded
     outputs in the simulator's units over each output's spread: the error R^2 judges, for a
@@ -196,6 +197,8 @@ def fit(spec: NetworkSpec, training: TrainingSpec, x: np.ndarray, outputs: np.nd
             best_loss, best_state, since_best = val_loss, copy.deepcopy(model.state_dict()), 0
         else:
             since_best += 1
+        if on_epoch is not None:
+            on_epoch(epochs, max_epochs or training.max_epochs)
         if since_best >= training.patience or time.perf_counter() - started > training.time_limit:
             break
     model.load_state_dict(best_state)

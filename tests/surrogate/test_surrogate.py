@@ -202,3 +202,12 @@ def test_the_report_plots_every_candidate_the_surrogate_optimizer_predicted_then
     scatter = figure.figure.axes[0].collections[0]
     plotted = sum(1 for _, predicted, simulated in candidates if predicted is not None and simulated is not None)
     assert len(scatter.get_offsets()) == plotted and f"{len(candidates)} candidates over 2 starts" in figure.caption
+
+
+def test_training_reports_its_epochs_as_they_pass(two_step_problem):
+    stages = []
+    options = SurrogateOptions(**{**SMALL.__dict__, "n_train": 60, "n_test": 10, "max_epochs": 25})
+    trained = train_surrogate(two_step_problem, options, None, progress=lambda *report: stages.append(report))
+    epochs = [(done, most) for stage, done, most in stages if stage.startswith("surrogate: training")]
+    assert [done for done, _ in epochs] == list(range(1, trained.config["training"]["epochs"] + 1))
+    assert len(epochs) >= 2 and {most for _, most in epochs} == {25}
