@@ -14,6 +14,7 @@ import warnings
 
 import click
 
+from biobench.collection_command import collection_group
 from biobench.errors import BiobenchError, ConfigError
 from biobench.feature_commands import features_command, recommend_command
 from biobench.result_commands import leaderboard_command, report, results_option, runs_command
@@ -373,6 +374,7 @@ main.add_command(recommend_command)
 main.add_command(leaderboard_command)
 main.add_command(report)
 main.add_command(surrogate_command)
+main.add_command(collection_group)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -1,0 +1,139 @@
+"""``biobench collection check``: a folder of published PEtab problems, checked on every engine.
+
+Per problem: its size, the objective at the published (nominal) parameters on each engine, the
+collection's reference (``refs.tsv`` beside the problems: the likelihood at nominal, so the prior
+is added before comparing) and how far each engine is from it. With a results store, the best
+value any stored start reached and the start's key; where that value is below the objective at
+the published parameters, it is simulated again at the same point on the other engine, and only
+a value both engines give (1e-4 relative, as for the references) is reported as a new best-known
+value. A problem an engine cannot load or simulate gets its one-line reason instead of a number.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from biobench.bench_config import petab_problems
+from biobench.engines import likelihood_for
+from biobench.errors import BiobenchError
+
+AGREEMENT = 1e-4  # relative: what counts as the same objective value on two engines, or as the reference
+
+
+@dataclass
+class ProblemCheck:
+    """One row of the table."""
+
+    problem: str
+    parameters: int | None = None
+    measurements: int | None = None
+    conditions: int | None = None
+    reference: float = math.nan  # the collection's likelihood at nominal
+    prior: float = math.nan  # the objective prior at nominal (0 without priors)
+    fval: dict[str, float] = field(default_factory=dict)  # engine -> objective at nominal
+    problems: dict[str, str] = field(default_factory=dict)  # engine -> why there is no value
+    best: float = math.nan  # the best stored start's objective
+    best_key: str = ""
+    best_engine: str = ""
+    confirmed: dict[str, float] = field(default_factory=dict)  # engine -> objective at the best start's point
+
+    def row(self, engines: list[str]) -> dict:
+        row = {"problem": self.problem, "parameters": self.parameters, "measurements": self.measurements,
+               "conditions": self.conditions, "reference": self.reference}
+        for engine in engines:
+            value = self.fval.get(engine, math.nan)
+            row[f"fval {engine}"] = value if engine not in self.problems else self.problems[engine]
+            row[f"{engine} vs reference"] = _relative(value - _zero(self.prior), self.reference)
+        row |= {"best stored": self.best, "best start": self.best_key, "best engine": self.best_engine,
+                "new best known": self.new_best_known()}
+        return row
+
+    def new_best_known(self) -> str:
+        """A best stored value below the objective at nominal, said only when every engine agrees on it."""
+        nominal = min((v for v in self.fval.values() if math.isfinite(v)), default=math.inf)
+        if not (math.isfinite(self.best) and self.best < nominal - AGREEMENT * max(1.0, abs(nominal))):
+            return ""
+        values = list(self.confirmed.values())
+        if len(values) >= 2 and all(_relative(v, self.best) <= AGREEMENT for v in values):
+            return f"{self.best:.6g} (published {nominal:.6g}; engines agree)"
+        shown = ", ".join(f"{engine} {value:.6g}" for engine, value in self.confirmed.items())
+        return f"not confirmed: {shown}"
+
+
+def _zero(value: float) -> float:
+    return 0.0 if not math.isfinite(value) else value
+
+
+def _relative(value: float, reference: float) -> float:
+    if not (math.isfinite(value) and math.isfinite(reference)):
+        return math.nan
+    return abs(value - reference) / max(abs(reference), 1e-12)
+
+
+def references(folder: Path) -> dict[str, float]:
+    """``refs.tsv`` of a collection (problem, fval_nominal_ref, ...); empty where there is none."""
+    path = folder / "refs.tsv"
+    if not path.is_file():
+        return {}
+    table = pd.read_csv(path, sep="\t")
+    return dict(zip(table["problem"], pd.to_numeric(table["fval_nominal_ref"], errors="coerce")))
+
+
+def check_collection(folder: str | Path, engines: list[str], runs: pd.DataFrame | None = None,
+                     only: list[str] | None = None, say=print) -> list[ProblemCheck]:
+    """Every problem of ``folder`` (or those named in ``only``) on every engine; ``runs`` (a store's runs frame)
+    gives the best stored starts."""
+    from biobench.petab import load_petab_problem
+
+    folder = Path(folder)
+    refs = references(folder)
+    checks = []
+    for yaml in petab_problems(str(folder)):
+        name = Path(yaml).parent.name
+        if only and name not in only:
+            continue
+        say(f"{name} ...")
+        check = ProblemCheck(name, reference=refs.get(name, math.nan))
+        checks.append(check)
+        try:
+            problem = load_petab_problem(yaml)
+        except BiobenchError as exc:
+            check.problems = {engine: f"not loaded: {exc}" for engine in engines}
+            continue
+        check.parameters, check.measurements = problem.n_parameters, problem.n_data
+        check.conditions = len(problem.experiments.simulations)
+        likelihoods = {}
+        for engine in engines:
+            try:
+                likelihoods[engine] = likelihood_for(problem, engine, say=lambda text: say(f"  {text}"))
+            except BiobenchError as exc:
+                check.problems[engine] = str(exc)
+                continue
+            check.fval[engine] = likelihoods[engine].fval(problem.x_true)
+            check.prior = likelihoods[engine].prior(problem.x_true)
+            if not math.isfinite(check.fval[engine]):
+                check.problems[engine] = f"fails at nominal ({likelihoods[engine].simulator.last_error})"
+        if runs is not None:
+            _best_stored(check, problem, runs, likelihoods)
+    return checks
+
+
+def _best_stored(check: ProblemCheck, problem, runs: pd.DataFrame, likelihoods: dict) -> None:
+    """The best stored start of the problem, simulated again at its point on every engine that loads it."""
+    mine = runs[(runs["problem_key"] == problem.key) & np.isfinite(runs["fval_best"].astype(float))]
+    if mine.empty:
+        return
+    best = mine.loc[mine["fval_best"].idxmin()]
+    check.best, check.best_key = float(best["fval_best"]), str(best["task_key"])
+    check.best_engine = str(best.get("engine") or "roadrunner")
+    x = np.asarray(best["x_best"], dtype=float)
+    check.confirmed = {engine: likelihood.fval(x) for engine, likelihood in likelihoods.items()}
+
+
+def check_table(checks: list[ProblemCheck], engines: list[str]) -> pd.DataFrame:
+    return pd.DataFrame([check.row(engines) for check in checks])

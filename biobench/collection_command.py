@@ -1,0 +1,39 @@
+"""``biobench collection check DIR``: the command line of ``biobench.collection``."""
+
+from __future__ import annotations
+
+import click
+
+from biobench.result_commands import results_option
+
+
+@click.group("collection")
+def collection_group() -> None:
+    """A folder of published PEtab problems (Benchmark-Models-PEtab's layout) as a whole."""
+
+
+@collection_group.command("check")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option("--engines", default="roadrunner,amici", show_default=True,
+              help="Comma-separated engines to evaluate every problem on.")
+@click.option("--problem", "only", multiple=True, help="Only this problem (a sub-folder's name); repeatable.")
+@results_option
+@click.option("--format", "fmt_", type=click.Choice(["table", "markdown", "csv"]), default="table", show_default=True)
+def check_command(folder: str, engines: str, only: tuple[str, ...], results: str | None, fmt_: str) -> None:
+    """Objective at the published parameters on every engine against the collection's reference, and (with
+    --results) the best stored value of each problem, confirmed on every engine where it beats the published one."""
+    from biobench.collection import check_collection, check_table
+    from biobench.engines import check_engine
+    from biobench.store import Store
+    from biobench.terminal import err_console, print_frame
+
+    names = [check_engine(name.strip()) for name in engines.split(",") if name.strip()]
+    runs = Store(results, must_exist=True).runs_frame() if results else None
+    checks = check_collection(folder, names, runs, list(only) or None, say=err_console.print)
+    table = check_table(checks, names)
+    if fmt_ == "markdown":
+        click.echo(table.to_markdown(index=False, floatfmt=".6g"))
+    elif fmt_ == "csv":
+        click.echo(table.to_csv(index=False), nl=False)
+    else:
+        print_frame(table, f"{folder}: {len(checks)} problems on {', '.join(names)}")

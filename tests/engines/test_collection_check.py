@@ -1,0 +1,61 @@
+"""``biobench collection check``: references met on both engines, and a better value reported only when both agree."""
+
+from __future__ import annotations
+
+import io
+import math
+import shutil
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from biobench.cli import main
+from biobench.collection import ProblemCheck, check_collection
+from biobench.petab.exporter import export_problem
+from biobench.runner import run_starts
+from biobench.store import Store
+from tests.conftest import DATA
+
+pytest.importorskip("amici", reason="the amici engine needs AMICI (pip install -e '.[test]' builds it)")
+
+
+@pytest.fixture(scope="module")
+def collection(tmp_path_factory, two_step_problem):
+    """Boehm (published, with a reference) and the two-step synthetic problem exported as PEtab (its nominal point
+    is not its optimum: the data are noisy), in Benchmark-Models-PEtab's layout."""
+    folder = tmp_path_factory.mktemp("collection")
+    shutil.copytree(DATA / "benchmark_models_petab" / "Boehm_JProteomeRes2014", folder / "Boehm_JProteomeRes2014")
+    export_problem(two_step_problem, folder / "two_step")
+    (folder / "refs.tsv").write_text("problem\tfval_nominal_ref\tsource\n"
+                                     "Boehm_JProteomeRes2014\t138.22199970618027\tthe collection\n")
+    return folder
+
+
+def test_both_engines_meet_the_reference_and_a_better_fit_is_confirmed(collection, shared_cache, tmp_path):
+    from biobench.petab import load_petab_problem
+
+    two_step = load_petab_problem(next((collection / "two_step").glob("*.yaml")))
+    store = Store(tmp_path / "runs.sqlite")
+    run_starts(two_step, "random", "local", n_starts=2, budget=200, seed=0, store=store)
+    checks = {c.problem: c for c in check_collection(collection, ["roadrunner", "amici"], store.runs_frame(),
+                                                     say=lambda _: None)}
+    boehm = checks["Boehm_JProteomeRes2014"]
+    assert all(abs(boehm.fval[e] - boehm.reference) < 1e-6 * boehm.reference for e in ("roadrunner", "amici"))
+    fitted = checks["two_step"]
+    assert math.isnan(fitted.reference) and fitted.best < min(fitted.fval.values())  # the fit beats nominal
+    assert fitted.new_best_known().endswith("engines agree)")  # and AMICI gives it at the same point
+
+    board = CliRunner().invoke(main, ["collection", "check", str(collection), "--results",
+                                      str(tmp_path / "runs.sqlite"), "--format", "csv"])
+    assert board.exit_code == 0, board.output
+    frame = pd.read_csv(io.StringIO(board.stdout))  # progress goes to stderr
+    assert list(frame["problem"]) == ["Boehm_JProteomeRes2014", "two_step"]
+    assert frame.loc[0, "amici vs reference"] < 1e-6 and frame.loc[1, "new best known"].endswith("engines agree)")
+
+
+def test_a_value_one_engine_does_not_give_is_not_a_new_best():
+    check = ProblemCheck("p", fval={"roadrunner": 10.0, "amici": 10.0}, best=5.0,
+                         confirmed={"roadrunner": 5.0, "amici": 7.0})
+    assert check.new_best_known() == "not confirmed: roadrunner 5, amici 7"
+    assert ProblemCheck("p", fval={"roadrunner": 10.0}, best=10.0).new_best_known() == ""  # not below nominal
