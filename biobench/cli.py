@@ -32,8 +32,8 @@ init_option = click.option("--init", "initializer", default="random", show_defau
                            help="Initializer (see 'biobench plugins').")
 init_options_option = click.option("--init-option", "init_option", multiple=True, metavar="KEY=VALUE",
                                    help="Initializer option; repeatable.")
-engine_option = click.option("--engine", default="roadrunner", show_default=True,
-                             help="Simulator: roadrunner (embedded, any SBML), amici (compiled; exact sensitivities, "
+engine_option = click.option("--engine", help="[default: roadrunner, or the config's engine] "
+                                                  "Simulator: roadrunner (embedded, any SBML), amici (compiled; exact sensitivities, "
                                   "the cheapest way measured; amici:forward, amici:adjoint or amici:differences fix "
                                   "it) or auto (whichever is measured cheaper for the method).")
 starts_file_option = click.option("--starts-file", type=click.Path(dir_okay=False),
@@ -156,7 +156,7 @@ def problem(model_spec: str, config: str | None, fmt_: str, engine: str) -> None
     """Describe the estimation problem built from a model."""
     from biobench.engines import check_engine, likelihood_for
 
-    check_engine(engine)
+    engine = check_engine(engine or "roadrunner")
     prob = _problem_from(model_spec, config)
     auto = None
     if engine == "auto":  # which engine each kind of method would run on
@@ -231,8 +231,10 @@ def run(model_spec, initializer, optimizer, starts, budget, seed, results, confi
     from biobench.settings import load_run_settings
     from biobench.store import Store
 
-    check_engine(engine)
+    if engine:
+        check_engine(engine)  # a typo is named before the config file is even read
     settings = load_run_settings(config)
+    engine = check_engine(engine or settings.engine)
     init, opt = _methods(settings, initializer, init_option, optimizer, opt_option)
     store = Store(results)  # a bad --results is reported before the slow work too
     prob = _load_problem(model_spec, settings)

@@ -121,6 +121,7 @@ class RunSettings(_Strict):
     seed: int = Field(0, ge=0)
     # seconds per start, as in bench configs: a start still running then ends after its current evaluation
     time_limit: float | None = Field(None, gt=0)
+    engine: str = "roadrunner"  # the simulator (biobench.engines); --engine overrides it
     options: dict[str, dict[str, Any]] = {}  # method name -> its options, e.g. {"bo": {"max_evals": 50}}
 
 

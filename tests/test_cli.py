@@ -56,7 +56,8 @@ def test_run_then_runs_in_every_format(tmp_path):
 def test_run_header_states_the_evaluations_each_method_really_uses(tmp_path):
     store = str(tmp_path / "r.sqlite")
     result = invoke("run", "--model", TWO_STEP, "--opt", "bo", "--starts", "1", "--budget", "500",
-                    "--opt-option", "max_evals=12", "--opt-option", "n_initial=4", "--results", store)
+                    "--opt-option", "max_evals=12", "--opt-option", "n_initial=4", "--opt-option", "polish=none",
+                    "--results", store)
     assert result.exit_code == 0, result.output
     flat = " ".join(result.output.split())  # rich wraps long lines
     assert "1 starts x 12 evaluations (bo stops at max_evals 12; budget 500)" in flat
@@ -96,6 +97,13 @@ def test_a_time_limit_ends_each_start_and_says_so(tmp_path):
     result = invoke("run", "--model", TWO_STEP, "--config", str(config), "--results", str(tmp_path / "s.sqlite"),
                     "--starts", "1", "--time-limit", "1e-6")
     assert "at most 1e-06 s each" in result.output
+
+
+def test_a_run_config_names_its_engine_and_a_wrong_one_is_refused_before_any_work(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("engine: amcii\n")
+    result = CliRunner().invoke(main, ["run", "--model", "BIOMD9999999999", "--config", str(config)])
+    assert result.exit_code != 0 and "Did you mean 'amici'" in result.output and "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("command", [["leaderboard"], ["runs"], ["report"], ["recommend", "--model", "BIOMD12"]])
