@@ -142,7 +142,7 @@ def print_problem(problem, info: dict) -> None:
                       f"squares: {ways[costs['jacobian']]}")
     auto = info.get("auto_engine")
     if auto:
-        console.print(f"--engine auto runs value-only methods (cmaes, bo, ...) on {auto['values']}, fides and least "
+        console.print(f"--engine auto runs value-only methods (cmaes, ga, mcmc) on {auto['values']}, fides and least "
                       f"squares on {auto['jacobian']}, lbfgsb on {auto['gradient']}")
 
 
