@@ -19,8 +19,8 @@ from biobench.errors import BiobenchError, ConfigError
 from biobench.feature_commands import features_command, recommend_command
 from biobench.result_commands import leaderboard_command, report, results_option, runs_command
 from biobench.surrogate.command import surrogate_command
-from biobench.terminal import (console, err_console, fmt, notify, print_frame, print_problem, print_rows, show_warning,
-                               stage_reporter, starts_progress, stored_on_interrupt)
+from biobench.terminal import (console, err_console, fmt, notify, plural, print_frame, print_problem, print_rows,
+                               show_warning, stage_reporter, starts_progress, stored_on_interrupt)
 
 MODEL_HELP = "BioModels ID (BIOMD0000000012, BIOMD12), SBML file path, or PEtab problem YAML."
 
@@ -32,10 +32,10 @@ init_option = click.option("--init", "initializer", default="random", show_defau
                            help="Initializer (see 'biobench plugins').")
 init_options_option = click.option("--init-option", "init_option", multiple=True, metavar="KEY=VALUE",
                                    help="Initializer option; repeatable.")
-engine_option = click.option("--engine", help="[default: roadrunner, or the config's engine] "
-                                                  "Simulator: roadrunner (embedded, any SBML), amici (compiled; exact sensitivities, "
-                                  "the cheapest way measured; amici:forward, amici:adjoint or amici:differences fix "
-                                  "it) or auto (whichever is measured cheaper for the method).")
+engine_option = click.option(
+    "--engine", help="Simulator: roadrunner (embedded, any SBML), amici (compiled; exact sensitivities, the cheapest "
+                     "way measured; amici:forward, amici:adjoint or amici:differences fix it) or auto (whichever is "
+                     "measured cheaper for the method) [default: roadrunner, or the config's engine].")
 starts_file_option = click.option("--starts-file", type=click.Path(dir_okay=False),
                                   help="CSV of your own start points (columns: parameter ids, natural values; or "
                                        "log10(id), scaled); they come first, the initializer fills the rest.")
@@ -108,7 +108,7 @@ def _methods(settings, initializer: str, init_option: tuple[str, ...], optimizer
 def _plan(init, opt, starts: int, budget: int) -> str:
     """What a run will really spend: evaluations per start (a GP method may stop early) and any pilot."""
     used = opt.evaluations_used(budget)
-    plan = f"{starts} starts x {used} evaluations"
+    plan = f"{plural(starts, 'start')} x {plural(used, 'evaluation')}"
     if used < budget:
         plan += f" ({opt.name} stops at max_evals {used}; budget {budget})"
     pilot = init.pilot_evaluations()

@@ -46,6 +46,11 @@ def cell(value, precise: bool = True) -> str:
     return fmt(value) if isinstance(value, float) else str(value)
 
 
+def plural(count: int, word: str) -> str:
+    """``1 start``, ``2 starts``: the count with its noun (English regular plurals only)."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 def notify(message: str) -> None:
     err_console.print(message, style="yellow")
 

@@ -60,10 +60,10 @@ def test_run_header_states_the_evaluations_each_method_really_uses(tmp_path):
                     "--results", store)
     assert result.exit_code == 0, result.output
     flat = " ".join(result.output.split())  # rich wraps long lines
-    assert "1 starts x 12 evaluations (bo stops at max_evals 12; budget 500)" in flat
+    assert "1 start x 12 evaluations (bo stops at max_evals 12; budget 500)" in flat
     assert pd.read_sql("select n_evals from runs", f"sqlite:///{store}")["n_evals"].tolist() == [12]
     plain = invoke("run", "--model", TWO_STEP, "--starts", "1", "--budget", "30", "--results", store)
-    assert "1 starts x 30 evaluations, seed" in " ".join(plain.output.split())  # the budget is what it uses
+    assert "1 start x 30 evaluations, seed" in " ".join(plain.output.split())  # the budget is what it uses
     pilot = invoke("run", "--model", TWO_STEP, "--init", "cvae", "--starts", "2", "--budget", "30", "--results", store,
                    "--init-option", "pilot=16", "--init-option", "trials=1", "--init-option", "max_epochs=3",
                    "--init-option", "diagnostic_samples=2")

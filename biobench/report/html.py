@@ -15,6 +15,7 @@ import pandas as pd
 from biobench import __version__, metrics
 from biobench.atomic import atomic_write_text
 from biobench.errors import StoreError
+from biobench.terminal import plural
 from biobench.report import amortized_figures, figures, generative_figures, saved_surrogates, surrogate_figures
 from biobench.store import Store
 
@@ -123,8 +124,8 @@ def build_report(results: str | None = None, out: str | Path = "results/report",
     body = "\n".join(f"<h2>{html.escape(title)}</h2>\n{content}" for title, content in sections)
     page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>biobench report</title>"
             f"<style>{_STYLE}</style></head><body><h1>biobench report</h1>"
-            f"<p class='meta'>{len(stored)} starts on {stored['problem_key'].nunique()} problems, "
-            f"{board['method'].nunique()} methods; converged means fval_best &le; f_ref + {delta}. "
+            f"<p class='meta'>{plural(len(stored), 'start')} on {plural(stored['problem_key'].nunique(), 'problem')}, "
+            f"{plural(board['method'].nunique(), 'method')}; converged means fval_best &le; f_ref + {delta}. "
             f"Store: {html.escape(store.url)}. biobench {__version__}, {stamp}.</p>{body}</body></html>")
     path = Path(out) / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)
