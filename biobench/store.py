@@ -140,16 +140,24 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def results_url(location: str | os.PathLike | None = None) -> str:
-    """An SQLAlchemy URL from a path, a URL, ``$BIOBENCH_RESULTS`` or the default."""
+def _resolved(location: str | os.PathLike | None) -> str | Path:
+    """What a results location names: an SQLAlchemy URL, or the SQLite file (a folder gets the default name);
+    from the argument, ``$BIOBENCH_RESULTS`` or the default in the home folder."""
     location = str(location or os.environ.get(RESULTS_ENV) or under_home(DEFAULT_RESULTS))
     if location.startswith(("postgresql://", "postgres://")):  # the driver biobench installs: psycopg 3
         return "postgresql+psycopg://" + location.split("://", 1)[1]
     if "://" in location:
         return location
     path = Path(location)
-    if path.is_dir() or location.endswith(("/", os.sep)):
-        path = path / Path(DEFAULT_RESULTS).name
+    return path / Path(DEFAULT_RESULTS).name if path.is_dir() or location.endswith(("/", os.sep)) else path
+
+
+def results_url(location: str | os.PathLike | None = None) -> str:
+    """An SQLAlchemy URL from a path, a URL, ``$BIOBENCH_RESULTS`` or the default; an SQLite file's folder is
+    created."""
+    path = _resolved(location)
+    if isinstance(path, str):
+        return path
     blocking = next((p for p in [path.parent, *path.parent.parents] if p.exists() and not p.is_dir()), None)
     if blocking is not None:
         raise StoreError(f"cannot create the results store {path}: {blocking} is a file, not a folder. "
@@ -187,13 +195,8 @@ class Store:
 
     @staticmethod
     def _refuse_missing(location) -> None:
-        shown = str(location or os.environ.get(RESULTS_ENV) or under_home(DEFAULT_RESULTS))
-        if "://" in shown:
-            return  # a database server: its tables are created on first use, nothing to misspell into a file
-        path = Path(shown)
-        if path.is_dir() or shown.endswith(("/", os.sep)):
-            path = path / Path(DEFAULT_RESULTS).name
-        if not path.is_file():
+        path = _resolved(location)  # a database server's tables are created on first use: nothing to misspell
+        if isinstance(path, Path) and not path.is_file():
             raise StoreError(f"no results store at {path}: run 'biobench run' or 'biobench bench' first, or pass "
                              "--results with the store's path (or set BIOBENCH_RESULTS).")
 

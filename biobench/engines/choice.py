@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from biobench.engines import check_engine, likelihood_for
-from biobench.engines.costs import interleaved_cpu_ms
+from biobench.engines.costs import SensitivityCosts, interleaved_cpu_ms
 from biobench.errors import BiobenchError
 from biobench.problem import Problem
 
@@ -36,25 +36,38 @@ class EngineTimes:
                 "adjoint": self.adjoint_ms}[way]
 
 
+# problem key -> AMICI's measured costs and the file its engine timings are kept in, or why AMICI cannot run the
+# problem: what a choice needs, kept so that choosing for several methods builds AMICI's likelihood once
+_known: dict[str, tuple[SensitivityCosts, Path] | str] = {}
+
+
 def resolve_engine(problem: Problem, engine: str, needs: str | None, say=print) -> str:
     """``engine`` itself, or for ``auto`` the engine cheaper for a method that ``needs`` the residual Jacobian,
     the gradient, or values only (None); roadrunner where AMICI is missing or refuses the problem."""
     check_engine(engine)
     if engine != "auto":
         return engine
-    try:
-        amici = likelihood_for(problem, "amici", say=say)
-    except BiobenchError as exc:  # not installed, or the problem refused: said in one line either way
-        say(f"engine auto: roadrunner, as AMICI cannot run this problem ({exc})")
+    amici = None
+    if problem.key not in _known:
+        try:
+            amici = likelihood_for(problem, "amici", say=say)
+        except BiobenchError as exc:  # not installed, or the problem refused: said in one line either way
+            _known[problem.key] = str(exc)
+        else:
+            _known[problem.key] = (amici.costs, Path(amici.compiled.module_dir) / f"engines-{problem.key[:16]}.json")
+    known = _known[problem.key]
+    if isinstance(known, str):
+        say(f"engine auto: roadrunner, as AMICI cannot run this problem ({known})")
         return "roadrunner"
-    times = load_or_time(problem, amici)
+    costs, path = known
+    times = saved_times(path) or measure_times(problem, amici or likelihood_for(problem, "amici", say=say), path)
     if needs is None:
         what, roadrunner_ms, amici_ms, way = "value-only methods", times.roadrunner_ms, times.amici_ms, "a simulation"
     else:
         what = "methods that need the residual Jacobian" if needs == "jacobian" else "gradient methods"
-        way = amici.costs.choose(needs)
+        way = costs.choose(needs)
         roadrunner_ms = None if times.roadrunner_ms is None else times.roadrunner_ms * problem.n_parameters
-        amici_ms = times.amici_way_ms(way, problem.n_parameters) or amici.costs.ratio(way) * times.amici_ms
+        amici_ms = times.amici_way_ms(way, problem.n_parameters) or costs.ratio(way) * times.amici_ms
         way = "differences" if way == "differences" else f"{way} sensitivities"
     chosen = "amici" if roadrunner_ms is None or amici_ms < roadrunner_ms else "roadrunner"
     shown = "fails" if roadrunner_ms is None else f"{roadrunner_ms:.3g}"
@@ -62,14 +75,17 @@ def resolve_engine(problem: Problem, engine: str, needs: str | None, say=print) 
     return chosen
 
 
-def load_or_time(problem: Problem, amici) -> EngineTimes:
-    """The engines' simulation times saved beside the compiled model, or measured now and saved."""
-    path = Path(amici.compiled.module_dir) / f"engines-{problem.key[:16]}.json"
-    if path.is_file():
-        try:
-            return EngineTimes(**json.loads(path.read_text()))
-        except (ValueError, TypeError):
-            pass  # an unreadable file is measured again
+def saved_times(path: Path) -> EngineTimes | None:
+    """The engine timings saved at ``path``; None where there are none (or they cannot be read)."""
+    try:
+        return EngineTimes(**json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def measure_times(problem: Problem, amici, path: Path) -> EngineTimes:
+    """Both engines' simulations and AMICI's solves timed in the same rounds at the nominal point, saved at
+    ``path`` (so every later run on the problem chooses the same engine)."""
     roadrunner = likelihood_for(problem, "roadrunner")
     x = amici.reference
     calls = {"roadrunner": lambda: roadrunner.evaluate(x), "amici": lambda: amici.evaluate(x)}

@@ -83,12 +83,6 @@ class SensitivityCosts:
         return rows
 
 
-def cpu_ms(call, repeats_cap: int) -> float | None:
-    """Median CPU ms of ``call()`` over at least three runs (more while they take under 0.3 s); None if it fails."""
-    measured = interleaved_cpu_ms({"call": call}, repeats_cap)
-    return measured.get("call")
-
-
 def interleaved_cpu_ms(calls: dict, repeats_cap: int) -> dict[str, float]:
     """Median CPU ms of each call, run in turn round after round (so a change of load on a shared machine
     moves them alike and their ratios stay put): at least three rounds, more while they take under 0.3 s,
