@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from biobench.bench_config import petab_yaml
+from biobench.collection import references
 from biobench.engines import likelihood_for
 from biobench.engines.choice import resolve_engine
 from biobench.engines.costs import interleaved_cpu_ms
@@ -37,14 +39,6 @@ from biobench.settings import IntegratorSettings
 COLLECTION = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmark_models_petab"
 DEFAULT = ["Boehm_JProteomeRes2014", "Bachmann_MSB2011", "Lucarelli_CellSystems2018", "Isensee_JCB2018",
            "Chen_MSB2009", "Lang_PLOSComputBiol2024"]
-
-
-def references(collection: Path) -> dict[str, float]:
-    refs = {}
-    for line in (collection / "refs.tsv").read_text().splitlines()[1:]:
-        name, value = line.split("\t")[:2]
-        refs[name] = float(value)
-    return refs
 
 
 def central_gradient(likelihood, x: np.ndarray, step: float) -> np.ndarray:
@@ -68,8 +62,7 @@ def relative_error(g: np.ndarray, reference: np.ndarray) -> float:
 
 def compare(name: str, collection: Path, refs: dict[str, float], reference_limit: float,
             integrator: IntegratorSettings) -> dict:
-    yaml = next((path for path in (collection / name / f"{name}.yaml", collection / name / "problem.yaml")
-                 if path.is_file()), collection / name / f"{name}.yaml")
+    yaml = petab_yaml(collection / name) or collection / name / f"{name}.yaml"  # a missing one: said by the load
     try:
         problem = load_petab_problem(yaml, integrator)
     except BiobenchError as exc:

@@ -28,6 +28,7 @@ import tempfile
 from pathlib import Path
 
 from biobench import metrics
+from biobench.bench_config import petab_yaml
 from biobench.engines import ENGINE_NAMES
 from biobench.runner import run_starts
 from biobench.settings import ProblemSettings
@@ -41,8 +42,8 @@ DELTA = 0.1
 
 
 def model_spec(name: str) -> str:
-    folder = COLLECTION / name
-    return str(folder / f"{name}.yaml") if folder.is_dir() else name
+    """A folder of the collection by name (its problem file), or anything ``--model`` accepts."""
+    return str(petab_yaml(COLLECTION / name) or name)
 
 
 def parse_method(entry: str, args: argparse.Namespace) -> tuple[str, int, int, dict[str, str]]:

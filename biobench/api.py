@@ -50,6 +50,18 @@ def overall(results: str | os.PathLike | None = None, delta: float = lb.DEFAULT_
     return lb.overall(lb.per_problem(load_results(results), delta))
 
 
+def write_frame(frame: pd.DataFrame, fmt: str, out: str | os.PathLike | None = None) -> str | None:
+    """A table as csv, parquet or json: the text when ``out`` is None, else written atomically to ``out``."""
+    if fmt == "parquet":
+        if out is None:
+            raise ConfigError("--format parquet writes a binary file: pass --out runs.parquet.")
+        return atomic_write(out, lambda handle: frame.to_parquet(handle, index=False))
+    if fmt not in ("csv", "json"):
+        raise ConfigError(f"--format {fmt!r}: choose csv, parquet or json.")
+    text = frame.to_csv(index=False) if fmt == "csv" else frame.to_json(orient="records", indent=2)
+    return text if out is None else atomic_write(out, lambda handle: handle.write(text.encode()))
+
+
 def export_runs(frame: pd.DataFrame, fmt: str, out: str | os.PathLike | None = None) -> str | None:
     """Runs as csv, parquet or json: the text when ``out`` is None, else written atomically to ``out``.
 
@@ -59,18 +71,8 @@ def export_runs(frame: pd.DataFrame, fmt: str, out: str | os.PathLike | None = N
     """
     frame = frame[RUN_COLUMNS].rename(columns=SCALED_NAMES)
     if fmt == "json":
-        text = frame.to_json(orient="records", indent=2)
-        return text if out is None else atomic_write(out, lambda handle: handle.write(text.encode()))
+        return write_frame(frame, fmt, out)
     flat = frame.copy()
-    for column in _DICT_COLUMNS:
+    for column in _DICT_COLUMNS + (_LIST_COLUMNS if fmt == "csv" else ()):
         flat[column] = flat[column].map(json.dumps)
-    if fmt == "parquet":
-        if out is None:
-            raise ConfigError("--format parquet writes a binary file: pass --out runs.parquet.")
-        return atomic_write(out, lambda handle: flat.to_parquet(handle, index=False))
-    for column in _LIST_COLUMNS:
-        flat[column] = flat[column].map(json.dumps)
-    if fmt != "csv":
-        raise ConfigError(f"--format {fmt!r}: choose csv, parquet or json.")
-    return flat.to_csv(index=False) if out is None else atomic_write(out, lambda handle: flat.to_csv(handle,
-                                                                                                    index=False))
+    return write_frame(flat, fmt, out)

@@ -11,7 +11,7 @@ problems, one sub-folder each (``petab_dir:../shared/benchmark_models_petab``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
@@ -122,6 +122,11 @@ def sbml_files(folder: str) -> list[str]:
     return [str(f) for f in files]
 
 
+def petab_yaml(folder: Path) -> Path | None:
+    """A collection sub-folder's problem file: ``<folder name>.yaml`` (PEtab v1) or ``problem.yaml``."""
+    return next((path for path in (folder / f"{folder.name}.yaml", folder / "problem.yaml") if path.is_file()), None)
+
+
 def petab_problems(folder: str) -> list[str]:
     """The PEtab problems of a collection folder (Benchmark-Models-PEtab's layout: one sub-folder per problem
     holding ``<name>.yaml`` or ``problem.yaml``), sorted by name; a folder with none is a config error."""
@@ -129,12 +134,7 @@ def petab_problems(folder: str) -> list[str]:
     if not path.is_dir():
         raise ConfigError(f"models: petab_dir:{folder}: no such folder (relative paths start at the current "
                           f"directory, {Path.cwd()}).")
-    found = []
-    for sub in sorted(p for p in path.iterdir() if p.is_dir()):
-        named = [sub / f"{sub.name}.yaml", sub / "problem.yaml"]
-        yaml = next((candidate for candidate in named if candidate.is_file()), None)
-        if yaml is not None:
-            found.append(str(yaml))
+    found = [str(yaml) for yaml in map(petab_yaml, sorted(p for p in path.iterdir() if p.is_dir())) if yaml]
     if not found:
         raise ConfigError(f"models: petab_dir:{folder} holds no PEtab problems (sub-folders with <name>.yaml or "
                           "problem.yaml).")

@@ -19,6 +19,7 @@ from biobench.errors import BiobenchError, ConfigError
 from biobench.feature_commands import features_command, recommend_command
 from biobench.result_commands import leaderboard_command, report, results_option, runs_command
 from biobench.surrogate.command import surrogate_command
+from biobench.threads import THREADS_VARIABLE, limit_threads
 from biobench.terminal import (console, err_console, fmt, notify, plural, print_frame, print_problem, print_rows,
                                show_warning, stage_reporter, starts_progress, stored_on_interrupt)
 
@@ -53,13 +54,11 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="biobench")
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, envvar="BIOBENCH_THREADS",
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, envvar=THREADS_VARIABLE,
               help="Compute threads (BLAS, OpenMP, torch) per process; also the BIOBENCH_THREADS variable. More "
                    "than one rarely helps biobench's small matrices and slows a shared machine.")
 def main(threads: int) -> None:
     """Benchmark parameter-estimation methods on SBML models from BioModels."""
-    from biobench.threads import limit_threads
-
     limit_threads(threads)
     # Libraries' notices about their own future APIs are for developers, not users of this command.
     warnings.filterwarnings("ignore", category=FutureWarning)

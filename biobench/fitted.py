@@ -2,7 +2,7 @@
 natural units beside the nominal value and the bounds.
 
 The store keeps points on the estimation scale (log10 by default) as JSON lists; this undoes the
-scale of each parameter (``lin``, ``log``, ``log10``, recorded with the problem) and says which
+scale of each parameter (recorded with the problem, ``biobench.problem.from_scale``) and says which
 estimates sit on a bound, where a fit is often not identifiable or the bounds too narrow.
 """
 
@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pandas as pd
 
 from biobench import metrics
+from biobench.problem import from_scale
 
-_UNSCALE = {"lin": lambda v: v, "log": math.exp, "log10": lambda v: 10.0 ** v}
 COLUMNS = ["problem_id", "method", "run_id", "fval_best", "parameter", "estimate", "nominal", "lower", "upper",
            "at_bound"]
 
@@ -40,6 +41,6 @@ def fitted_parameters(runs: pd.DataFrame, problems: pd.DataFrame, bound_toleranc
                         "upper" if info["upper_scaled"] - scaled <= bound_tolerance * width else "")
             rows.append({"problem_id": run["problem_id"], "method": run["method"], "run_id": int(run["run_id"]),
                          "fval_best": run["fval_best"], "parameter": pid,
-                         "estimate": _UNSCALE[info["scale"]](scaled), "nominal": info["nominal"],
+                         "estimate": float(from_scale(np.float64(scaled), info["scale"])), "nominal": info["nominal"],
                          "lower": info["lower"], "upper": info["upper"], "at_bound": at_bound})
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
-from biobench.errors import ConfigError
 from biobench.metrics import DEFAULT_DELTA
-from biobench.terminal import console, fmt, print_frame, print_runs
+from biobench.terminal import console, fmt, is_precise, print_frame, print_runs
 
 RESULTS_HELP = ("Results store: a path, or an SQLAlchemy URL [default: $BIOBENCH_RESULTS, or "
                 "results/biobench.sqlite in the home folder: $BIOBENCH_HOME or here].")
@@ -55,6 +53,7 @@ def runs_command(model_id: str | None, results: str | None, fmt_: str, out: str 
 
 
 def _print_fitted(runs, store, fmt_: str, out: str | None) -> None:
+    from biobench.api import write_frame
     from biobench.fitted import fitted_parameters
 
     fitted = fitted_parameters(runs, store.problems_frame())
@@ -66,23 +65,16 @@ def _print_fitted(runs, store, fmt_: str, out: str | None) -> None:
                         f"{problem}: {method}, best start (run {rows['run_id'].iloc[0]}, fval "
                         f"{fmt(rows['fval_best'].iloc[0])})")
         return
-    if fmt_ == "parquet" and out is None:
-        raise ConfigError("--format parquet needs --out FILE.")
-    if fmt_ == "parquet":
-        fitted.to_parquet(out)
-        console.print(f"{fitted['run_id'].nunique()} fits written to {out}")
-        return
-    text = fitted.to_csv(index=False) if fmt_ == "csv" else fitted.to_json(orient="records", indent=1)
+    text = write_frame(fitted, fmt_, out)
     if out is None:
         click.echo(text, nl=fmt_ == "json")
     else:
-        Path(out).write_text(text)
         console.print(f"{fitted['run_id'].nunique()} fits written to {out}")
 
 
 def _markdown_formats(frame) -> tuple[str, ...]:
     """Objective values to six significant digits (convergence is judged in their last ones), the rest to four."""
-    return tuple(".6g" if "fval" in column or "f_ref" in column else ".4g" for column in frame.columns)
+    return tuple(".6g" if is_precise(column) else ".4g" for column in frame.columns)
 
 
 @click.command("leaderboard")

@@ -128,9 +128,7 @@ class Simulator:
         try:
             out = self._simulate_all(x_natural)
         except RuntimeError as exc:
-            out = self._switch_retry(self._simulate_all, exc, x_natural)
-            if out is None:
-                out = self._nonstiff_retry(self._simulate_all, exc, x_natural)
+            out = self._retry(self._simulate_all, exc, x_natural)
             if out is None:
                 return None
         finally:
@@ -147,9 +145,7 @@ class Simulator:
         try:
             out = self._simulate_one(first, x_natural, times)
         except RuntimeError as exc:
-            out = self._switch_retry(self._simulate_one, exc, first, x_natural, times)
-            if out is None:
-                out = self._nonstiff_retry(self._simulate_one, exc, first, x_natural, times)
+            out = self._retry(self._simulate_one, exc, first, x_natural, times)
             if out is None:
                 return None
         if out.shape[0] != len(times) or not np.isfinite(out).all():
@@ -162,6 +158,12 @@ class Simulator:
         if len(simulations) == 1:  # the common case: no list, no concatenation
             return self._simulate_one(simulations[0], x_natural, simulations[0].times)
         return np.concatenate([self._simulate_one(sim, x_natural, sim.times) for sim in simulations])
+
+    def _retry(self, run, error: RuntimeError, *args) -> np.ndarray | None:
+        """``run(*args)`` after it failed with ``error``: restarted at the time switches, else non-stiff; None
+        when neither helps (the first error kept in ``last_error``)."""
+        out = self._switch_retry(run, error, *args)
+        return out if out is not None else self._nonstiff_retry(run, error, *args)
 
     def _switch_retry(self, run, error: RuntimeError, *args) -> np.ndarray | None:
         """``run(*args)`` once more with the integrator restarted at the model's time switches (inputs that

@@ -34,12 +34,18 @@ def fmt(value: float) -> str:
 _PRECISE = ("fval", "f_ref", "f ref", "estimate", "nominal", "lower", "upper", "reference")
 
 
+def is_precise(name: str) -> bool:
+    """Whether a column (or a quantity) named ``name`` holds values read to six digits."""
+    return any(word in name for word in _PRECISE)
+
+
 def cell(value, precise: bool = True) -> str:
     """A table cell: whole numbers without a decimal point (counts that pandas made floats) and with thousands
     separators, NaN as -, other numbers to six significant digits (``precise``) or three."""
+    whole = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
     if isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
-        return f"{int(value):,}" if abs(value) >= 10_000 else str(int(value))
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value, whole = int(value), True
+    if whole:
         return f"{int(value):,}" if abs(value) >= 10_000 else str(int(value))
     if isinstance(value, float) and math.isfinite(value) and not precise:
         return f"{value:.3g}" if abs(value) < 1e4 else f"{value:,.0f}"
@@ -70,10 +76,10 @@ def print_frame(frame, title: str) -> None:
         # wide enough for the header's longest word: a narrow terminal must not turn "converged" into "converg…"
         table.add_column(header, justify="right" if numeric else "left", overflow="fold",
                          min_width=max(map(len, header.split())) if numeric else None)
-    precise = [any(word in str(column) for word in _PRECISE) for column in frame.columns]
+    precise = [is_precise(str(column)) for column in frame.columns]
     for row in frame.itertuples(index=False):
         # a (quantity, value) table: the quantity's name says how precise its value is
-        named = len(row) == 2 and isinstance(row[0], str) and any(word in row[0] for word in _PRECISE)
+        named = len(row) == 2 and isinstance(row[0], str) and is_precise(row[0])
         table.add_row(*(cell(value, exact or named) for value, exact in zip(row, precise)))
     console.print(table)
 

@@ -10,6 +10,7 @@ and matrices biobench builds are small, so one thread loses little where the mac
 from __future__ import annotations
 
 import os
+import sys
 
 # Environment variables the thread pools of OpenMP (torch), MKL and OpenBLAS read when they load.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -35,8 +36,6 @@ def limit_threads(threads: int) -> None:
     for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)
     threadpool_limits(limits=threads)
-    import sys
-
     torch = sys.modules.get("torch")  # its own intra-op pool, sized when torch loaded
     if torch is not None:
         torch.set_num_threads(threads)
