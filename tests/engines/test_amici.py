@@ -22,7 +22,7 @@ from biobench.objective import Objective
 from biobench.optimizers import optimizers
 from biobench.petab import load_petab_problem
 from biobench.records import StartIdentity
-from tests.conftest import DATA, PETAB_TWO_STEP
+from tests.conftest import DATA
 
 pytest.importorskip("amici", reason="the amici engine needs AMICI (pip install -e '.[test]' builds it)")
 
@@ -275,7 +275,7 @@ def test_auto_runs_a_method_on_the_engine_measured_cheaper(roadrunner_ms, expect
         said = []
         for needs in (None, "jacobian", "gradient"):
             assert resolve_engine(boehm, "auto", needs, say=said.append) == expected
-        assert all(f"auto for" in line and expected in line for line in said)
+        assert all("auto for" in line and expected in line for line in said)
         tasks, _, _ = prepare_starts(boehm, "random", "fides", n_starts=2, budget=100, seed=0,
                                      store=Store(str(tmp_path / "r.sqlite")), engine="auto")
         assert {task.start.engine for task in tasks} == {expected}  # the start's identity names the engine that ran
