@@ -49,6 +49,7 @@ def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None
     skipped = 0
     refused: dict[str, str] = {}
     measured = store.feature_keys()
+    stored_features = store.features_frame() if config.scale is not None and measured else None
     with ProblemBuilder(config.build_time_limit) as builder:
         for spec in config.model_specs():
             built = builder.build(spec, config.problem, measured, notify)
@@ -63,17 +64,33 @@ def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None
             problems[problem.key] = problem
             if features is not None:  # what 'biobench recommend' learns from, measured once
                 store.set_features(problem.key, problem.problem_id, problem.model.model_id, features)
+            n_run, time_limit = config.starts, config.time_limit
+            if config.scale is not None:
+                seconds = _seconds_per_simulation(problem.key, features, stored_features)
+                n_run, time_limit = config.scale.starts_and_limit(config.starts, seconds, time_limit)
+                if notify is not None:
+                    notify(f"{problem.problem_id}: {n_run} of {config.starts} starts per method, at most "
+                           f"{time_limit:.3g} s each ({seconds:.3g} s per simulation)")
             for init, init_options in config.methods(config.initializers):
                 for opt, opt_options in config.methods(config.optimizers):
                     for seed, engine in itertools.product(config.seeds, config.engines):
                         new, done, _ = prepare_starts(
                             problem, init, opt, n_starts=config.starts, budget=config.budget, seed=seed,
                             store=store, init_options=init_options, opt_options=opt_options, progress=progress,
-                            time_limit=config.time_limit, simulation_time_limit=config.simulation_time_limit,
+                            time_limit=time_limit, simulation_time_limit=config.simulation_time_limit,
                             engine=engine)
-                        tasks += new
+                        tasks += [task for task in new if task.start.start_index < n_run]
                         skipped += done
     return BenchPlan(problems, tasks, skipped, refused)
+
+
+def _seconds_per_simulation(key: str, features: dict | None, stored) -> float:
+    """The problem's measured seconds per simulation: just measured, or from the store (NaN when unmeasured)."""
+    if features is not None:
+        return float(features.get("seconds_per_simulation", float("nan")))
+    if stored is None or "seconds_per_simulation" not in stored or key not in set(stored["problem_key"]):
+        return float("nan")
+    return float(stored.loc[stored["problem_key"] == key, "seconds_per_simulation"].iloc[0])
 
 
 class ProblemBuilder:

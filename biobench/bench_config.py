@@ -36,6 +36,32 @@ SUITES = {"offline": OFFLINE_SUITE, "biomodels-small": SMALL_SUITE}
 Method = str | dict[str, dict[str, Any]]
 
 
+class CostScaling(_Strict):
+    """A time allowance per method and problem, and fewer starts where a simulation is slow.
+
+    Each method may spend ``seconds`` on one problem, shared equally by its starts (each start's
+    time limit). A start should have time for at least ``min_evaluations`` simulations, so a
+    problem whose simulation is slow runs only the first ``seconds / (min_evaluations x seconds per
+    simulation)`` of the config's starts (at least ``min_starts``). The seconds per simulation are the
+    problem's measured feature (roadrunner, nominal point; kept in the store, so a resumed bench scales
+    as it did). The starts run are the first ones of the full design, so a method is the same method
+    on every problem; its leaderboard row says how many starts ran.
+    """
+
+    seconds: float = Field(gt=0)
+    min_evaluations: int = Field(200, ge=1)
+    min_starts: int = Field(3, ge=1)
+
+    def starts_and_limit(self, starts: int, seconds_per_simulation: float,
+                         time_limit: float | None) -> tuple[int, float]:
+        """(starts to run, seconds per start) on a problem; an unmeasured simulation time runs ``min_starts``."""
+        per_start = self.min_evaluations * seconds_per_simulation
+        affordable = int(self.seconds // per_start) if 0 < per_start < float("inf") else 0
+        run = min(starts, max(self.min_starts, affordable))
+        limit = self.seconds / run
+        return run, limit if time_limit is None else min(limit, time_limit)
+
+
 class BenchConfig(_Strict):
     """Everything ``biobench bench`` expands into tasks."""
 
@@ -46,6 +72,7 @@ class BenchConfig(_Strict):
     starts: int = Field(10, ge=1)
     budget: int = Field(1000, ge=1)
     time_limit: float | None = Field(None, gt=0)  # seconds per start at most: slow models end early, not hang
+    scale: CostScaling | None = None  # starts and time limits per problem from its cost (a collection of sizes)
     # Seconds one evaluation may take beyond time_limit before its start is killed (--executor processes):
     # the time limit is checked between evaluations, so only a kill ends a simulation that hangs.
     simulation_time_limit: float | None = Field(None, gt=0)
@@ -69,9 +96,9 @@ class BenchConfig(_Strict):
 
     @model_validator(mode="after")
     def _simulation_limit_needs_a_time_limit(self) -> BenchConfig:
-        if self.simulation_time_limit is not None and self.time_limit is None:
-            raise ValueError("simulation_time_limit needs time_limit too: a start is killed at time_limit + "
-                             "simulation_time_limit seconds (set time_limit: 60, say)")
+        if self.simulation_time_limit is not None and self.time_limit is None and self.scale is None:
+            raise ValueError("simulation_time_limit needs time_limit (or scale) too: a start is killed at "
+                             "time_limit + simulation_time_limit seconds (set time_limit: 60, say)")
         return self
 
     @field_validator("engines")

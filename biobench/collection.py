@@ -30,6 +30,7 @@ class ProblemCheck:
     """One row of the table."""
 
     problem: str
+    problem_key: str = ""
     parameters: int | None = None
     measurements: int | None = None
     conditions: int | None = None
@@ -53,14 +54,28 @@ class ProblemCheck:
                 "new best known": self.new_best_known()}
         return row
 
+    def nominal(self) -> float:
+        return min((v for v in self.fval.values() if math.isfinite(v)), default=math.inf)
+
+    def beats_nominal(self) -> bool:
+        nominal = self.nominal()
+        return math.isfinite(self.best) and self.best < nominal - AGREEMENT * max(1.0, abs(nominal))
+
+    def is_confirmed(self) -> bool:
+        """The best stored value beats the published point and at least two engines give it there."""
+        values = list(self.confirmed.values())
+        return (self.beats_nominal() and len(values) >= 2
+                and all(_relative(v, self.best) <= AGREEMENT for v in values))
+
+    def evidence(self) -> dict:
+        return {"task_key": self.best_key, "engine": self.best_engine, "values": self.confirmed}
+
     def new_best_known(self) -> str:
         """A best stored value below the objective at nominal, said only when every engine agrees on it."""
-        nominal = min((v for v in self.fval.values() if math.isfinite(v)), default=math.inf)
-        if not (math.isfinite(self.best) and self.best < nominal - AGREEMENT * max(1.0, abs(nominal))):
+        if not self.beats_nominal():
             return ""
-        values = list(self.confirmed.values())
-        if len(values) >= 2 and all(_relative(v, self.best) <= AGREEMENT for v in values):
-            return f"{self.best:.6g} (published {nominal:.6g}; engines agree)"
+        if self.is_confirmed():
+            return f"{self.best:.6g} (published {self.nominal():.6g}; engines agree)"
         shown = ", ".join(f"{engine} {value:.6g}" for engine, value in self.confirmed.items())
         return f"not confirmed: {shown}"
 
@@ -105,6 +120,7 @@ def check_collection(folder: str | Path, engines: list[str], runs: pd.DataFrame 
         except BiobenchError as exc:
             check.problems = {engine: f"not loaded: {exc}" for engine in engines}
             continue
+        check.problem_key = problem.key
         check.parameters, check.measurements = problem.n_parameters, problem.n_data
         check.conditions = len(problem.experiments.simulations)
         likelihoods = {}

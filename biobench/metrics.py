@@ -4,7 +4,10 @@ Everything is computed from the store's runs table alone. A method is an
 (initializer, optimizer) pair in one configuration (budget, starts, options). A start has converged when
 ``fval_best <= f_ref + delta``, where f_ref is the lowest objective value known for
 its problem: the best of all stored runs (any method) and the value at the true
-parameters. Per-evaluation and per-minute metrics charge pilot costs (the cvae's
+parameters. A published problem has no truth: its f_ref is the value at the published
+parameters, or a better one only once a second engine has confirmed it at the same point
+(``biobench collection check --results``); an unconfirmed better value never sets the target,
+unless nothing else is finite. Per-evaluation and per-minute metrics charge pilot costs (the cvae's
 training design) to the method that spent them.
 """
 
@@ -62,6 +65,10 @@ def with_convergence(runs: pd.DataFrame, delta: float = DEFAULT_DELTA) -> pd.Dat
     runs["fval_best"] = runs["fval_best"].astype(float).fillna(np.inf)  # NULL = no finite value found
     best_run = runs.groupby("problem_key")["fval_best"].transform("min")
     f_true = runs["f_true"].astype(float).fillna(np.inf)
+    if "has_truth" in runs:
+        confirmed = runs["f_confirmed"].astype(float).fillna(np.inf)
+        published = np.minimum(f_true, confirmed)
+        best_run = best_run.where(runs["has_truth"].astype(bool) | ~np.isfinite(published), confirmed)
     runs["f_ref"] = np.minimum(best_run, f_true)
     runs["converged"] = runs["fval_best"] <= runs["f_ref"] + delta
     runs["failed"] = ~np.isfinite(runs["fval_best"]) | runs["status"].isin(["failed", "error", "killed"])
@@ -151,10 +158,49 @@ def overall(board: pd.DataFrame) -> pd.DataFrame:
         lambda g: float(np.trapezoid(g["share_solved"], g["log2_tau"]) / span) if span > 0
         else float(g["share_solved"].iloc[0]), include_groups=False)
     totals = board.groupby("method").agg(starts=("starts", "sum"), converged=("converged", "sum"),
-                                         evaluations=("evaluations", "sum"))
+                                         evaluations=("evaluations", "sum"),
+                                         solved=("converged", lambda v: int((v > 0).sum())))
     result = rank.join(auc.rename("profile_auc")).join(totals)
     result["success_rate"] = result["converged"] / result["starts"]
+    result["share_solved"] = result["solved"] / result["problems"]
     return result.reset_index().sort_values(["mean_rank", "profile_auc"], ascending=[True, False])
+
+
+def best_per_problem(board: pd.DataFrame) -> pd.DataFrame:
+    """The winner on each problem (rank 1; ties broken as ``ranks`` does) with its rates and how many methods
+    solved the problem at all: the compact table of a benchmark over many problems."""
+    ranked = board.assign(rank=ranks(board)["rank"].to_numpy()).sort_values(["problem_id", "rank"])
+    first = ranked.groupby("problem_key", sort=False).head(1)
+    solved_by = board.groupby("problem_key")["converged"].apply(lambda v: int((v > 0).sum()))
+    table = first.assign(methods_solving=first["problem_key"].map(solved_by),
+                         methods=first["problem_key"].map(board.groupby("problem_key").size()))
+    return table[["problem_id", "method", "starts", "converged", "converged_per_cpu_minute",
+                  "converged_per_1000_evals", "best_fval", "f_ref", "methods_solving", "methods"]].rename(
+        columns={"method": "best method"}).reset_index(drop=True)
+
+
+def failures(runs: pd.DataFrame) -> pd.DataFrame:
+    """Failed, errored and killed starts per problem and method, with their reasons (one row per reason)."""
+    runs = runs.assign(method=method_label(runs))
+    bad = runs[runs["status"].isin(["failed", "error", "killed"]) | ~np.isfinite(runs["fval_best"].astype(float))]
+    if bad.empty:
+        return pd.DataFrame(columns=["problem_id", "method", "status", "starts", "reason"])
+    reason = bad["message"].fillna("").map(lambda text: (text.splitlines() or ["(no message)"])[0][:160])
+    return (bad.assign(reason=reason).groupby(["problem_id", "method", "status", "reason"], sort=True)
+            .size().rename("starts").reset_index()[["problem_id", "method", "status", "starts", "reason"]])
+
+
+def unconfirmed(runs: pd.DataFrame, delta: float = DEFAULT_DELTA) -> pd.DataFrame:
+    """Published problems whose best stored value is below their target (f_ref) by more than ``delta`` without a
+    second engine's confirmation: the target stays the published value until ``biobench collection check``
+    confirms the better one."""
+    runs = with_convergence(runs, delta)
+    if "has_truth" not in runs:
+        return pd.DataFrame(columns=["problem_id", "best_fval", "f_ref"])
+    best = runs.groupby(["problem_key", "problem_id"]).agg(best_fval=("fval_best", "min"), f_ref=("f_ref", "first"),
+                                                         has_truth=("has_truth", "first"))
+    below = best[~best["has_truth"].astype(bool) & (best["best_fval"] < best["f_ref"] - delta)]
+    return below.reset_index()[["problem_id", "best_fval", "f_ref"]]
 
 
 def run_summary(runs: pd.DataFrame, problem_key: str, initializer: str, optimizer: str, seed: int, budget: int,

@@ -7,7 +7,7 @@ import json
 import click
 
 from biobench.metrics import DEFAULT_DELTA
-from biobench.terminal import console, fmt, is_precise, print_frame, print_runs
+from biobench.terminal import console, err_console, fmt, is_precise, print_frame, print_runs
 
 RESULTS_HELP = ("Results store: a path, or an SQLAlchemy URL [default: $BIOBENCH_RESULTS, or "
                 "results/biobench.sqlite in the home folder: $BIOBENCH_HOME or here].")
@@ -95,20 +95,34 @@ def leaderboard_command(model_id: str | None, results: str | None, delta: float,
         return
     full = metrics.per_problem(runs, delta)
     board, summary = full[metrics.LEADERBOARD_COLUMNS], metrics.overall(full)
+    best = metrics.best_per_problem(full) if full["problem_key"].nunique() > 1 else None
+    failed, pending = metrics.failures(runs), metrics.unconfirmed(runs, delta)
     if fmt_ == "csv":
         click.echo(board.to_csv(index=False), nl=False)
     elif fmt_ == "json":
-        click.echo(json.dumps({"delta": delta, "per_problem": json.loads(board.to_json(orient="records")),
-                               "overall": json.loads(summary.to_json(orient="records"))}, indent=2))
+        sections = {"per_problem": board, "overall": summary, "best_per_problem": best, "failures": failed,
+                    "unconfirmed": pending}
+        click.echo(json.dumps({"delta": delta} | {name: json.loads(frame.to_json(orient="records"))
+                                                  for name, frame in sections.items() if frame is not None},
+                              indent=2))
     elif fmt_ == "markdown":
-        click.echo(f"### Per problem (converged: fval_best <= f_ref + {delta})\n")
-        click.echo(board.to_markdown(index=False, floatfmt=_markdown_formats(board)))
-        click.echo("\n### Across problems\n")
-        click.echo(summary.to_markdown(index=False, floatfmt=_markdown_formats(summary)))
+        sections = [(f"Per problem (converged: fval_best <= f_ref + {delta})", board), ("Across problems", summary),
+                    ("Best method per problem", best), ("Failed and killed starts", failed)]
+        for title, frame in sections:
+            if frame is not None and not frame.empty:
+                click.echo(f"### {title}\n\n{frame.to_markdown(index=False, floatfmt=_markdown_formats(frame))}\n")
     else:
         print_frame(board, f"Leaderboard per problem (converged: fval_best <= f_ref + {delta})")
         print_frame(summary, "Across problems (rank by converged starts per 1000 evaluations; "
-                             "AUC of the performance profile, 1 = best everywhere)")
+                             "AUC of the performance profile, 1 = best everywhere; share of problems solved)")
+        if best is not None:
+            print_frame(best, "Best method per problem (methods_solving: how many methods converged at least once)")
+        if not failed.empty:
+            print_frame(failed, "Failed and killed starts, by reason")
+    for row in pending.itertuples(index=False):
+        err_console.print(f"{row.problem_id}: a start reached {row.best_fval:.6g}, below the published target "
+                      f"{row.f_ref:.6g}; it becomes the target once a second engine confirms it at the same point "
+                      "(biobench collection check FOLDER --results STORE).", style="yellow")
 
 
 @click.command()

@@ -42,6 +42,10 @@ problems = sa.Table(
     sa.Column("parameter_ids", sa.Text, nullable=False),  # JSON list
     sa.Column("x_true", sa.Text),  # JSON list, scaled; null where no truth is known (PEtab problems)
     sa.Column("f_true", sa.Float),
+    # a published problem's best value found by some start and confirmed by a second engine at the same point
+    # (``biobench collection check --results``): with f_true, the target its starts are judged against
+    sa.Column("f_confirmed", sa.Float),
+    sa.Column("confirmed_by", sa.Text),  # JSON: the start's key and each engine's value there
     sa.Column("n_data", sa.Integer),
     sa.Column("description", sa.Text),  # JSON: Problem.describe()
     sa.Column("created_at", sa.String(40)),
@@ -227,6 +231,12 @@ class Store:
                 created_at=_now(),
             ))
 
+    def set_confirmed(self, problem_key: str, fval: float, evidence: dict) -> None:
+        """Record a best value of a published problem that a second engine reproduced at the same point."""
+        with self.engine.begin() as conn:
+            conn.execute(problems.update().where(problems.c.problem_key == problem_key).values(
+                f_confirmed=_float(fval), confirmed_by=json.dumps(evidence, sort_keys=True)))
+
     def set_refusal(self, model_spec: str, reason: str | None) -> None:
         """Record why a model could not become a problem (one line), or clear that record (``reason=None``)."""
         self._replace(refusals, refusals.c.model_spec == model_spec,
@@ -326,7 +336,8 @@ class Store:
     def runs_frame(self, model_id: str | None = None) -> pd.DataFrame:
         """All runs joined with their problem, one row per start; vectors decoded to lists."""
         query = (
-            sa.select(runs, problems.c.problem_id, problems.c.parameter_ids, problems.c.f_true)
+            sa.select(runs, problems.c.problem_id, problems.c.parameter_ids, problems.c.f_true,
+                      problems.c.f_confirmed, problems.c.x_true.is_not(None).label("has_truth"))
             .join(problems, runs.c.problem_key == problems.c.problem_key)
             .order_by(runs.c.run_id)
         )

@@ -79,6 +79,47 @@ def test_f_ref_includes_the_true_parameters(store):
     assert r["converged"] == 1  # fb + 0.05 <= fb + 0.1
 
 
+def test_a_published_problem_is_judged_against_a_better_value_only_once_a_second_engine_confirmed_it(
+        petab_problem, tmp_path):
+    """A PEtab problem has no truth: its target is the value at its published parameters until another engine
+    gives a better stored value at the same point; a lower value one engine alone reports never moves it."""
+    nominal = true_fval(petab_problem)
+    store = Store(tmp_path / "published.sqlite")
+    store.add_problem(petab_problem, nominal)
+    store.add_run(record(petab_problem, "random", "local", 0, nominal - 5, 100))  # better, not confirmed
+    store.add_run(record(petab_problem, "random", "local", 1, nominal + 0.05, 100))
+    r = row(metrics.per_problem(store.runs_frame()), petab_problem.problem_id, "random + local")
+    assert r["f_ref"] == pytest.approx(nominal) and r["converged"] == 2
+    assert metrics.unconfirmed(store.runs_frame())["problem_id"].tolist() == [petab_problem.problem_id]
+
+    store.set_confirmed(petab_problem.key, nominal - 5, {"values": {"roadrunner": nominal - 5, "amici": nominal - 5}})
+    r = row(metrics.per_problem(store.runs_frame()), petab_problem.problem_id, "random + local")
+    assert r["f_ref"] == pytest.approx(nominal - 5) and r["converged"] == 1
+    assert metrics.unconfirmed(store.runs_frame()).empty
+
+
+def test_a_published_problem_that_fails_at_its_published_point_is_judged_against_its_best_start(petab_problem,
+                                                                                                 tmp_path):
+    store = Store(tmp_path / "failing.sqlite")
+    store.add_problem(petab_problem, float("inf"))  # the nominal simulation failed: nothing else is finite
+    store.add_run(record(petab_problem, "random", "local", 0, 12.0, 100))
+    store.add_run(record(petab_problem, "random", "local", 1, 13.0, 100))
+    r = row(metrics.per_problem(store.runs_frame()), petab_problem.problem_id, "random + local")
+    assert r["f_ref"] == 12.0 and r["converged"] == 1
+
+
+def test_the_compact_tables_of_a_benchmark_over_many_problems(store):
+    board = metrics.per_problem(store.runs_frame())
+    best = metrics.best_per_problem(board).set_index("problem_id")
+    assert best.loc[store.known["b"], "best method"] == "random + local"
+    assert best.loc[store.known["a"], "best method"] in ("random + local", "sobol + local")  # tied, both 2/3
+    assert best.loc[store.known["a"], ["methods_solving", "methods"]].tolist() == [3, 4]  # lhs + ga never converged
+    overall = metrics.overall(board).set_index("method")
+    assert overall.loc["random + local", "share_solved"] == 1.0 and overall.loc["lhs + ga", "share_solved"] == 0.0
+    failed = metrics.failures(store.runs_frame())
+    assert failed[["method", "status", "starts"]].values.tolist() == [["lhs + ga", "failed", 1]]
+
+
 def test_delta_is_configurable(store):
     r = row(metrics.per_problem(store.runs_frame(), delta=0.01), store.known["b"], "random + local")
     assert r["converged"] == 0

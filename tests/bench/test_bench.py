@@ -106,6 +106,24 @@ def test_a_collection_folder_of_petab_problems_is_a_source(tmp_path):
         load_bench_config(write(tmp_path, f"models: ['petab_dir:{collection / 'notes'}']\n")).model_specs()
 
 
+def test_a_slow_problem_runs_the_first_of_its_starts_within_the_time_a_method_has(tmp_path):
+    """scale: a method's seconds per problem are shared by its starts; where a simulation is slow, fewer starts
+    (the first ones of the same design, so the method stays one method) each with more time."""
+    text = (f"models: ['{DATA / 'two_step.xml'}']\nproblem: {{time: {{n: 11}}}}\nstarts: 6\nbudget: 50\n"
+            "scale: {seconds: 30, min_evaluations: 100, min_starts: 2}\n")
+    config = load_bench_config(write(tmp_path, text))
+    fast = plan(config, Store(tmp_path / "fast.sqlite"))  # the two-step model simulates in well under 1 ms
+    assert [t.start.start_index for t in fast.tasks] == list(range(6)) and {t.time_limit for t in fast.tasks} == {5.0}
+    (key,) = fast.problems
+    for seconds, starts in ((0.075, 4), (1.0, 2), (float("nan"), 2)):  # planted: as measured by a slower machine
+        store = Store(tmp_path / f"slow{seconds}.sqlite")
+        store.set_features(key, "two_step", "two_step", {"seconds_per_simulation": seconds})
+        slow = plan(config, store)
+        assert [t.start.start_index for t in slow.tasks] == list(range(starts))
+        assert {t.time_limit for t in slow.tasks} == {30 / starts}
+        assert {t.start.key for t in slow.tasks} <= {t.start.key for t in fast.tasks}  # the same method's starts
+
+
 def test_a_build_past_its_time_limit_is_refused_and_one_within_it_is_built_in_a_worker(tmp_path):
     """build_time_limit runs each build (SBML, nominal simulation, features) in a process killed at the limit."""
     folder = tmp_path / "models"
@@ -167,6 +185,8 @@ def test_shipped_configs_are_valid():
             os.chdir(REPO)
             corpus = load_bench_config(REPO / "configs" / "corpus.yaml")
             assert [Path(m).stem for m in corpus.model_specs()] == online.model_specs()
+            collection = load_bench_config(REPO / "configs" / "collection.yaml")
+            assert len(collection.model_specs()) >= 25 and collection.scale is not None
         finally:
             os.chdir(cwd)
 

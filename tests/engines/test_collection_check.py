@@ -52,6 +52,9 @@ def test_both_engines_meet_the_reference_and_a_better_fit_is_confirmed(collectio
     frame = pd.read_csv(io.StringIO(board.stdout))  # progress goes to stderr
     assert list(frame["problem"]) == ["Boehm_JProteomeRes2014", "two_step"]
     assert frame.loc[0, "amici vs reference"] < 1e-6 and frame.loc[1, "new best known"].endswith("engines agree)")
+    # written to the store: the problem's target in leaderboards from now on
+    confirmed = Store(tmp_path / "runs.sqlite").problems_frame().set_index("problem_key")["f_confirmed"]
+    assert confirmed[two_step.key] == pytest.approx(fitted.best)
 
 
 def test_a_value_one_engine_does_not_give_is_not_a_new_best():
