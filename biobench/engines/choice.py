@@ -39,6 +39,13 @@ class EngineTimes:
 # problem key -> AMICI's measured costs and the file its engine timings are kept in, or why AMICI cannot run the
 # problem: what a choice needs, kept so that choosing for several methods builds AMICI's likelihood once
 _known: dict[str, tuple[SensitivityCosts, Path] | str] = {}
+_said: set[tuple[str, str]] = set()  # (problem key, message): a bench asks once per method and seed; told once
+
+
+def _once(problem: Problem, say, message: str) -> None:
+    if (problem.key, message) not in _said:
+        _said.add((problem.key, message))
+        say(message)
 
 
 def resolve_engine(problem: Problem, engine: str, needs: str | None, say=print) -> str:
@@ -57,7 +64,7 @@ def resolve_engine(problem: Problem, engine: str, needs: str | None, say=print) 
             _known[problem.key] = (amici.costs, Path(amici.compiled.module_dir) / f"engines-{problem.key[:16]}.json")
     known = _known[problem.key]
     if isinstance(known, str):
-        say(f"engine auto: roadrunner, as AMICI cannot run this problem ({known})")
+        _once(problem, say, f"engine auto: roadrunner, as AMICI cannot run this problem ({known})")
         return "roadrunner"
     costs, path = known
     times = saved_times(path) or measure_times(problem, amici or likelihood_for(problem, "amici", say=say), path)
@@ -71,7 +78,7 @@ def resolve_engine(problem: Problem, engine: str, needs: str | None, say=print) 
         way = "differences" if way == "differences" else f"{way} sensitivities"
     chosen = "amici" if roadrunner_ms is None or amici_ms < roadrunner_ms else "roadrunner"
     shown = "fails" if roadrunner_ms is None else f"{roadrunner_ms:.3g}"
-    say(f"engine auto for {what}: {chosen} (CPU ms: roadrunner {shown}, AMICI {amici_ms:.3g} by {way})")
+    _once(problem, say, f"engine auto for {what}: {chosen} (CPU ms: roadrunner {shown}, AMICI {amici_ms:.3g} by {way})")
     return chosen
 
 

@@ -106,6 +106,19 @@ def build_report(results: str | None = None, out: str | Path = "results/report",
             "more, and is left out.</p>" if board["problem_id"].nunique() < 2 else "</p>")
          + _table_html(metrics.overall(board))),
     ]
+    if board["problem_key"].nunique() > 1:
+        sections.append(("Best method per problem", "<p>The method ranked first on each problem, its rates, and how "
+                                                    "many of the methods converged there at least once.</p>"
+                         + _table_html(metrics.best_per_problem(board))))
+    pending = metrics.unconfirmed(stored, delta)
+    if not pending.empty:
+        sections.append(("Better than published, not yet confirmed", "<p>Starts reached values below these published "
+                         "problems' targets; a value becomes the target once a second engine gives it at the same "
+                         "point (<code>biobench collection check FOLDER --results STORE</code>).</p>"
+                         + _table_html(pending)))
+    failed = metrics.failures(stored)
+    if not failed.empty:
+        sections.append(("Failed and killed starts", _table_html(failed)))
     sections += [(item.title, _figure_html(item)) for item in report_figures(store, delta)]
     if found:
         intro = ("<p>Networks saved by <code>biobench surrogate</code>, judged on held-out simulations (R^2 per "

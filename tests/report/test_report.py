@@ -62,13 +62,14 @@ def small_store(two_step_problem, tmp_path_factory):
 def test_report_has_every_core_figure_with_captions(small_store, tmp_path):
     path = build_report(str(small_store), tmp_path / "out")
     titles, n_images, text = sections(path)
-    assert titles[:2] == ["Leaderboard per problem", "Across problems"]
+    assert titles[:3] == ["Leaderboard per problem", "Across problems", "Best method per problem"]
     for expected in ("Waterfall plot", "Convergence", "Final objective values", "Success rate",
                      "Performance profiles", "Parameter recovery"):
         assert any(t.startswith(expected) for t in titles), expected
     assert "cVAE diagnostics" not in titles  # no run used the cvae
     assert "Surrogates of the simulator" not in titles  # no folder of saved surrogates given
-    assert n_images == len(titles) - 2
+    assert "Failed and killed starts" not in titles  # none failed
+    assert n_images == len(titles) - 3
     assert text.count("<figcaption>") == n_images
     assert "http://" not in text and "https://" not in text  # self-contained
     # The table shows the leaderboard's numbers, one row per method, in the row of that method.
@@ -286,7 +287,7 @@ def test_saved_surrogates_appear_with_their_accuracy_and_figure(small_store, two
     save_accuracy_figure(trained, Likelihood(two_step_problem), "two_step", trained.folder / "accuracy.png")
     titles, n_images, text = sections(build_report(str(small_store), tmp_path / "out", surrogates=root))
     assert titles[-1] == "Surrogates of the simulator"
-    assert n_images == len(titles) - 2  # one figure in each section after the two tables, this one's included
+    assert n_images == len(titles) - 3  # one figure in each section after the three tables, this one's included
     section = text.split("<h2>Surrogates of the simulator</h2>")[1]
     r2 = trained.config["quality"]["observables"]
     worst = min(r2, key=lambda name: r2[name]["r2"])
