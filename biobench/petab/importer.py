@@ -153,7 +153,9 @@ def load_petab_problem(path: str | Path, integrator: IntegratorSettings | None =
     doc = read_validated(sbml_path.read_text(encoding="utf-8"), str(sbml_path))
     promote_local_parameters(doc, str(sbml_path))
     overrides = add_state_overrides(doc.getModel(), state_targets(petab_problem.condition_df, doc.getModel()))
-    model_id = path.stem.lstrip("_") or path.parent.name
+    # a collection names a problem by its folder where the file has a generic name (problem.yaml)
+    stem = path.stem.lstrip("_")
+    model_id = path.parent.name if stem in ("", "problem") else stem
     model = model_from_document(doc, sbml_path, _digest(path, config), model_id=model_id,
                                 source=f"PEtab problem {path}")
 

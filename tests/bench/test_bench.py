@@ -104,6 +104,12 @@ def test_a_collection_folder_of_petab_problems_is_a_source(tmp_path):
                                      str(collection / "petab_two_step" / "petab_two_step.yaml")]
     with pytest.raises(ConfigError, match="holds no PEtab problems"):
         load_bench_config(write(tmp_path, f"models: ['petab_dir:{collection / 'notes'}']\n")).model_specs()
+    # a problem file with the generic name problem.yaml is known by its folder's name
+    generic = shutil.copytree(DATA / "petab_two_step", collection / "Generic_2020")
+    (generic / "petab_two_step.yaml").rename(generic / "problem.yaml")
+    from biobench.sources import load_problem
+
+    assert load_problem(generic / "problem.yaml").model.model_id == "Generic_2020"
 
 
 def test_a_slow_problem_runs_the_first_of_its_starts_within_the_time_a_method_has(tmp_path):
