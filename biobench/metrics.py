@@ -41,6 +41,9 @@ def method_label(frame: pd.DataFrame) -> pd.Series:
     base = frame["initializer"] + " + " + frame["optimizer"]
     if "engine" in frame.columns:  # another engine is another method; the default one is not named
         engine = frame["engine"].fillna("roadrunner")
+        if "extras" in frame.columns:  # run where 'auto' chose: one method whichever engine it chose per problem
+            auto = frame["extras"].map(lambda extras: isinstance(extras, dict) and extras.get("engine_choice") == "auto")
+            engine = engine.where(~auto.astype(bool), "auto")
         base = base.where(engine == "roadrunner", base + " [" + engine + "]")
     if not {"budget", "n_starts", "init_options", "opt_options"} <= set(frame.columns):
         return base

@@ -129,7 +129,7 @@ def prepare_starts(
     check_engine(engine)
     init = initializers.get(initializer)(**dict(init_options or {}))
     opt = optimizers.get(optimizer)(**dict(opt_options or {}))
-    engine = resolve_engine(problem, engine, opt.needs())
+    requested, engine = engine, resolve_engine(problem, engine, opt.needs())
     init_options = dict(init.identity_options)  # with defaults filled in, so the record says what ran
     if guesses is not None:
         init_options["guesses"] = guesses_digest(guesses)
@@ -151,7 +151,9 @@ def prepare_starts(
         StartTask(start=identity, model_id=problem.model.model_id, x0=starts[i], rng=seeds[i + 1],
                   # whatever the initializer spent before the starts existed is shared out among them
                   pilot_evals=design.pilot_evals / n_starts, pilot_seconds=design.pilot_seconds / n_starts,
-                  init_extras=design.diagnostics, artifacts=str(store.artifacts_dir / identity.key),
+                  # leaderboards label a method run on whichever engine auto chose by that choice, not by the engine
+                  init_extras=design.diagnostics | ({"engine_choice": "auto"} if requested == "auto" else {}),
+                  artifacts=str(store.artifacts_dir / identity.key),
                   spares=None if spares is None else spares[i], time_limit=time_limit,
                   kill_after=None if simulation_time_limit is None else (time_limit or 0.0) + simulation_time_limit)
         for i, identity in enumerate(identities) if identity.key not in done

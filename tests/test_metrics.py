@@ -120,6 +120,16 @@ def test_the_compact_tables_of_a_benchmark_over_many_problems(store):
     assert failed[["method", "status", "starts"]].values.tolist() == [["lhs + ga", "failed", 1]]
 
 
+def test_a_method_run_on_the_engine_auto_chose_is_one_method_whichever_engine_it_chose():
+    import pandas as pd
+
+    frame = pd.DataFrame({"initializer": ["random"] * 4, "optimizer": ["fides"] * 4,
+                          "engine": ["amici", "roadrunner", "amici", "roadrunner"],
+                          "extras": [{"engine_choice": "auto"}, {"engine_choice": "auto"}, {}, None]})
+    assert metrics.method_label(frame).tolist() == ["random + fides [auto]", "random + fides [auto]",
+                                                    "random + fides [amici]", "random + fides"]
+
+
 def test_delta_is_configurable(store):
     r = row(metrics.per_problem(store.runs_frame(), delta=0.01), store.known["b"], "random + local")
     assert r["converged"] == 0

@@ -279,6 +279,7 @@ def test_auto_runs_a_method_on_the_engine_measured_cheaper(roadrunner_ms, expect
         tasks, _, _ = prepare_starts(boehm, "random", "fides", n_starts=2, budget=100, seed=0,
                                      store=Store(str(tmp_path / "r.sqlite")), engine="auto")
         assert {task.start.engine for task in tasks} == {expected}  # the start's identity names the engine that ran
+        assert {task.init_extras.get("engine_choice") for task in tasks} == {"auto"}  # and its label the choice
     finally:
         times.unlink()
 
