@@ -1,8 +1,15 @@
-"""Train the shipped recommender from a corpus bench and measure it by leave-one-model-out.
+"""Train the shipped recommender from benchmarks and measure it by leave-one-model-out.
 
     biobench bench configs/corpus.yaml --executor processes      # the corpus bench (hours on 2 cores)
-    python benchmarks/train_recommender.py [--results results/corpus.sqlite] [--k 1 3 5 10]
+    biobench bench configs/collection.yaml --executor processes  # the published problems (hours on 2 cores)
+    python benchmarks/train_recommender.py [--results results/corpus.sqlite results/collection.sqlite]
+                                           [--shipped] [--held-out results/collection.sqlite] [--k 1 3 5 10]
                                            [--out biobench/data/recommender.json]
+
+``--results`` takes several stores (their problems side by side, each with the methods it was
+benchmarked with); ``--shipped`` adds the training table shipped with biobench (the corpus
+bench's, for a machine without that store). ``--held-out STORE`` holds out only that store's
+problems (the collection's: does what the recommender learned help on real problems?).
 
 For every k, each benchmarked problem where the methods differ is held out in turn: the
 recommender learns from all the others and its top choice is checked against the best
@@ -25,20 +32,28 @@ from biobench.recommend import SHIPPED, Recommender, fixed_method_hits, leave_on
 from biobench.store import Store
 
 
+def training(results: list[str], shipped: bool, k: int) -> Recommender:
+    parts = [Recommender.from_store(Store(path, must_exist=True), k=k) for path in results]
+    # a problem in a store and in the shipped table: the store's (newer) benchmark wins
+    return Recommender.combined(([Recommender.load(SHIPPED, k=k)] if shipped else []) + parts, k=k)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results", default="results/corpus.sqlite")
+    parser.add_argument("--results", nargs="+", default=["results/corpus.sqlite"])
+    parser.add_argument("--shipped", action="store_true", help="add the training table shipped with biobench")
+    parser.add_argument("--held-out", help="hold out only this store's problems, one at a time")
     parser.add_argument("--k", type=int, nargs="+", default=[5, 1, 3, 10])
     parser.add_argument("--out", default=str(SHIPPED))
     parser.add_argument("--show", action="store_true", help="print every held-out problem's row")
     args = parser.parse_args()
 
-    store = Store(args.results)
+    only = None if args.held_out is None else list(Store(args.held_out, must_exist=True).features_frame()["problem_key"])
     summary = []
     for k in args.k:
-        recommender = Recommender.from_store(store, k=k)
-        table = leave_one_model_out(recommender)
-        fixed = fixed_method_hits(recommender)
+        recommender = training(args.results, args.shipped, k)
+        table = leave_one_model_out(recommender, only)
+        fixed = fixed_method_hits(recommender, only)
         summary.append({"k": k, "problems benchmarked": len(recommender.problems),
                         "problems where methods differ": len(table),
                         "recommender top-1 is best": f"{table['recommended_is_best'].sum()} "
@@ -50,7 +65,7 @@ def main() -> None:
         if args.show and k == args.k[0]:
             print(table.to_markdown(index=False))
     print(pd.DataFrame(summary).to_markdown(index=False))
-    chosen = Recommender.from_store(store, k=args.k[0])
+    chosen = training(args.results, args.shipped, args.k[0])
     print("\nbest method per problem (rank 1, ties included):")
     best = chosen.performance[chosen.performance["rank"] == 1]["method"].value_counts()
     print(best.to_markdown())
@@ -58,8 +73,8 @@ def main() -> None:
         "trained": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "from": args.results, "k": args.k[0], "problems": len(chosen.problems),
         "methods": sorted(chosen.performance["method"].unique()),
-        "command": "biobench bench configs/corpus.yaml --executor processes && "
-                   "python benchmarks/train_recommender.py",
+        "command": "python benchmarks/train_recommender.py --results " + " ".join(args.results)
+                   + (" --shipped" if args.shipped else ""),
     })
     print(f"\nsaved {args.out}")
 

@@ -48,6 +48,10 @@ def problem_features(problem: Problem, probes: int = PROBES, seed: int = 0) -> d
     features = {**model_structure(problem.model.sbml), "parameters": problem.n_parameters,
                 "observables": len(problem.observables), "data_points": problem.n_data,
                 "conditions": len(problem.experiments.simulations),
+                # steady states: conditions pre-equilibrated to one, and measurements taken at one (time inf)
+                "preequilibrated_conditions": sum(sim.preequilibration is not None
+                                                  for sim in problem.experiments.simulations),
+                "steady_state_conditions": sum(sim.steady_state for sim in problem.experiments.simulations),
                 "data_per_parameter": problem.n_data / max(1, problem.n_parameters)}
     features.update(_data_range(problem))
     features.update(_nominal_dynamics(problem, likelihood))

@@ -113,10 +113,23 @@ class Recommender:
         neighbours["best_methods_there"] = neighbours["problem_key"].map(best)
         return ranked.reset_index(drop=True), neighbours
 
-    def best_overall(self, exclude: str | None = None) -> str:
-        """The method with the lowest mean normalised rank (the baseline a recommender must beat)."""
+    def best_overall(self, exclude: str | None = None, among: set[str] | None = None) -> str:
+        """The method with the lowest mean normalised rank (the baseline a recommender must beat), of ``among``
+        where given (the methods a held-out problem was benchmarked with)."""
         rows = self.performance[self.performance["problem_key"] != exclude]
+        if among is not None and rows["method"].isin(among).any():
+            rows = rows[rows["method"].isin(among)]
         return str(rows.groupby("method")["normalised_rank"].mean().sort_values(kind="stable").index[0])
+
+    @classmethod
+    def combined(cls, parts: list[Recommender], k: int = 5) -> Recommender:
+        """One recommender over several benchmarks (a synthetic corpus and real problems, say): their problems
+        side by side, each with the methods it was benchmarked with; features one benchmark lacks are missing."""
+        features = pd.concat([part.features for part in parts])
+        features = features[~features.index.duplicated(keep="last")]
+        performance = pd.concat([part.performance for part in parts]).drop_duplicates(["problem_key", "method"],
+                                                                                      keep="last")
+        return cls(features, performance.reset_index(drop=True), k)
 
 
 def _weighted(group: pd.DataFrame) -> pd.Series:
@@ -130,27 +143,30 @@ def _signed_log(frame: pd.DataFrame) -> pd.DataFrame:
     return np.sign(frame) * np.log10(1 + frame.abs())
 
 
-def leave_one_model_out(recommender: Recommender) -> pd.DataFrame:
-    """Per problem where methods differ: the best methods there, the recommender's top choice from the other
-    problems, the best-overall baseline from the other problems, and whether each is a best method."""
+def leave_one_model_out(recommender: Recommender, only: list[str] | None = None) -> pd.DataFrame:
+    """Per problem where methods differ (of ``only``'s problem keys, where given): the best methods there, the
+    recommender's top choice from the other problems, the best-overall baseline from the other problems (among
+    the methods benchmarked there), and whether each is a best method."""
     rows = []
-    for key in recommender.problems:
+    for key in recommender.problems if only is None else [k for k in recommender.problems if k in set(only)]:
         here = recommender.performance[recommender.performance["problem_key"] == key]
         if here["rank"].nunique() < 2:
             continue  # every method tied: no choice can be right or wrong
         best = set(here.loc[here["rank"] == here["rank"].min(), "method"])
         ranked, _ = recommender.recommend(recommender.features.loc[key].to_dict(), exclude=key)
         choice = next((m for m in ranked["method"] if m in set(here["method"])), None)
-        baseline = recommender.best_overall(exclude=key)
+        baseline = recommender.best_overall(exclude=key, among=set(here["method"]))
         rows.append({"problem_id": recommender.features.loc[key, "problem_id"], "best": ", ".join(sorted(best)),
                      "recommended": choice, "recommended_is_best": choice in best,
                      "baseline": baseline, "baseline_is_best": baseline in best})
     return pd.DataFrame(rows)
 
 
-def fixed_method_hits(recommender: Recommender) -> pd.Series:
-    """Per method: on how many problems where methods differ it is a best method (always choosing it)."""
+def fixed_method_hits(recommender: Recommender, only: list[str] | None = None) -> pd.Series:
+    """Per method: on how many problems where methods differ (of ``only``, where given) it is a best method."""
     performance = recommender.performance
+    if only is not None:
+        performance = performance[performance["problem_key"].isin(only)]
     differ = performance.groupby("problem_key")["rank"].transform("nunique") > 1
     best = performance[differ & (performance["rank"] == performance.groupby("problem_key")["rank"].transform("min"))]
     return best["method"].value_counts().reindex(sorted(performance["method"].unique()), fill_value=0)

@@ -82,3 +82,8 @@ def test_the_command_measures_stores_and_prints(tmp_path):
     assert table.exit_code == 0 and "Jacobian eigenvalue spread" in table.output
     bad = runner.invoke(main, ["features", "--model", str(DATA / "two_step.xml"), "--probes", "-1"])
     assert bad.exit_code != 0 and "-1" in bad.output
+
+
+def test_steady_states_of_a_petab_problem_are_counted(petab_problem):
+    f = problem_features(petab_problem, probes=0)
+    assert (f["conditions"], f["preequilibrated_conditions"], f["steady_state_conditions"]) == (3, 1, 0)
