@@ -35,20 +35,26 @@ LABELS = {
 @click.option("--probes", type=click.IntRange(min=0), default=PROBES, show_default=True,
               help="Latin hypercube points that probe the objective landscape (0: none).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the landscape probe.")
+@click.option("--engine", default="roadrunner", show_default=True,
+              help="Simulator that times the nominal simulation and probes the landscape (amici for a problem "
+                   "roadrunner cannot simulate); steps, Jacobian and oscillation are roadrunner's.")
 @results_option
 @click.option("--format", "fmt_", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def features_command(model_spec, config, probes, seed, results, fmt_) -> None:
+def features_command(model_spec, config, probes, seed, engine, results, fmt_) -> None:
     """Measure what the model looks like to an estimation method (size, stiffness, oscillation, data, landscape);
     stored with the results for 'biobench recommend'."""
+    from biobench.engines import check_engine
     from biobench.features import problem_features
     from biobench.settings import load_run_settings
     from biobench.sources import load_problem
     from biobench.store import Store
     from biobench.terminal import notify, print_rows
 
+    if check_engine(engine) == "auto":
+        raise click.BadParameter("features are measured on one engine: roadrunner or amici.", param_hint="--engine")
     store = Store(results)  # a bad store location fails before the model loads
     problem = load_problem(model_spec, load_run_settings(config).problem, notify=notify)
-    values = problem_features(problem, probes=probes, seed=seed)
+    values = problem_features(problem, probes=probes, seed=seed, engine=engine)
     store.set_features(problem.key, problem.problem_id, problem.model.model_id, values)
     if fmt_ == "json":
         click.echo(json.dumps({"problem_id": problem.problem_id, "features": values}, indent=2,

@@ -40,9 +40,13 @@ def model_structure(sbml: str) -> dict:
             "compartments": model.getNumCompartments()}
 
 
-def problem_features(problem: Problem, probes: int = PROBES, seed: int = 0) -> dict:
+def problem_features(problem: Problem, probes: int = PROBES, seed: int = 0, engine: str = "roadrunner") -> dict:
     """Every feature of a problem (see the module docstring); NaN where one cannot be measured (e.g. the nominal
-    point does not simulate) rather than an error, so a corpus of models yields one row each."""
+    point does not simulate) rather than an error, so a corpus of models yields one row each.
+
+    On another ``engine`` (amici: a problem roadrunner cannot simulate, such as a large one at tight
+    tolerances), the seconds per simulation and the landscape probe are that engine's; integrator steps,
+    the Jacobian and oscillation are read from roadrunner's model wherever it simulates."""
     started = time.perf_counter()
     likelihood = Likelihood(problem)
     features = {**model_structure(problem.model.sbml), "parameters": problem.n_parameters,
@@ -55,6 +59,11 @@ def problem_features(problem: Problem, probes: int = PROBES, seed: int = 0) -> d
                 "data_per_parameter": problem.n_data / max(1, problem.n_parameters)}
     features.update(_data_range(problem))
     features.update(_nominal_dynamics(problem, likelihood))
+    if engine != "roadrunner":
+        from biobench.engines import likelihood_for
+
+        likelihood = likelihood_for(problem, engine, say=lambda _: None)
+        features["seconds_per_simulation"] = _seconds_per_evaluation(problem, likelihood)
     features.update(_landscape(problem, likelihood, probes, seed))
     features["feature_seconds"] = time.perf_counter() - started
     return features
@@ -108,6 +117,18 @@ def _nominal_dynamics(problem: Problem, likelihood: Likelihood) -> dict:
         integrator.variable_step_size = False
         rr.reset()
     return found
+
+
+def _seconds_per_evaluation(problem: Problem, likelihood) -> float:
+    """Median seconds of the objective at the nominal point (of three, unless one is already slow); NaN where
+    it fails."""
+    timings: list[float] = []
+    while len(timings) < 3 and sum(timings) < 1.0:
+        began = time.perf_counter()
+        if not np.isfinite(likelihood.fval(problem.x_true)):
+            return float("nan")
+        timings.append(time.perf_counter() - began)
+    return float(np.median(timings))
 
 
 def _jacobian(rr) -> np.ndarray:

@@ -7,6 +7,7 @@ handed over through the PEtab exporter.
 
 from __future__ import annotations
 
+import math
 import io
 
 import numpy as np
@@ -291,3 +292,15 @@ def test_bench_configs_name_engines_they_know():
     assert config.engines == ["auto", "amici:adjoint"]
     with pytest.raises(ConfigError, match="Did you mean 'amici:adjoint'"):
         BenchConfig(models=["BIOMD0000000012"], engines=["amici:adjiont"])
+
+
+def test_features_time_the_simulation_on_amici_where_roadrunner_cannot_simulate(shared_cache, boehm_amici):
+    """At most 100 steps per output interval: roadrunner's nominal simulation gives up, AMICI's (its own floor of
+    100,000 steps) runs; the bench scales a problem's starts by this time, so it must be the engine's that can."""
+    from biobench.features import problem_features
+    from biobench.settings import IntegratorSettings
+
+    starved = load_petab_problem(BOEHM, IntegratorSettings(maximum_num_steps=100))
+    assert math.isnan(problem_features(starved, probes=0)["seconds_per_simulation"])
+    on_amici = problem_features(starved, probes=4, engine="amici")
+    assert 0 < on_amici["seconds_per_simulation"] < 10 and on_amici["probe_points"] == 4
