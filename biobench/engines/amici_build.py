@@ -65,6 +65,7 @@ def petab_problem_of(problem: Problem):
             # AMICI compiles one formula per observable: measurement-specific placeholder values become
             # observables of their own (what pyPESTO does too); the likelihood is unchanged
             petab.flatten_timepoint_specific_output_overrides(petab_problem)
+        _conditions_win_over_initial_assignments(petab_problem, problem.model.model_id)
         return petab_problem
     from biobench.petab.exporter import petab_tables
 
@@ -76,6 +77,22 @@ def petab_problem_of(problem: Problem):
         parameter_df=petab.get_parameter_df(tables["parameters"]),
         observable_df=petab.get_observable_df(tables["observables"]),
     )
+
+
+def _conditions_win_over_initial_assignments(petab_problem, model_id: str) -> None:
+    """A parameter that conditions set but the model computes by an initial assignment: PEtab's condition value
+    wins (the collection's own simulations say so, on Liu_IFACPapersOnLine2025), while AMICI's import keeps the
+    assignment in every condition. The assignment is dropped from the model AMICI compiles where every
+    condition gives a value; a blank cell (the model's own value, the assignment's) is refused by name."""
+    model = petab_problem.model.sbml_model
+    for column in petab_problem.condition_df.columns:
+        if model.getParameter(column) is None or model.getInitialAssignment(column) is None:
+            continue
+        if petab_problem.condition_df[column].isna().any():
+            raise ProblemError(f"{model_id}: condition table column {column!r} sets a parameter the model computes "
+                               "by an initial assignment and leaves it blank in some condition, which AMICI's "
+                               "PEtab import cannot express. Use --engine roadrunner.")
+        model.removeInitialAssignment(column)
 
 
 def model_cache_key(petab_problem, version: str) -> str:

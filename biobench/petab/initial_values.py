@@ -1,4 +1,5 @@
-"""Condition-specific initial values of states (species, compartments, rate-rule parameters).
+"""Condition-specific initial values of states (species, compartments, rate-rule parameters), and of parameters
+that an initial assignment computes.
 
 PEtab lets a condition set a state's initial value, or leave it at the model's own
 (``NaN``), which may be an initial assignment such as ``A = a0``. Roadrunner
@@ -42,7 +43,9 @@ class StateOverride:
 
 
 def state_kind(model: libsbml.Model, entity_id: str) -> str | None:
-    """``species``, ``compartment`` or ``parameter`` (a rate-rule target) when ``entity_id`` is a state, else None."""
+    """``species``, ``compartment`` or ``parameter`` (a rate-rule target, or a parameter an initial assignment
+    computes: roadrunner cannot write it, and a condition's value must win over the assignment) when a condition
+    sets ``entity_id`` through an initial value, else None."""
     species = model.getSpecies(entity_id)
     if species is not None:
         return "species"
@@ -51,6 +54,8 @@ def state_kind(model: libsbml.Model, entity_id: str) -> str | None:
     parameter = model.getParameter(entity_id)
     rule = model.getRule(entity_id)
     if parameter is not None and rule is not None and rule.isRate():
+        return "parameter"
+    if parameter is not None and rule is None and model.getInitialAssignment(entity_id) is not None:
         return "parameter"
     return None
 

@@ -304,3 +304,13 @@ def test_features_time_the_simulation_on_amici_where_roadrunner_cannot_simulate(
     assert math.isnan(problem_features(starved, probes=0)["seconds_per_simulation"])
     on_amici = problem_features(starved, probes=4, engine="amici")
     assert 0 < on_amici["seconds_per_simulation"] < 10 and on_amici["probe_points"] == 4
+
+
+def test_amici_lets_a_condition_override_a_parameters_initial_assignment(shared_cache):
+    """AMICI's PEtab import keeps ``u_2 = 1e9`` in Liu's control condition, which sets ``u_2 = 0`` (918.74 instead
+    of 723.36); biobench drops the assignment from the model AMICI compiles, and both engines agree."""
+    liu = load_petab_problem(DATA / "benchmark_models_petab" / "Liu_IFACPapersOnLine2025" /
+                             "Liu_IFACPapersOnLine2025.yaml")
+    on_roadrunner = Likelihood(liu).fval(liu.x_true)
+    assert on_roadrunner == pytest.approx(723.3575, abs=1e-3)  # the collection's own simulation scores this
+    assert likelihood_for(liu, "amici", say=lambda _: None).fval(liu.x_true) == pytest.approx(on_roadrunner, rel=1e-6)
