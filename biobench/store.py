@@ -347,6 +347,7 @@ class Store:
             frame = pd.read_sql(query, conn)
         for column in ("x0", "x_best", "parameter_ids", "init_options", "opt_options", "extras", "versions"):
             frame[column] = frame[column].map(lambda v: json.loads(v) if isinstance(v, str) else v)
+        frame["problem_id"] = readable_problem_ids(frame["problem_id"], frame["problem_key"])
         if len(frame) and (frame["n_evals"] % 1 == 0).all():  # whole simulations: shown as counts, not 455.0
             frame["n_evals"] = frame["n_evals"].astype(int)
         return frame
@@ -374,6 +375,14 @@ class Store:
     def traces_frame(self) -> pd.DataFrame:
         with self.engine.connect() as conn:
             return pd.read_sql(sa.select(traces).order_by(traces.c.run_id, traces.c.eval_index), conn)
+
+
+def readable_problem_ids(problem_ids: pd.Series, problem_keys: pd.Series) -> pd.Series:
+    """A problem's id without its settings digest (``Boehm_JProteomeRes2014``, not ``...:05b298a80f``) where its
+    model has no other problem among these; the digest stays where it tells two problems apart."""
+    model = problem_ids.str.rsplit(":", n=1).str[0]
+    alone = model.map(pd.Series(problem_keys.values, index=model.values).groupby(level=0).nunique()) == 1
+    return model.where(alone, problem_ids)
 
 
 def _add_missing_columns(engine: sa.Engine) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from biobench import api, metrics
@@ -88,12 +89,12 @@ def test_a_published_problem_is_judged_against_a_better_value_only_once_a_second
     store.add_problem(petab_problem, nominal)
     store.add_run(record(petab_problem, "random", "local", 0, nominal - 5, 100))  # better, not confirmed
     store.add_run(record(petab_problem, "random", "local", 1, nominal + 0.05, 100))
-    r = row(metrics.per_problem(store.runs_frame()), petab_problem.problem_id, "random + local")
+    r = row(metrics.per_problem(store.runs_frame()), petab_problem.model.model_id, "random + local")
     assert r["f_ref"] == pytest.approx(nominal) and r["converged"] == 2
-    assert metrics.unconfirmed(store.runs_frame())["problem_id"].tolist() == [petab_problem.problem_id]
+    assert metrics.unconfirmed(store.runs_frame())["problem_id"].tolist() == [petab_problem.model.model_id]
 
     store.set_confirmed(petab_problem.key, nominal - 5, {"values": {"roadrunner": nominal - 5, "amici": nominal - 5}})
-    r = row(metrics.per_problem(store.runs_frame()), petab_problem.problem_id, "random + local")
+    r = row(metrics.per_problem(store.runs_frame()), petab_problem.model.model_id, "random + local")
     assert r["f_ref"] == pytest.approx(nominal - 5) and r["converged"] == 1
     assert metrics.unconfirmed(store.runs_frame()).empty
 
@@ -104,8 +105,21 @@ def test_a_published_problem_that_fails_at_its_published_point_is_judged_against
     store.add_problem(petab_problem, float("inf"))  # the nominal simulation failed: nothing else is finite
     store.add_run(record(petab_problem, "random", "local", 0, 12.0, 100))
     store.add_run(record(petab_problem, "random", "local", 1, 13.0, 100))
-    r = row(metrics.per_problem(store.runs_frame()), petab_problem.problem_id, "random + local")
+    r = row(metrics.per_problem(store.runs_frame()), petab_problem.model.model_id, "random + local")
     assert r["f_ref"] == 12.0 and r["converged"] == 1
+
+
+def test_a_problem_is_shown_by_its_model_where_no_other_problem_has_that_model(store, two_step_model, tmp_path):
+    from biobench.store import readable_problem_ids
+
+    assert set(store.runs_frame()["problem_id"]) == {store.known["a"], store.known["b"]}  # two data sets: digests
+    alone = build_problem(two_step_model, ProblemSettings(time=TimeSettings(end=20, n=11), seed=0))
+    one = Store(tmp_path / "one.sqlite")
+    one.add_problem(alone, true_fval(alone))
+    one.add_run(record(alone, "random", "local", 0, 1.0, 10))
+    assert set(one.runs_frame()["problem_id"]) == {"two_step"}
+    ids = readable_problem_ids(pd.Series(["m:1", "m:2", "n:3", "m:1"]), pd.Series(["k1", "k2", "k3", "k1"]))
+    assert ids.tolist() == ["m:1", "m:2", "n", "m:1"]
 
 
 def test_the_compact_tables_of_a_benchmark_over_many_problems(store):
@@ -121,8 +135,6 @@ def test_the_compact_tables_of_a_benchmark_over_many_problems(store):
 
 
 def test_a_method_run_on_the_engine_auto_chose_is_one_method_whichever_engine_it_chose():
-    import pandas as pd
-
     frame = pd.DataFrame({"initializer": ["random"] * 4, "optimizer": ["fides"] * 4,
                           "engine": ["amici", "roadrunner", "amici", "roadrunner"],
                           "extras": [{"engine_choice": "auto"}, {"engine_choice": "auto"}, {}, None]})
@@ -217,6 +229,6 @@ def test_f_ref_is_the_best_of_all_methods_not_of_each(two_step_model, tmp_path):
     s.add_run(record(problem, "random", "local", 0, f - 1.0, 100))
     s.add_run(record(problem, "sobol", "local", 0, f - 0.5, 100))
     board = metrics.per_problem(s.runs_frame())
-    assert row(board, problem.problem_id, "random + local")["converged"] == 1
-    assert row(board, problem.problem_id, "sobol + local")["converged"] == 0
+    assert row(board, problem.model.model_id, "random + local")["converged"] == 1
+    assert row(board, problem.model.model_id, "sobol + local")["converged"] == 0
     assert board["f_ref"].tolist() == pytest.approx([f - 1.0, f - 1.0])

@@ -135,7 +135,7 @@ def test_every_generative_initializer_that_ran_is_drawn_and_set_side_by_side(two
                    init_options=init_options)
     extras = store.runs_frame().set_index("initializer")["extras"]
     drawn = {f.title: f for f in report_figures(store)}
-    problem = two_step_problem.problem_id
+    problem = two_step_problem.model.model_id  # the only problem of its model here: shown without its digest
     assert {f"Transformer cVAE diagnostics, {problem}", f"CcGAN diagnostics, {problem}",
             f"Generative initializers side by side, {problem}"} <= set(drawn)
     gan = drawn[f"CcGAN diagnostics, {problem}"].figure.axes
@@ -154,7 +154,7 @@ def test_amortized_runs_show_estimate_fit_and_truth_with_their_times(two_step_pr
                init_options={"datasets": 60, "max_epochs": 20})
     runs = store.runs_frame()
     drawn = {f.title: f for f in report_figures(store)}
-    item = drawn[f"Amortized inference, {two_step_problem.problem_id}"]
+    item = drawn[f"Amortized inference, {two_step_problem.model.model_id}"]
     parameters, times = item.figure.axes
     estimate, fitted, truth = (c.get_offsets() for c in parameters.collections)
     report = runs["extras"].iloc[0]["amortized"]
