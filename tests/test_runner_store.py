@@ -168,3 +168,19 @@ def test_only_chosen_starts_run_from_the_points_a_full_run_draws(two_step_proble
     assert [r.start.start_index for r in summary.records] == [1, 4]
     drawn = start_points(two_step_problem, initializers.get("lhs")(), 5, seed=3).points
     assert [r.x0 for r in summary.records] == [drawn[1].tolist(), drawn[4].tolist()]
+
+
+def test_one_method_with_other_options_is_other_starts_in_the_same_store(two_step_problem, tmp_path):
+    """A start's key holds the optimizer's and initializer's options: a second run with another option value runs
+    and stores its own starts instead of finding the first run's and skipping."""
+    store = Store(tmp_path / "options.sqlite")
+    for pop_size in (6, 8):
+        summary = run_starts(two_step_problem, "random", "ga", n_starts=2, budget=30, seed=0, store=store,
+                             opt_options={"pop_size": pop_size})
+        assert len(summary.records) == 2 and summary.skipped == 0
+    for optimization in ("none", "random-cd"):
+        summary = run_starts(two_step_problem, "lhs", "local", n_starts=2, budget=20, seed=0, store=store,
+                             init_options={"optimization": optimization})
+        assert len(summary.records) == 2 and summary.skipped == 0
+    runs = store.runs_frame()
+    assert len(runs) == 8 and runs["task_key"].is_unique

@@ -410,8 +410,7 @@ def test_a_killed_worker_is_reported_and_the_rerun_finishes(tmp_path):
     assert len(keys) == len(set(keys)) == 48
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("executor", ["serial", "processes", "dask"])
+@pytest.mark.parametrize("executor", ["serial", "processes", pytest.param("dask", marks=pytest.mark.slow)])
 def test_a_start_that_raises_is_reported_not_lost(executor, two_step_problem, tmp_path):
     """A worker that cannot run a start (here: its optimizer is unknown there) must stop the bench with the
     error, never yield fewer records as if the start had not existed."""

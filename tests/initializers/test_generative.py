@@ -179,3 +179,22 @@ def test_bad_options_are_named(name):
 def test_spare_start_points_come_from_the_trained_model_not_a_second_training(name):
     forced = make(name, retrain=True)
     assert forced.for_spares().options == forced.options | {"retrain": False}
+
+
+def test_training_pairs_are_scaled_by_the_bounds_and_keep_their_objective_values(two_step_problem):
+    """The two-step problem's bounds are not [0, 1] (log10 scale, about [-2.3, 1.7]): what the networks train on
+    must be the evaluated points mapped into [0, 1], each beside the objective value of that very point."""
+    from biobench.initializers.generative.training_data import collect
+    from biobench.likelihood import Likelihood
+    from biobench.objective import Objective
+
+    problem = two_step_problem
+    assert (problem.lower < 0).any() and (problem.upper > 1).any()
+    likelihood = Likelihood(problem)
+    data = collect("cvae", problem, Objective(likelihood, budget=100), None,
+                   {"train_seed": 0, "pilot": 24, "use_store": False, "max_train": 100}, lambda *_: None)
+    assert data.unit.min() >= 0 and data.unit.max() <= 1 and np.ptp(data.unit, axis=0).min() > 0.8
+    points = problem.lower + data.unit * (problem.upper - problem.lower)
+    fvals = np.array([likelihood.fval(point) for point in points])
+    conditions, _ = normalise_fvals(fvals)
+    np.testing.assert_allclose(data.conditions, conditions, atol=1e-9)
