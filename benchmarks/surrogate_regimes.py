@@ -12,7 +12,7 @@ network's held-out R^2 is decided by a few points it puts in the wrong one (READ
 surrogates"). Here, on the same simulations as ``biobench surrogate --refine R --fine-tune`` (same
 seed, same design, same refinement), the single network is compared with a classifier of the
 final state (``--state A B``: output A above output B at the last output time) and one network per
-state, each fitted and fine-tuned by ``biobench.surrogate.build.fit_network`` on its state's
+state, each fitted and fine-tuned by ``biobench.surrogate.fitting.fit_network`` on its state's
 simulations. Rows: the single network; the per-state networks chosen by an MLP classifier (hard),
 blended by its probability (soft), the same with uncalibrated boosted trees on the parameters alone,
 chosen by each held-out point's true state (oracle: what a perfect classifier would give), and the

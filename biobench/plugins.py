@@ -80,6 +80,14 @@ class Plugin:
     # hold the same starts (a rerun finds them instead of duplicating them).
     added_later: ClassVar[dict[str, Any]] = {}
 
+    @classmethod
+    def report_figures(cls, runs, problems) -> list:
+        """Figures of this method's own diagnostics for the HTML report (``biobench.plotting.Figure``), drawn from
+        the store's runs (with convergence columns; every method's, so a family can compare its members) and
+        problems frames. The report asks every method that ran and never imports a method's internals; methods
+        sharing this function (one family) are asked once."""
+        return []
+
     def __init__(self, **options: Any) -> None:
         try:
             self.settings = self.Options.model_validate(options)

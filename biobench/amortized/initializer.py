@@ -38,6 +38,12 @@ class AmortizedInitializer(Initializer):
     description = ("amortized inference: a network trained on simulated datasets reads the data and proposes "
                    "parameters (its estimate first, the rest around it)")
 
+    @classmethod
+    def report_figures(cls, runs, problems) -> list:
+        from biobench.amortized.report_figures import amortized_diagnostics
+
+        return amortized_diagnostics(runs, problems)
+
     class Options(PluginOptions):
         datasets: int = Field(1000, ge=20)  # simulations to train on (charged)
         proxy_weight: float = Field(1.0, ge=0)  # weight of the reconstruction through the proxy network

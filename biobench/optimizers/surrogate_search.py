@@ -44,6 +44,12 @@ class SurrogateAssisted(Optimizer):
                    "of cross-entropy search on the surrogate objective, the best candidates simulated and learned, "
                    "a true local search every few rounds")
 
+    @classmethod
+    def report_figures(cls, runs, problems) -> list:
+        from biobench.surrogate.search_figures import surrogate_diagnostics
+
+        return surrogate_diagnostics(runs)
+
     class Options(PluginOptions):
         pilot: int = Field(100, ge=10)  # initializer points simulated before the first training
         batch: int = Field(20, ge=1)  # candidates simulated per round

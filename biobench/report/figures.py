@@ -7,61 +7,21 @@ report simply leaves that section out. Every figure takes the same ``palette`` (
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.ticker import MaxNLocator
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only; no display is ever needed
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-
-from biobench import metrics  # noqa: E402
+from biobench import metrics
+from biobench.plotting import Figure, Palette, marker_of, plt
 
 FLOOR = 1e-3  # distances to f_ref below this are drawn at this value on log axes
 FLOOR_LABEL = f"floor: fval - f_ref < {FLOOR:g} drawn here (the best start sits at 0)"
-
-Palette = dict[str, tuple[float, float, float]]
-
-
-def png_bytes(fig: plt.Figure) -> bytes:
-    """The figure as a PNG (the report's resolution), and closed: figures are drawn once."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return buffer.getvalue()
-
-
-def method_palette(methods) -> Palette:
-    """One colour per method (colour-blind safe up to ten), in sorted order, shared by every figure of a report."""
-    names = sorted(set(methods))
-    colours = sns.color_palette("colorblind" if len(names) <= 10 else "husl", len(names))
-    return dict(zip(names, colours))
-
-
-_MARKERS = "osD^vP*Xph<>"
-
-
-def marker_of(palette: Palette, method: str) -> str:
-    """A marker per method too, so lines and points that coincide stay distinguishable."""
-    return _MARKERS[list(palette).index(method) % len(_MARKERS)]
-
 
 def _reference_lines(ax, delta: float) -> None:
     """The convergence threshold and the floor of log axes, both named in the legend."""
     ax.axhline(delta, color="black", linestyle="--", linewidth=1, label=f"converged (f_ref + {delta:g})")
     ax.axhline(FLOOR, color="grey", linestyle=":", linewidth=1, label=FLOOR_LABEL)
-
-
-@dataclass
-class Figure:
-    title: str
-    figure: plt.Figure
-    caption: str
 
 
 def _gap(values: pd.Series, f_ref: pd.Series) -> pd.Series:

@@ -14,9 +14,10 @@ import pandas as pd
 
 from biobench import __version__, metrics
 from biobench.atomic import atomic_write_text
-from biobench.errors import StoreError
+from biobench.errors import PluginError, StoreError
+from biobench.plotting import Figure, method_palette, png_bytes
 from biobench.terminal import plural
-from biobench.report import amortized_figures, figures, generative_figures, saved_surrogates, surrogate_figures
+from biobench.report import figures, saved_surrogates
 from biobench.store import Store
 
 _STYLE = """
@@ -32,8 +33,8 @@ figcaption { color: #444; font-size: 0.9rem; max-width: 60rem; }
 """
 
 
-def _figure_html(item: figures.Figure) -> str:
-    return figure_markup(item.title, figures.png_bytes(item.figure), item.caption)
+def _figure_html(item: Figure) -> str:
+    return figure_markup(item.title, png_bytes(item.figure), item.caption)
 
 
 def figure_markup(title: str, png: bytes, caption: str) -> str:
@@ -68,13 +69,13 @@ def _number(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def report_figures(store: Store, delta: float = metrics.DEFAULT_DELTA) -> list[figures.Figure]:
+def report_figures(store: Store, delta: float = metrics.DEFAULT_DELTA) -> list[Figure]:
     """Every figure the store's runs support, in report order, one colour per method throughout."""
     stored = store.runs_frame()
     runs = metrics.with_convergence(stored, delta)
     board = metrics.per_problem(stored, delta)
-    palette = figures.method_palette(runs["method"])
-    items: list[figures.Figure] = []
+    palette = method_palette(runs["method"])
+    items: list[Figure] = []
     items += figures.waterfall(runs, delta, palette)
     items += figures.convergence(runs, store.traces_frame(), delta, palette)
     items.append(figures.final_values(runs, delta, palette))
@@ -83,8 +84,25 @@ def report_figures(store: Store, delta: float = metrics.DEFAULT_DELTA) -> list[f
     items += [profile] if profile is not None else []
     problems = store.problems_frame()
     recovery = figures.parameter_recovery(runs, problems, palette)
-    return (items + ([recovery] if recovery is not None else []) + generative_figures.generative_diagnostics(runs)
-            + surrogate_figures.surrogate_diagnostics(runs) + amortized_figures.amortized_diagnostics(runs, problems))
+    return items + ([recovery] if recovery is not None else []) + method_figures(runs, problems)
+
+
+def method_figures(runs: pd.DataFrame, problems: pd.DataFrame) -> list[Figure]:
+    """Every method that ran draws its own diagnostics (``Plugin.report_figures``); a family asked once."""
+    from biobench.initializers import initializers
+    from biobench.optimizers import optimizers
+
+    items, asked = [], set()
+    for registry, column in ((initializers, "initializer"), (optimizers, "optimizer")):
+        for name in sorted(set(runs[column])):
+            try:
+                draw = registry.get(name).report_figures
+            except PluginError:  # a plugin no longer installed: its runs stay in the tables, without its figures
+                continue
+            if draw.__func__ not in asked:
+                asked.add(draw.__func__)
+                items += draw(runs, problems)
+    return items
 
 
 def build_report(results: str | None = None, out: str | Path = "results/report",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from biobench.surrogate.build import ARCHITECTURES, SurrogateOptions
+from biobench.surrogate.fitting import ARCHITECTURES, SurrogateOptions
 
 
 @click.command("surrogate")

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from biobench.atomic import atomic_write_bytes
-from biobench.report.figures import plt, png_bytes  # the report's matplotlib set-up (Agg, files only)
+from biobench.plotting import plt, png_bytes  # matplotlib on Agg (files only)
 
 N_TRAJECTORIES = 3
 

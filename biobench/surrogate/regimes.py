@@ -45,7 +45,7 @@ from biobench.surrogate import network
 
 if TYPE_CHECKING:
     from biobench.problem import Problem
-    from biobench.surrogate.build import SurrogateOptions
+    from biobench.surrogate.fitting import SurrogateOptions
 
 VALIDATION_TRIM = 0.05  # share of each state network's worst validation points left out of early stopping
 MIN_PER_STATE = 20  # simulations of each state needed to fit its networks
@@ -128,7 +128,7 @@ def fit(problem: Problem, options: SurrogateOptions, x: np.ndarray, y: np.ndarra
         columns: tuple[int, int], device: str = "cpu",
         progress: ProgressCallback = no_progress) -> tuple[RegimeSurrogate, dict]:
     """Fit both states' ensembles and the gate on (x, y); the summary says what each took."""
-    from biobench.surrogate.build import fit_network
+    from biobench.surrogate.fitting import fit_network
 
     state = final_state(y, shape, columns)
     counts = [int((state == k).sum()) for k in (0, 1)]

@@ -186,7 +186,7 @@ def test_too_many_failed_simulations_end_with_a_clear_error(repressilator_proble
 
 def test_the_report_plots_every_candidate_the_surrogate_optimizer_predicted_then_simulated(two_step_problem, tmp_path):
     from biobench import metrics
-    from biobench.report.surrogate_figures import surrogate_diagnostics
+    from biobench.surrogate.search_figures import surrogate_diagnostics
     from biobench.runner import run_starts
     from biobench.store import Store
 

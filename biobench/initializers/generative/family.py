@@ -58,6 +58,12 @@ class GenerativeOptions(PluginOptions):
 class GenerativeInitializer(Initializer):
     """Base of the family; a member sets ``name``-level metadata and implements the four network hooks."""
 
+    @classmethod
+    def report_figures(cls, runs, problems) -> list:
+        from biobench.initializers.generative.report_figures import generative_diagnostics
+
+        return generative_diagnostics(runs)
+
     Options = GenerativeOptions
     weights_file = "model.pt"
 

@@ -8,12 +8,11 @@ start, true simulations against surrogate evaluations and the seconds spent trai
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from biobench.report.figures import Figure
+from biobench.plotting import Figure, plt  # matplotlib on Agg (files only)
 
 
 def surrogate_diagnostics(runs: pd.DataFrame) -> list[Figure]:

@@ -13,13 +13,12 @@ written before a diagnostic existed get an empty panel that says so.
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from biobench.initializers.generative import LABELS, MEMBERS
 from biobench.initializers.generative.diagnostics import CONDITION_BANDS
-from biobench.report.figures import Figure
+from biobench.plotting import Figure, plt  # matplotlib on Agg (files only)
 
 _LOG_PARAMS = ("lr", "weight_decay", "width", "batch_size", "lr_g", "lr_d", "kappa_scale", "d_model")  # log scales
 

@@ -8,11 +8,10 @@ the network's one-off training.
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from biobench.report.figures import Figure
+from biobench.plotting import Figure, plt  # matplotlib on Agg (files only)
 
 
 def amortized_diagnostics(runs: pd.DataFrame, problems: pd.DataFrame) -> list[Figure]:
