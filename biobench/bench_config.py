@@ -178,9 +178,15 @@ def load_bench_config(path: str | Path) -> BenchConfig:
                                    (optimizers, config.optimizers, "optimizers")):
         for name, options in config.methods(entries):
             try:
-                registry.get(name)(**options)
+                method = registry.get(name)(**options)
             except Exception as exc:
                 raise ConfigError(f"{path}: {key}: {exc}") from None
+            refused = [e for e in config.engines if getattr(method, "engines", None) and e != "auto"
+                       and e.partition(":")[0] not in method.engines]
+            if refused:
+                raise ConfigError(f"{path}: optimizers: {name} runs on {' or '.join(method.engines)} only "
+                                  f"({method.engines_reason}), not on {', '.join(refused)}; give it a bench of "
+                                  "its own, or use engines: [auto].")
     for spec in config.model_specs():  # what cannot even name a model is a typo: refused now, not after a bench
         _check_model_spec(spec, path)
     return config

@@ -51,6 +51,18 @@ def true_fval(problem: Problem) -> float:
     return _true_fvals[problem.key]
 
 
+def engine_for(opt, name: str, problem: Problem, engine: str) -> str:
+    """The engine the method runs on: ``engine``, ``auto`` resolved, or refused before any work where the method
+    cannot run on it."""
+    if opt.engines is not None:
+        if engine == "auto":
+            return opt.engines[0]
+        if engine.partition(":")[0] not in opt.engines:
+            raise ConfigError(f"--opt {name} runs on {' or '.join(opt.engines)} only ({opt.engines_reason}); "
+                              f"use --engine {opt.engines[0]}.")
+    return resolve_engine(problem, engine, opt.needs())
+
+
 def start_points(problem: Problem, initializer: Initializer, n_starts: int, seed: int,
                  guesses: np.ndarray | None = None, store: EvaluationStore | None = None,
                  progress: ProgressCallback = no_progress) -> StartDesign:
@@ -129,7 +141,7 @@ def prepare_starts(
     check_engine(engine)
     init = initializers.get(initializer)(**dict(init_options or {}))
     opt = optimizers.get(optimizer)(**dict(opt_options or {}))
-    requested, engine = engine, resolve_engine(problem, engine, opt.needs())
+    requested, engine = engine, engine_for(opt, optimizer, problem, engine)
     init_options = dict(init.identity_options)  # with defaults filled in, so the record says what ran
     if guesses is not None:
         init_options["guesses"] = guesses_digest(guesses)

@@ -184,3 +184,23 @@ def test_one_method_with_other_options_is_other_starts_in_the_same_store(two_ste
         assert len(summary.records) == 2 and summary.skipped == 0
     runs = store.runs_frame()
     assert len(runs) == 8 and runs["task_key"].is_unique
+
+
+def test_a_method_that_cannot_run_on_an_engine_is_refused_before_any_work(two_step_problem, tmp_path):
+    """--opt surrogate learns roadrunner's trajectories: on AMICI it would fail inside every start."""
+    from biobench.bench_config import load_bench_config
+    from biobench.errors import ConfigError
+    from biobench.runner import prepare_starts
+
+    store = Store(tmp_path / "engines.sqlite")
+    with pytest.raises(ConfigError, match="--opt surrogate runs on roadrunner only.*use --engine roadrunner"):
+        prepare_starts(two_step_problem, "random", "surrogate", n_starts=1, budget=50, seed=0, store=store,
+                       engine="amici:adjoint")
+    assert store.runs_frame().empty
+    tasks, _, _ = prepare_starts(two_step_problem, "random", "surrogate", n_starts=1, budget=50, seed=0,
+                                 store=store, engine="auto")
+    assert [task.start.engine for task in tasks] == ["roadrunner"]
+    config = tmp_path / "bench.yaml"
+    config.write_text("models: [BIOMD0000000012]\noptimizers: [local, surrogate]\nengines: [roadrunner, amici]\n")
+    with pytest.raises(ConfigError, match="surrogate runs on roadrunner only .*not on amici"):
+        load_bench_config(config)

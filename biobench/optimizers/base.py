@@ -12,7 +12,7 @@ import dataclasses
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -53,6 +53,10 @@ class Optimizer(Plugin, ABC):
     """
 
     kind = "optimizer"
+    # The engines the method can run on (None: any), and why not the others: a method that reads one
+    # simulator's own outputs (the surrogate learns roadrunner's trajectories) says so before any work.
+    engines: ClassVar[tuple[str, ...] | None] = None
+    engines_reason: ClassVar[str] = ""
 
     def n_start_points(self) -> int:
         return 1

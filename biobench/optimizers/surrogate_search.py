@@ -44,6 +44,9 @@ class SurrogateAssisted(Optimizer):
                    "of cross-entropy search on the surrogate objective, the best candidates simulated and learned, "
                    "a true local search every few rounds")
 
+    engines = ("roadrunner",)
+    engines_reason = "its network learns roadrunner's simulated trajectories, which the likelihood's formulas read"
+
     @classmethod
     def report_figures(cls, runs, problems) -> list:
         from biobench.surrogate.search_figures import surrogate_diagnostics
