@@ -22,7 +22,7 @@ from biobench.errors import ProblemError
 from biobench.experiments import Experiments, grid_experiments
 from biobench.models.model import Model
 from biobench.priors import PriorSpec
-from biobench.settings import ProblemSettings
+from biobench.settings import NoiseSettings, ProblemSettings
 from biobench.simulator import Simulator, settable_parameter_ids
 from biobench.time_grid import time_grid
 
@@ -205,6 +205,21 @@ def _default_observables(model: Model, settings: ProblemSettings) -> tuple[str, 
     return rate_rules
 
 
+def synthetic_sigma(y: np.ndarray, observable: np.ndarray, noise: NoiseSettings) -> np.ndarray:
+    """The noise scale of each synthetic measurement with noise-free value ``y`` (``observable``: its observable's
+    index): ``relative x |y|`` plus a floor, the absolute setting or 1% of the largest ``|y|`` of its observable
+    (1e-6 where that is zero, so a flat observable still has a finite sigma). The rule's one home: a synthetic
+    problem's data and the amortized initializer's simulated datasets both use it."""
+    if noise.absolute is not None:
+        floor = np.full(len(y), float(noise.absolute))
+    else:
+        largest = np.zeros(int(observable.max()) + 1)
+        np.maximum.at(largest, observable, np.abs(y))
+        floor = 0.01 * largest[observable]
+        floor[floor == 0] = 1e-6
+    return noise.relative * np.abs(y) + floor
+
+
 def build_problem(model: Model, settings: ProblemSettings | None = None) -> Problem:
     """Turn a model into a synthetic problem; same model, settings and seed give identical data."""
     settings = settings or ProblemSettings()
@@ -233,11 +248,8 @@ def build_problem(model: Model, settings: ProblemSettings | None = None) -> Prob
                            f"({simulator.last_error}); the model cannot serve as a synthetic problem.")
     y_true = trajectory[np.searchsorted(grid, timepoints)]
 
-    floor = settings.noise.absolute
-    if floor is None:
-        floor = 0.01 * np.abs(y_true).max(axis=0)
-        floor[floor == 0] = 1e-6  # an observable that is zero throughout still needs a finite sigma
-    sigma = settings.noise.relative * np.abs(y_true) + floor
+    observable = np.tile(np.arange(y_true.shape[1]), y_true.shape[0])  # row-major: each row's observables
+    sigma = synthetic_sigma(y_true.ravel(), observable, settings.noise).reshape(y_true.shape)
     rng = np.random.default_rng(settings.seed)
     data = y_true + sigma * rng.standard_normal(y_true.shape)
 

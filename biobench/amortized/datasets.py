@@ -21,6 +21,7 @@ import numpy as np
 
 from biobench.initializers.base import ProgressCallback, no_progress
 from biobench.likelihood import Likelihood
+from biobench.problem import synthetic_sigma
 
 
 @dataclass(frozen=True)
@@ -41,16 +42,7 @@ def noise_sigma(likelihood: Likelihood, y: np.ndarray, sigma: np.ndarray) -> np.
     problem = likelihood.problem
     if not problem.synthetic:
         return sigma
-    noise = problem.settings.noise
-    index = likelihood.experiments.observable_index
-    if noise.absolute is not None:
-        floor = np.full(len(y), noise.absolute)
-    else:
-        largest = np.zeros(index.max() + 1)
-        np.maximum.at(largest, index, np.abs(y))
-        floor = 0.01 * largest[index]
-        floor[floor == 0] = 1e-6  # as when the problem's own data were made
-    return noise.relative * np.abs(y) + floor
+    return synthetic_sigma(y, likelihood.experiments.observable_index, problem.settings.noise)
 
 
 def simulate_datasets(likelihood: Likelihood, x: np.ndarray, progress: ProgressCallback = no_progress,
