@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from biobench.cli import main
+from biobench.commands import main
 from tests.conftest import DATA
 
 TWO_STEP = str(DATA / "two_step.xml")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from biobench.cli import main
+from biobench.commands import main
 from biobench.features import model_structure, problem_features
 from biobench.models import load_model
 from biobench.problem import build_problem

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from biobench.cli import main
+from biobench.commands import main
 from biobench.models.cache import default_cache_dir
 from biobench.report.saved_surrogates import default_folder
 from biobench.store import results_url

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from biobench.cli import main
+from biobench.commands import main
 from biobench.errors import PluginError
 from biobench.initializers import initializers
 from biobench.optimizers import optimizers
@@ -62,7 +62,7 @@ def test_the_torch_family_is_listed_without_importing_torch_and_loads_when_asked
     import subprocess
     import sys
 
-    code = ("import sys; from biobench.cli import main; from biobench.initializers import initializers; "
+    code = ("import sys; from biobench.commands import main; from biobench.initializers import initializers; "
             "names = initializers.names(); assert {'cvae', 'cvae-transformer', 'ccgan'} <= set(names), names; "
             "assert 'torch' not in sys.modules, 'torch imported by the registry'; "
             "assert initializers.get('ccgan').name == 'ccgan' and 'torch' in sys.modules")

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from biobench.bench import plan, run_plan
 from biobench.bench_config import load_bench_config
-from biobench.cli import main
+from biobench.commands import main
 from biobench.errors import StoreError
 from biobench.recommend import Recommender, leave_one_model_out, performance_table
 from biobench.store import Store

@@ -18,11 +18,11 @@ LAYERS = [
     {"plugins", "saved_networks", "initializers", "optimizers", "surrogate", "amortized"},  # methods
     {"records", "store", "metrics", "runner", "executors", "sources", "bench_config", "bench", "features",
      "recommend", "collection", "fitted", "api"},  # running and judging them
-    {"terminal", "report", "cli", "result_commands", "feature_commands", "collection_command"},  # what users see
+    {"report", "commands"},  # what users see
 ]
 LAYER = {name: level for level, names in enumerate(LAYERS) for name in names}
 # Modules of a layer that belong to the command line although they live in a method's package.
-COMMAND_LINE = {"biobench.surrogate.command"}
+COMMAND_LINE = {"biobench.commands.surrogate"}
 
 
 def modules() -> dict[str, Path]:
@@ -61,8 +61,6 @@ def import_graph() -> dict[str, set[str]]:
 
 
 def layer_of(module: str) -> int:
-    if module in COMMAND_LINE:
-        return len(LAYERS) - 1
     return LAYER[module.split(".")[1]]
 
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from biobench.cli import main
+from biobench.commands import main
 from biobench.threads import THREAD_VARIABLES
 
 

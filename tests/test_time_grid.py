@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from biobench.cli import main
+from biobench.commands import main
 from biobench.models.model import load_model
 from biobench.problem import build_problem
 from biobench.settings import ProblemSettings, TimeSettings

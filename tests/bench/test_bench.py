@@ -20,7 +20,7 @@ from biobench import metrics
 from biobench.bench import plan, run_plan
 from biobench.executors import run_tasks
 from biobench.bench_config import SUITES, load_bench_config
-from biobench.cli import main
+from biobench.commands import main
 from biobench.errors import ConfigError
 from biobench.store import Store
 from tests.conftest import DATA, REPO

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from biobench.cli import main
+from biobench.commands import main
 from biobench.engines import check_engine, likelihood_for
 from biobench.errors import ConfigError, ProblemError
 from biobench.likelihood import Likelihood

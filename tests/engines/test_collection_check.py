@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from biobench.cli import main
+from biobench.commands import main
 from biobench.collection import ProblemCheck, check_collection
 from biobench.petab.exporter import export_problem
 from biobench.runner import run_starts

@@ -80,7 +80,7 @@ def test_outside_a_uniform_prior_the_objective_is_infinite(tmp_path):
 def test_problem_json_reports_the_prior_part(tmp_path, petab_problem):
     from click.testing import CliRunner
 
-    from biobench.cli import main
+    from biobench.commands import main
 
     path = _edited(tmp_path, ("parameters.tsv", _set("objectivePriorType", "parameterScaleNormal", row=0,
                                                      objectivePriorParameters="-0.4;0.5")))

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from biobench.cli import main
+from biobench.commands import main
 from biobench.errors import StoreError
 from biobench.initializers.generative.diagnostics import CONDITION_BANDS
 from biobench.records import RunRecord, StartIdentity

@@ -10,7 +10,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from biobench.cli import main
+from biobench.commands import main
 from biobench.errors import ConfigError, ProblemError
 from biobench.initializers.random import RandomInitializer
 from biobench.likelihood import Likelihood
@@ -130,7 +130,7 @@ def test_the_state_is_validated_before_any_simulation(toggle_switch, tmp_path, m
 
 def test_the_text_report_and_the_html_report_table_say_what_was_trained(trained, capsys):
     from biobench.report.saved_surrogates import surrogate_table
-    from biobench.surrogate.command import print_report
+    from biobench.commands.surrogate import print_report
 
     surrogate, _ = trained
     config = surrogate.config

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from biobench.cli import main
+from biobench.commands import main
 from biobench.errors import ConfigError, PluginError, ProblemError
 from biobench.likelihood import Likelihood
 from biobench.surrogate.build import SurrogateOptions, folder_for, simulate_design, train_surrogate
@@ -69,8 +69,8 @@ def test_fine_tuning_in_the_simulators_units_lowers_that_error_and_keeps_the_fit
 
 def test_the_text_report_shows_the_held_out_r2_before_the_fine_tune(trained, capsys):
     """The command's report must say what the fine-tune did on unseen simulations, with the numbers it kept."""
-    from biobench.surrogate.command import print_report
-    from biobench.terminal import fmt
+    from biobench.commands.surrogate import print_report
+    from biobench.commands.terminal import fmt
 
     surrogate, _ = trained
     print_report("two_step", surrogate.config, surrogate.folder, False, surrogate.config["options"])

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import click
 
+from biobench.commands.options import config_option, model_option, problem_from
 from biobench.surrogate.fitting import ARCHITECTURES, SurrogateOptions
 
 
 @click.command("surrogate")
-@click.option("--model", "model_spec", required=True,
-              help="BioModels ID (BIOMD0000000012, BIOMD12), SBML file path, or PEtab problem YAML.")
-@click.option("--config", type=click.Path(dir_okay=False), help="YAML file with problem settings.")
+@model_option
+@config_option
 @click.option("--train", "n_train", type=int, default=SurrogateOptions.n_train, show_default=True,
               help="Simulations to train on (a validation split included).")
 @click.option("--test", "n_test", type=int, default=SurrogateOptions.n_test, show_default=True,
@@ -48,15 +48,13 @@ from biobench.surrogate.fitting import ARCHITECTURES, SurrogateOptions
 def surrogate_command(model_spec, config, n_train, n_test, arch, state, members, layers, width, design, time_limit,
                       max_epochs, refine, fine_tune, seed, out, retrain, fmt_) -> None:
     """Train a neural surrogate of the model's simulator and report its accuracy and speed on held-out simulations."""
-    from biobench.settings import load_run_settings
-    from biobench.sources import load_problem
     from biobench.surrogate.build import train_surrogate
-    from biobench.terminal import console, notify, stage_reporter
+    from biobench.commands.terminal import console, stage_reporter
 
     options = SurrogateOptions(n_train=n_train, n_test=n_test, design=design, seed=seed, layers=layers, width=width,
                                time_limit=time_limit, max_epochs=max_epochs, arch=arch, state=tuple(state or ()),
                                members=members, refine=refine, fine_tune=fine_tune).validated()  # before the model loads
-    problem = load_problem(model_spec, load_run_settings(config).problem, notify=notify)
+    problem = problem_from(model_spec, config)
     from biobench.report.saved_surrogates import default_folder
 
     trained = train_surrogate(problem, options, Path(out) if out else default_folder(), retrain=retrain,
@@ -82,7 +80,7 @@ def surrogate_command(model_spec, config, n_train, n_test, arch, state, members,
 
 
 def print_report(problem_id: str, config: dict, folder: Path | None, reused: bool, options: dict) -> None:
-    from biobench.terminal import console, fmt, print_rows
+    from biobench.commands.terminal import console, fmt, print_rows
 
     cost, training, quality = config["design_cost"], config["training"], config["quality"]
     console.print(f"surrogate of {problem_id}: {'reused from' if reused else 'saved in'} {folder}")

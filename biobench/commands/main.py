@@ -14,32 +14,16 @@ import warnings
 
 import click
 
-from biobench.collection_command import collection_group
+from biobench.commands.collection import collection_group
+from biobench.commands.features import features_command, recommend_command
+from biobench.commands.options import (config_option, engine_option, init_option, init_options_option, model_option,
+                                       parse_options, problem_from, results_option, starts_file_option)
+from biobench.commands.results import leaderboard_command, report, runs_command
+from biobench.commands.surrogate import surrogate_command
+from biobench.commands.terminal import (console, err_console, fmt, notify, plural, print_frame, print_problem,
+                                        print_rows, show_warning, stage_reporter, starts_progress, stored_on_interrupt)
 from biobench.errors import BiobenchError, ConfigError
-from biobench.feature_commands import features_command, recommend_command
-from biobench.result_commands import leaderboard_command, report, results_option, runs_command
-from biobench.surrogate.command import surrogate_command
 from biobench.threads import THREADS_VARIABLE, limit_threads
-from biobench.terminal import (console, err_console, fmt, notify, plural, print_frame, print_problem, print_rows,
-                               show_warning, stage_reporter, starts_progress, stored_on_interrupt)
-
-MODEL_HELP = "BioModels ID (BIOMD0000000012, BIOMD12), SBML file path, or PEtab problem YAML."
-
-# Options several commands share.
-model_option = click.option("--model", "model_spec", required=True, help=MODEL_HELP)
-config_option = click.option("--config", type=click.Path(dir_okay=False),
-                             help="YAML file with problem settings (and, for run, run defaults).")
-init_option = click.option("--init", "initializer", default="random", show_default=True,
-                           help="Initializer (see 'biobench plugins').")
-init_options_option = click.option("--init-option", "init_option", multiple=True, metavar="KEY=VALUE",
-                                   help="Initializer option; repeatable.")
-engine_option = click.option(
-    "--engine", help="Simulator: roadrunner (embedded, any SBML), amici (compiled; exact sensitivities, the cheapest "
-                     "way measured; amici:forward, amici:adjoint or amici:differences fix it) or auto (whichever is "
-                     "measured cheaper for the method) [default: roadrunner, or the config's engine].")
-starts_file_option = click.option("--starts-file", type=click.Path(dir_okay=False),
-                                  help="CSV of your own start points (columns: parameter ids, natural values; or "
-                                       "log10(id), scaled); they come first, the initializer fills the rest.")
 
 
 class _Group(click.Group):
@@ -66,28 +50,6 @@ def main(threads: int) -> None:
     warnings.showwarning = show_warning
 
 
-def _parse_options(pairs: tuple[str, ...], flag: str) -> dict[str, str]:
-    options = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"{flag} {pair!r}: expected KEY=VALUE, e.g. {flag} name=value.")
-        options[key.strip()] = value.strip()
-    return options
-
-
-def _problem_from(model_spec: str, config: str | None):
-    from biobench.settings import load_run_settings
-
-    return _load_problem(model_spec, load_run_settings(config))
-
-
-def _load_problem(model_spec: str, settings):
-    from biobench.sources import load_problem
-
-    return load_problem(model_spec, settings.problem, notify=notify)
-
-
 def _methods(settings, initializer: str, init_option: tuple[str, ...], optimizer: str | None = None,
              opt_option: tuple[str, ...] = ()):
     """The initializer and optimizer with their options (config, then command line): built here, so a typo
@@ -97,11 +59,11 @@ def _methods(settings, initializer: str, init_option: tuple[str, ...], optimizer
     from biobench.optimizers import optimizers
 
     init = initializers.get(initializer)(**settings.options.get(initializer, {})
-                                         | _parse_options(init_option, "--init-option"))
+                                         | parse_options(init_option, "--init-option"))
     if optimizer is None:
         return init, None
     return init, optimizers.get(optimizer)(**settings.options.get(optimizer, {})
-                                           | _parse_options(opt_option, "--opt-option"))
+                                           | parse_options(opt_option, "--opt-option"))
 
 
 def _plan(init, opt, starts: int, budget: int) -> str:
@@ -156,7 +118,7 @@ def problem(model_spec: str, config: str | None, fmt_: str, engine: str) -> None
     from biobench.engines import check_engine, likelihood_for
 
     engine = check_engine(engine or "roadrunner")
-    prob = _problem_from(model_spec, config)
+    prob = problem_from(model_spec, config)
     auto = None
     if engine == "auto":  # which engine each kind of method would run on
         from biobench.engines.choice import resolve_engine
@@ -196,7 +158,7 @@ def export(model_spec: str, out: str, config: str | None) -> None:
     """Write the synthetic problem of a model as a PEtab v1 directory (linted by petab)."""
     from biobench.petab.exporter import export_problem
 
-    prob = _problem_from(model_spec, config)
+    prob = problem_from(model_spec, config)
     yaml_path = export_problem(prob, out)
     console.print(f"{prob.problem_id}: {prob.n_parameters} parameters, {prob.n_data} measurements written to "
                   f"{yaml_path.parent}/ (petab's linter accepts it).")
@@ -236,7 +198,7 @@ def run(model_spec, initializer, optimizer, starts, budget, seed, results, confi
     engine = check_engine(engine or settings.engine)
     init, opt = _methods(settings, initializer, init_option, optimizer, opt_option)
     store = Store(results)  # a bad --results is reported before the slow work too
-    prob = _load_problem(model_spec, settings)
+    prob = problem_from(model_spec, settings=settings)
     guesses = read_starts_file(starts_file, prob) if starts_file else None
     starts = starts or max(settings.starts, 0 if guesses is None else len(guesses))
     budget = budget or settings.budget
@@ -297,7 +259,7 @@ def starts(model_spec, initializer, n_starts, seed, config, starts_file, init_op
     settings = load_run_settings(config)
     init, _ = _methods(settings, initializer, init_option)
     store = Store(results)
-    prob = _load_problem(model_spec, settings)
+    prob = problem_from(model_spec, settings=settings)
     guesses = read_starts_file(starts_file, prob) if starts_file else None
     points = start_points(prob, init, n_starts, seed, guesses, store).points  # a cvae reads the store
     frame = pd.DataFrame(points, columns=[f"{s}({p})" if s != "lin" else p

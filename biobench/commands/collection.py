@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from biobench.result_commands import results_option
+from biobench.commands.options import results_option
 
 
 @click.group("collection")
@@ -26,7 +26,7 @@ def check_command(folder: str, engines: str, only: tuple[str, ...], results: str
     from biobench.collection import check_collection, check_table
     from biobench.engines import check_engine
     from biobench.store import Store
-    from biobench.terminal import err_console, print_frame
+    from biobench.commands.terminal import err_console, print_frame
 
     names = [check_engine(name.strip()) for name in engines.split(",") if name.strip()]
     store = Store(results, must_exist=True) if results else None

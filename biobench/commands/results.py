@@ -7,12 +7,10 @@ import json
 import click
 
 from biobench.metrics import DEFAULT_DELTA
-from biobench.terminal import console, err_console, fmt, is_precise, print_frame, print_runs
+from biobench.commands.options import results_option
+from biobench.commands.terminal import console, err_console, fmt, is_precise, print_frame, print_runs
 
-RESULTS_HELP = ("Results store: a path, or an SQLAlchemy URL [default: $BIOBENCH_RESULTS, or "
-                "results/biobench.sqlite in the home folder: $BIOBENCH_HOME or here].")
 NO_RUNS = "No runs stored yet. Try: biobench run --model BIOMD0000000012"
-results_option = click.option("--results", help=RESULTS_HELP)
 
 
 def _model_filter(model_id: str | None) -> str | None:

@@ -9,7 +9,7 @@ import math
 import click
 
 from biobench.features import PROBES
-from biobench.result_commands import results_option
+from biobench.commands.options import config_option, model_option, problem_from, results_option
 
 # How each feature reads in the table (name, unit or meaning).
 LABELS = {
@@ -29,9 +29,8 @@ LABELS = {
 
 
 @click.command("features")
-@click.option("--model", "model_spec", required=True,
-              help="BioModels ID (BIOMD0000000012, BIOMD12), SBML file path, or PEtab problem YAML.")
-@click.option("--config", type=click.Path(dir_okay=False), help="YAML file with problem settings.")
+@model_option
+@config_option
 @click.option("--probes", type=click.IntRange(min=0), default=PROBES, show_default=True,
               help="Latin hypercube points that probe the objective landscape (0: none).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the landscape probe.")
@@ -45,15 +44,13 @@ def features_command(model_spec, config, probes, seed, engine, results, fmt_) ->
     stored with the results for 'biobench recommend'."""
     from biobench.engines import check_engine
     from biobench.features import problem_features
-    from biobench.settings import load_run_settings
-    from biobench.sources import load_problem
     from biobench.store import Store
-    from biobench.terminal import notify, print_rows
+    from biobench.commands.terminal import print_rows
 
     if check_engine(engine) == "auto":
         raise click.BadParameter("features are measured on one engine: roadrunner or amici.", param_hint="--engine")
     store = Store(results)  # a bad store location fails before the model loads
-    problem = load_problem(model_spec, load_run_settings(config).problem, notify=notify)
+    problem = problem_from(model_spec, config)
     values = problem_features(problem, probes=probes, seed=seed, engine=engine)
     store.set_features(problem.key, problem.problem_id, problem.model.model_id, values)
     if fmt_ == "json":
@@ -72,9 +69,8 @@ def _show(value: float) -> str:
 
 
 @click.command("recommend")
-@click.option("--model", "model_spec", required=True,
-              help="BioModels ID (BIOMD0000000012, BIOMD12), SBML file path, or PEtab problem YAML.")
-@click.option("--config", type=click.Path(dir_okay=False), help="YAML file with problem settings.")
+@model_option
+@config_option
 @click.option("--results", help="Learn from this store's benchmark (its runs and features) instead of the "
               "recommender shipped with biobench.")
 @click.option("--k", "k", type=click.IntRange(min=1), default=5, show_default=True,
@@ -84,14 +80,12 @@ def recommend_command(model_spec, config, results, k, fmt_) -> None:
     """Rank estimation methods for a model by how they did on the benchmarked models most like it."""
     from biobench.features import problem_features
     from biobench.recommend import SHIPPED, Recommender
-    from biobench.settings import load_run_settings
-    from biobench.sources import load_problem
     from biobench.store import Store
-    from biobench.terminal import console, notify, print_frame
+    from biobench.commands.terminal import console, print_frame
 
     recommender = (Recommender.from_store(Store(results, must_exist=True), k) if results
                    else Recommender.load(SHIPPED, k))
-    problem = load_problem(model_spec, load_run_settings(config).problem, notify=notify)
+    problem = problem_from(model_spec, config)
     ranked, neighbours = recommender.recommend(problem_features(problem))
     if fmt_ == "json":
         click.echo(json.dumps({"problem_id": problem.problem_id, "methods": ranked.to_dict(orient="records"),

@@ -1,0 +1,7 @@
+"""``python -m biobench.commands ...`` does what ``biobench ...`` does."""
+
+import sys
+
+from biobench.commands.main import main
+
+sys.exit(main())
