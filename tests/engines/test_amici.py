@@ -230,6 +230,8 @@ def test_the_gradient_is_the_cheaper_trusted_solve_and_a_charge_is_at_least_one_
     assert SensitivityCosts(9, 2.0, 7.0, None).ratio("forward") == 3.5
     no_forward = SensitivityCosts(9, 1.0, None, 8.0)  # Chen: forward sensitivities are not finite
     assert no_forward.gradient == "adjoint" and not no_forward.jacobian
+    neither = SensitivityCosts(294, 1.0, None, None)  # Lang: both solves fail, AMICI's simulation works
+    assert neither.gradient == neither.choose("jacobian") == "differences" and neither.ratio("differences") == 294
 
 
 def test_each_kind_of_method_gets_the_cheapest_way_unless_one_is_fixed():
