@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from biobench import __version__, metrics
 from biobench.atomic import atomic_write_text
 from biobench.errors import PluginError, StoreError
 from biobench.plotting import Figure, method_palette, png_bytes
-from biobench.commands.terminal import plural
+from biobench.commands.terminal import is_precise, plural
 from biobench.report import figures, saved_surrogates
 from biobench.store import Store
 
@@ -58,15 +59,16 @@ def _table_html(frame: pd.DataFrame) -> str:
             if column in text_columns:
                 cells.append(f"<td class='text'>{html.escape(str(value))}</td>")
             else:
-                cells.append(f"<td>{'-' if pd.isna(value) else html.escape(_number(value))}</td>")
+                cells.append(f"<td>{'-' if pd.isna(value) else html.escape(_number(value, is_precise(column)))}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
     return (f"<div class='table-wrap'><table><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
-def _number(value) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+def _number(value, precise: bool = False) -> str:
+    """Objective values to six significant digits (convergence is judged in their last ones), the rest to four."""
+    return f"{value:{'.6g' if precise else '.4g'}}" if isinstance(value, float) else str(value)
 
 
 def report_figures(store: Store, delta: float = metrics.DEFAULT_DELTA) -> list[Figure]:
@@ -85,6 +87,18 @@ def report_figures(store: Store, delta: float = metrics.DEFAULT_DELTA) -> list[F
     problems = store.problems_frame()
     recovery = figures.parameter_recovery(runs, problems, palette)
     return items + ([recovery] if recovery is not None else []) + method_figures(runs, problems)
+
+
+def confirmed_values(problems: pd.DataFrame) -> pd.DataFrame:
+    """Per problem with a confirmed better value: the published value, the confirmed one, each engine's value at
+    that point and the start that found it."""
+    rows = []
+    for row in problems[problems["f_confirmed"].notna()].itertuples(index=False):
+        evidence = json.loads(row.confirmed_by or "{}")
+        rows.append({"problem_id": row.problem_id, "fval published": row.f_true, "fval confirmed": row.f_confirmed,
+                     **{f"fval on {engine}": value for engine, value in sorted(evidence.get("values", {}).items())},
+                     "start": evidence.get("task_key", "")})
+    return pd.DataFrame(rows)
 
 
 def method_figures(runs: pd.DataFrame, problems: pd.DataFrame) -> list[Figure]:
@@ -134,6 +148,11 @@ def build_report(results: str | None = None, out: str | Path = "results/report",
                          "problems' targets; a value becomes the target once a second engine gives it at the same "
                          "point (<code>biobench collection check FOLDER --results STORE</code>).</p>"
                          + _table_html(pending)))
+    confirmed = confirmed_values(store.problems_frame())
+    if not confirmed.empty:
+        sections.append(("Better than published, confirmed", "<p>Values below the objective at the published "
+                         "parameters that a second engine gave at the same point: each is its problem's target "
+                         "now.</p>" + _table_html(confirmed)))
     failed = metrics.failures(stored)
     if not failed.empty:
         sections.append(("Failed and killed starts", _table_html(failed)))

@@ -55,6 +55,11 @@ def test_both_engines_meet_the_reference_and_a_better_fit_is_confirmed(collectio
     # written to the store: the problem's target in leaderboards from now on
     confirmed = Store(tmp_path / "runs.sqlite").problems_frame().set_index("problem_key")["f_confirmed"]
     assert confirmed[two_step.key] == pytest.approx(fitted.best)
+    from biobench.report import build_report
+
+    page = build_report(str(tmp_path / "runs.sqlite"), tmp_path / "report").read_text()
+    section = page.split("<h2>Better than published, confirmed</h2>")[1].split("<h2>")[0]
+    assert f"{fitted.best:.6g}" in section and "fval on amici" in section and "fval on roadrunner" in section
 
 
 def test_a_value_one_engine_does_not_give_is_not_a_new_best():

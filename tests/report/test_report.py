@@ -81,7 +81,7 @@ def test_report_has_every_core_figure_with_captions(small_store, tmp_path):
     board = biobench.leaderboard(str(small_store))
     assert len(rows) == len(board) == 6  # three methods on each of two problems
     for entry in board.itertuples():
-        assert rows[entry.problem_id, entry.method][3] == f"{entry.best_fval:.4g}"
+        assert rows[entry.problem_id, entry.method][3] == f"{entry.best_fval:.6g}"  # objective values: 6 digits
         assert rows[entry.problem_id, entry.method][8] == f"{entry.converged_per_1000_evals:.4g}"
 
 
