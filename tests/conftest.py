@@ -10,6 +10,7 @@ from biobench.models import load_model
 from biobench.models.offline import offline_copy
 from biobench.problem import build_problem
 from biobench.settings import ProblemSettings, TimeSettings
+from biobench.testing import decay_model_sbml, quadratic_model_sbml
 from tests.fake_biomodels import FakeBioModels
 
 DATA = Path(__file__).parent / "data"
@@ -58,43 +59,12 @@ def repressilator_problem():
     return build_problem(load_model(offline_copy("BIOMD0000000012").path, model_id="BIOMD0000000012"))
 
 
-def decay_model_sbml(n_species: int) -> str:
-    """An SBML model of n independent first-order decays, one rate parameter each."""
-    species = "".join(
-        f'<species id="S{i}" compartment="c" initialConcentration="{1 + i % 5}" hasOnlySubstanceUnits="false" '
-        f'boundaryCondition="false" constant="false"/>' for i in range(n_species))
-    parameters = "".join(f'<parameter id="k{i}" value="{0.1 * (1 + i % 7)}" constant="true"/>' for i in range(n_species))
-    reactions = "".join(
-        f'<reaction id="R{i}" reversible="false" fast="false"><listOfReactants><speciesReference species="S{i}" '
-        f'stoichiometry="1" constant="true"/></listOfReactants><kineticLaw><math '
-        f'xmlns="http://www.w3.org/1998/Math/MathML"><apply><times/><ci>k{i}</ci><ci>S{i}</ci></apply></math>'
-        f'</kineticLaw></reaction>' for i in range(n_species))
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?><sbml xmlns="http://www.sbml.org/sbml/level3/version1/core" '
-        'level="3" version="1"><model id="decays"><listOfCompartments><compartment id="c" size="1" '
-        f'constant="true"/></listOfCompartments><listOfSpecies>{species}</listOfSpecies><listOfParameters>'
-        f'{parameters}</listOfParameters><listOfReactions>{reactions}</listOfReactions></model></sbml>'
-    )
-
-
 @pytest.fixture(scope="session")
 def wide_problem(tmp_path_factory):
     """A real 50-parameter problem, for tests that need many dimensions."""
     path = tmp_path_factory.mktemp("wide") / "decays50.xml"
     path.write_text(decay_model_sbml(50))
     return build_problem(load_model(path), ProblemSettings(time=TimeSettings(end=10, n=5)))
-
-
-def quadratic_model_sbml(n_parameters: int) -> str:
-    """A model whose observables are its parameters: on lin scale the objective is an exact quadratic."""
-    parameters = "".join(f'<parameter id="p{i}" value="{1 + i}" constant="true"/>' for i in range(n_parameters))
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?><sbml xmlns="http://www.sbml.org/sbml/level3/version1/core" '
-        'level="3" version="1"><model id="quadratic"><listOfCompartments><compartment id="c" size="1" '
-        'constant="true"/></listOfCompartments><listOfSpecies><species id="S" compartment="c" '
-        'initialConcentration="1" hasOnlySubstanceUnits="false" boundaryCondition="false" constant="false"/>'
-        f'</listOfSpecies><listOfParameters>{parameters}</listOfParameters></model></sbml>'
-    )
 
 
 @pytest.fixture(scope="session")

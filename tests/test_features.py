@@ -15,7 +15,8 @@ from biobench.models import load_model
 from biobench.problem import build_problem
 from biobench.settings import ProblemSettings, TimeSettings
 from biobench.store import Store
-from tests.conftest import DATA, decay_model_sbml
+from biobench.testing import decay_model_sbml
+from tests.conftest import DATA
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,8 @@ from biobench.commands import main
 from biobench.errors import StoreError
 from biobench.recommend import Recommender, leave_one_model_out, performance_table
 from biobench.store import Store
-from tests.conftest import DATA, decay_model_sbml, quadratic_model_sbml
+from biobench.testing import decay_model_sbml, quadratic_model_sbml
+from tests.conftest import DATA
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ LAYERS = [
      "formulas", "priors", "problem", "simulator", "likelihood", "objective", "petab", "engines"},  # the model core
     {"plugins", "saved_networks", "initializers", "optimizers", "surrogate", "amortized"},  # methods
     {"records", "store", "metrics", "runner", "executors", "sources", "bench_config", "bench", "features",
-     "recommend", "collection", "fitted", "api"},  # running and judging them
+     "recommend", "collection", "fitted", "api", "testing"},  # running and judging them
     {"report", "commands"},  # what users see
 ]
 LAYER = {name: level for level, names in enumerate(LAYERS) for name in names}

@@ -15,6 +15,7 @@ from biobench.problem import Problem
 @initializers.register("lhs")
 class LatinHypercubeInitializer(Initializer):
     description = "Latin hypercube (scipy.stats.qmc), each point jittered inside its strata"
+    space_filling = True
 
     class Options(PluginOptions):
         # scipy's Lloyd-Voronoi iterations would break the one-point-per-stratum property: not offered.

@@ -71,6 +71,7 @@ def multi_jittered(n: int, d: int, rng: np.random.Generator, correlated: bool = 
 @initializers.register("mjs")
 class MultiJitteredInitializer(Initializer):
     description = "multi-jittered sampling (correlated, Kensler 2013): Latin hypercube + one point per 2-D cell"
+    space_filling = True
 
     class Options(PluginOptions):
         correlated: bool = True  # Kensler's variant; false: one permutation per column and row (the original)

@@ -37,6 +37,7 @@ def initialization_table(problem: Problem) -> pd.DataFrame:
 @initializers.register("petab")
 class PetabPriorInitializer(Initializer):
     description = "each parameter drawn from the PEtab table's initialization prior (petab's sampler)"
+    space_filling = True  # uniform where the parameter table gives no initialization priors
 
     def sample(self, problem: Problem, n_starts: int, rng: np.random.Generator) -> np.ndarray:
         from petab.v1.sampling import sample_parameter_startpoints

@@ -19,6 +19,7 @@ from biobench.problem import Problem
 @initializers.register("sobol")
 class SobolInitializer(Initializer):
     description = "scrambled Sobol' sequence (scipy.stats.qmc); best with a power-of-two number of starts"
+    space_filling = True
 
     def sample(self, problem: Problem, n_starts: int, rng: np.random.Generator) -> np.ndarray:
         if n_starts & (n_starts - 1):
