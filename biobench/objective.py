@@ -186,4 +186,45 @@ class Objective:
         """Negative log-likelihood at scaled parameters ``x``; ``+inf`` when the simulation fails."""
         return self._evaluate(np.asarray(x, dtype=float))[1]
 
+    def limited(self, limit: int) -> Objective:
+        """A view for one phase of a method (the local searches of a global one): every evaluation is this
+        objective's, counted and charged here, while the view stops the phase after ``limit`` of them."""
+        return _Limited(self, limit)
+
     __call__ = fval
+
+
+class _Limited(Objective):
+    """A view of the start's objective that stops a local search after ``limit`` more evaluations.
+
+    It forwards every evaluation to the parent objective (which counts and charges it, and
+    may end the start); its own count only caps the local search.
+    """
+
+    def __init__(self, parent: Objective, limit: int) -> None:
+        remaining = parent.remaining
+        super().__init__(parent.likelihood, limit if remaining is None else min(limit, remaining))
+        self.parent = parent
+
+    def _evaluate(self, x: np.ndarray):
+        if self.budget is not None and self.n_evals >= self.budget:
+            raise BudgetExhausted("local search budget used")
+        result = self.parent._evaluate(x)  # counted (and budgeted) by the start's objective
+        self.n_evals += 1
+        if result[1] < self.best_fval:
+            self.best_fval, self.best_x = result[1], np.array(x, dtype=float)
+        return result
+
+    def derivatives(self, x: np.ndarray, method: str = "forward"):
+        """A sensitivity solve charged to the start's objective; its cost counts against this local budget too."""
+        cost = self.likelihood.costs.ratio(method)
+        if self.budget is not None and self.n_evals + cost > self.budget + 1e-9:
+            if self.parent.remaining is not None and self.parent.remaining < cost:
+                self.parent.derivatives(x, method)  # no solve fits the start's budget either: it ends the start
+            raise BudgetExhausted("local search budget used")
+        before = self.parent.n_evals
+        result = self.parent.derivatives(x, method)
+        self.n_evals += self.parent.n_evals - before
+        if result.fval < self.best_fval:
+            self.best_fval, self.best_x = result.fval, np.array(x, dtype=float)
+        return result

@@ -127,6 +127,11 @@ class Optimizer(Plugin, ABC):
             evaluations=[(x.tolist(), f) for x, f in objective.history],
         )
 
+    def search(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator) -> None:
+        """Run this method as one phase of another (a global method's polish) on that method's objective: what it
+        finds is the objective's best, and the end of the budget ends the caller too (``BudgetExhausted``)."""
+        self._run(objective, x0, rng, None)
+
     @abstractmethod
     def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator,
              artifacts: Path | None) -> tuple:

@@ -112,7 +112,7 @@ class SurrogateAssisted(Optimizer):
         for k in np.argsort(data.fvals):
             if all(np.abs(data.x[k] - p).max() > _DISTINCT for p in polished):
                 polished.append(data.x[k])
-                optimizers.get(self.options["polish"])()._run(objective, data.x[k], rng, None)
+                optimizers.get(self.options["polish"])().search(objective, data.x[k], rng)
                 return
 
     def _candidates(self, model, objective: Objective, data: _Simulated, rng: np.random.Generator,

@@ -10,7 +10,7 @@ from biobench.initializers import initializers
 from biobench.likelihood import Likelihood
 from biobench.objective import BudgetExhausted, Objective
 from biobench.optimizers import optimizers
-from biobench.optimizers.ess import _SubBudget, default_refset_size
+from biobench.optimizers.ess import default_refset_size
 
 
 def test_refset_size_follows_the_published_rule():
@@ -22,7 +22,7 @@ def test_refset_size_follows_the_published_rule():
 
 def test_a_local_search_is_capped_by_its_sub_budget_and_charged_to_the_start(two_step_problem):
     parent = Objective(Likelihood(two_step_problem), 100)
-    sub = _SubBudget(parent, 7)
+    sub = parent.limited(7)
     rng = np.random.default_rng(0)
     for _ in range(7):
         sub.fval(rng.uniform(two_step_problem.lower, two_step_problem.upper))
