@@ -100,9 +100,12 @@ def compare(name: str, collection: Path, refs: dict[str, float], reference_limit
     row["cheapest"] = min(ways, key=ways.get)
     row["chosen_over_cheapest"] = ways.get(row["chosen"], math.nan) / min(ways.values())
     exact = amici.derivatives(x, "forward")
+    tolerances = amici.solver.get_relative_tolerance(), amici.solver.get_absolute_tolerance()
     amici.solver.set_relative_tolerance(1e-12)
     amici.solver.set_absolute_tolerance(1e-14)
     truth = amici.derivatives(x, "forward")  # exact sensitivities, 10^4 times tighter: the reference
+    amici.solver.set_relative_tolerance(tolerances[0])  # the likelihood is the process's shared one: put it back
+    amici.solver.set_absolute_tolerance(tolerances[1])
     if exact is not None and truth is not None:
         row["fwd_error"] = relative_error(exact.gradient, truth.gradient)
         if rr_ms is not None and rr_ms / 1000 <= reference_limit:

@@ -22,9 +22,8 @@ from biobench.runner import StartTask, execute, killed_record
 
 EXECUTORS = ("serial", "processes", "dask")
 
-# Per-process state of a worker: the problems it was given and one compiled likelihood each.
+# Per-process state of a worker: the problems it was given (``likelihood_for`` keeps their compiled likelihoods).
 _problems: dict[str, Problem] = {}
-_likelihoods: dict[tuple[str, str], object] = {}  # (problem key, engine) -> its compiled likelihood
 
 
 def _install(problems: dict[str, Problem]) -> None:
@@ -40,11 +39,7 @@ def run_task(task: StartTask, *problems: Problem) -> RunRecord:
     """Execute one start with this process's compiled likelihood of its problem (``problems``: ones to install)."""
     if problems:
         _install({p.key: p for p in problems})
-    key = (task.start.problem_key, task.start.engine)
-    likelihood = _likelihoods.get(key)
-    if likelihood is None:
-        likelihood = _likelihoods[key] = likelihood_for(_problems[task.start.problem_key], task.start.engine)
-    return execute(likelihood, task)
+    return execute(likelihood_for(_problems[task.start.problem_key], task.start.engine), task)
 
 
 def run_tasks(tasks: list[StartTask], problems: dict[str, Problem], executor: str = "serial",

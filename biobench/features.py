@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 
+from biobench.engines import likelihood_for
 from biobench.likelihood import Likelihood
 from biobench.problem import Problem
 
@@ -48,7 +49,7 @@ def problem_features(problem: Problem, probes: int = PROBES, seed: int = 0, engi
     tolerances), the seconds per simulation and the landscape probe are that engine's; integrator steps,
     the Jacobian and oscillation are read from roadrunner's model wherever it simulates."""
     started = time.perf_counter()
-    likelihood = Likelihood(problem)
+    likelihood = likelihood_for(problem, "roadrunner")
     features = {**model_structure(problem.model.sbml), "parameters": problem.n_parameters,
                 "observables": len(problem.observables), "data_points": problem.n_data,
                 "conditions": len(problem.experiments.simulations),
@@ -60,8 +61,6 @@ def problem_features(problem: Problem, probes: int = PROBES, seed: int = 0, engi
     features.update(_data_range(problem))
     features.update(_nominal_dynamics(problem, likelihood))
     if engine != "roadrunner":
-        from biobench.engines import likelihood_for
-
         likelihood = likelihood_for(problem, engine, say=lambda _: None)
         features["seconds_per_simulation"] = _seconds_per_evaluation(problem, likelihood)
     features.update(_landscape(problem, likelihood, probes, seed))

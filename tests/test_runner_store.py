@@ -204,3 +204,20 @@ def test_a_method_that_cannot_run_on_an_engine_is_refused_before_any_work(two_st
     config.write_text("models: [BIOMD0000000012]\noptimizers: [local, surrogate]\nengines: [roadrunner, amici]\n")
     with pytest.raises(ConfigError, match="surrogate runs on roadrunner only .*not on amici"):
         load_bench_config(config)
+
+
+def test_a_problem_is_compiled_once_per_process(two_step_model, tmp_path, monkeypatch):
+    """The value at the truth, an initializer's pilot, every start and the next method's starts share one
+    compiled roadrunner model (a large model compiles in seconds; it used to be three times per run)."""
+    from biobench.problem import build_problem
+    from biobench.settings import ProblemSettings
+    from biobench.simulator import Simulator
+
+    problem = build_problem(two_step_model, ProblemSettings(seed=11))  # a key no other test compiles
+    built = []
+    construct = Simulator.__init__
+    monkeypatch.setattr(Simulator, "__init__", lambda self, *a, **k: (built.append(1), construct(self, *a, **k))[1])
+    store = Store(tmp_path / "once.sqlite")
+    run_starts(problem, "random", "local", n_starts=2, budget=20, seed=0, store=store)
+    run_starts(problem, "lhs", "lbfgsb", n_starts=2, budget=20, seed=0, store=store)
+    assert len(built) == 1

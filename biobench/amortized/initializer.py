@@ -80,14 +80,14 @@ class AmortizedInitializer(Initializer):
         import torch
 
         from biobench.amortized import network
-        from biobench.likelihood import Likelihood
+        from biobench.engines import likelihood_for
         from biobench.saved_networks import load_network, save_network
 
         started = time.perf_counter()
         device = self.options["device"]
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
-        likelihood = Likelihood(problem)
+        likelihood = likelihood_for(problem, "roadrunner")
         folder = self.model_folder(problem, store) if store is not None else None
         loaded = None if self.options["retrain"] or folder is None else load_network(
             folder, _WEIGHTS, network.empty_model, "amortized: the saved network", "--init-option retrain=true",

@@ -13,6 +13,7 @@ The engine is part of a start's identity: leaderboards never pool two engines.
 from __future__ import annotations
 
 import difflib
+from collections import OrderedDict
 
 from biobench.errors import ConfigError
 from biobench.problem import Problem
@@ -31,9 +32,28 @@ def check_engine(name: str) -> str:
     raise ConfigError(f"unknown engine '{name}'; choose one of: {', '.join(ENGINE_NAMES)}.{hint}")
 
 
+# (problem key, engine) -> its compiled likelihood, for the last few problems this process met
+_compiled: OrderedDict[tuple[str, str], object] = OrderedDict()
+KEEP_COMPILED = 4  # a bench meets a corpus one problem at a time; a run meets one
+
+
 def likelihood_for(problem: Problem, engine: str = DEFAULT_ENGINE, say=print):
     """The problem's compiled objective on ``engine`` (``Likelihood`` or ``AmiciLikelihood``); ``auto`` must have
-    been resolved (``biobench.engines.choice.resolve_engine``)."""
+    been resolved (``biobench.engines.choice.resolve_engine``). Built once per process and problem (a problem's
+    key covers its settings, integrator included): a run's value at the truth, its initializer's pilot and its
+    starts share one compiled simulator, each start through an ``Objective`` of its own."""
+    key = (problem.key, engine)
+    if key in _compiled:
+        _compiled.move_to_end(key)
+        return _compiled[key]
+    built = _compile(problem, engine, say)
+    _compiled[key] = built
+    while len(_compiled) > KEEP_COMPILED:
+        _compiled.popitem(last=False)
+    return built
+
+
+def _compile(problem: Problem, engine: str, say):
     check_engine(engine)
     if engine == "auto":
         raise ValueError("resolve 'auto' to an engine first (biobench.engines.choice.resolve_engine)")

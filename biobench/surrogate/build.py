@@ -22,6 +22,7 @@ import numpy as np
 from biobench.errors import ProblemError
 from biobench.initializers import initializers
 from biobench.initializers.base import ProgressCallback, no_progress
+from biobench.engines import likelihood_for
 from biobench.likelihood import Likelihood
 from biobench.problem import Problem
 from biobench.surrogate.design import merge_costs, refinement_effect, refinement_points
@@ -124,7 +125,7 @@ def train_surrogate(problem: Problem, options: SurrogateOptions, root: Path | No
     from biobench.surrogate import network, quality, regimes
 
     options = options.validated()
-    likelihood = Likelihood(problem)
+    likelihood = likelihood_for(problem, "roadrunner")
     shape = output_shape(likelihood)
     columns = (regimes.state_columns(list(likelihood.simulator.selections), options.state)
                if options.arch == "regimes" else None)  # a wrong name is an error before any simulation

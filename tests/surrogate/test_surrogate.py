@@ -179,7 +179,7 @@ def test_too_many_failed_simulations_end_with_a_clear_error(repressilator_proble
     # 100 integrator steps cannot cover the repressilator's oscillations: every design simulation fails
     settings = repressilator_problem.settings.model_copy(update={"integrator": IntegratorSettings(maximum_num_steps=100,
                                                                                              retry_non_stiff=False)})
-    failing = dataclasses.replace(repressilator_problem, settings=settings)
+    failing = dataclasses.replace(repressilator_problem, settings=settings, key=repressilator_problem.key + "-failing")
     with pytest.raises(ProblemError, match="too few remain to train a surrogate.*Narrow the parameter bounds"):
         train_surrogate(failing, SurrogateOptions(n_train=20, n_test=2), None)
 

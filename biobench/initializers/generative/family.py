@@ -149,11 +149,11 @@ class GenerativeInitializer(Initializer):
         import optuna
         import torch
 
-        from biobench.likelihood import Likelihood
+        from biobench.engines import likelihood_for
         from biobench.objective import Objective
 
         started = time.perf_counter()
-        objective = Objective(Likelihood(problem))  # counts the pilot and diagnostic simulations: the cost
+        objective = Objective(likelihood_for(problem, "roadrunner"))  # counts the pilot and diagnostic simulations: the cost
         data = collect(self.name, problem, objective, store, self.options, progress)
         seed, n_trials = self.options["train_seed"], self.options["trials"]
         results: dict[int, tuple] = {}
