@@ -13,7 +13,7 @@ PACKAGE = REPO / "biobench"
 
 # Top-level modules and packages by layer; a module may import its own layer and those below.
 LAYERS = [
-    {"errors", "atomic", "home", "threads", "settings", "plotting", "time_grid", "models", "experiments",
+    {"errors", "atomic", "home", "threads", "settings", "plotting", "numbers", "time_grid", "models", "experiments",
      "formulas", "priors", "problem", "simulator", "likelihood", "objective", "petab", "engines"},  # the model core
     {"plugins", "saved_networks", "initializers", "optimizers", "surrogate", "amortized"},  # methods
     {"records", "store", "metrics", "runner", "executors", "sources", "bench_config", "bench", "features",

@@ -20,9 +20,10 @@ from biobench.commands.options import (config_option, engine_option, init_option
                                        parse_options, problem_from, results_option, starts_file_option)
 from biobench.commands.results import leaderboard_command, report, runs_command
 from biobench.commands.surrogate import surrogate_command
-from biobench.commands.terminal import (console, err_console, fmt, notify, plural, print_frame, print_problem,
-                                        print_rows, show_warning, stage_reporter, starts_progress, stored_on_interrupt)
+from biobench.commands.terminal import (console, err_console, notify, print_frame, print_problem, print_rows,
+                                        show_warning, stage_reporter, starts_progress, stored_on_interrupt)
 from biobench.errors import BiobenchError, ConfigError
+from biobench.numbers import fmt, plural
 from biobench.threads import THREADS_VARIABLE, limit_threads
 
 

@@ -7,8 +7,9 @@ import json
 import click
 
 from biobench.metrics import DEFAULT_DELTA
+from biobench.numbers import fmt, is_precise
 from biobench.commands.options import results_option
-from biobench.commands.terminal import console, err_console, fmt, is_precise, print_frame, print_runs
+from biobench.commands.terminal import console, err_console, print_frame, print_runs
 
 NO_RUNS = "No runs stored yet. Try: biobench run --model BIOMD0000000012"
 

@@ -80,7 +80,8 @@ def surrogate_command(model_spec, config, n_train, n_test, arch, state, members,
 
 
 def print_report(problem_id: str, config: dict, folder: Path | None, reused: bool, options: dict) -> None:
-    from biobench.commands.terminal import console, fmt, print_rows
+    from biobench.commands.terminal import console, print_rows
+    from biobench.numbers import fmt
 
     cost, training, quality = config["design_cost"], config["training"], config["quality"]
     console.print(f"surrogate of {problem_id}: {'reused from' if reused else 'saved in'} {folder}")

@@ -17,7 +17,7 @@ from biobench import __version__, metrics
 from biobench.atomic import atomic_write_text
 from biobench.errors import PluginError, StoreError
 from biobench.plotting import Figure, method_palette, png_bytes
-from biobench.commands.terminal import is_precise, plural
+from biobench.numbers import is_precise, plural
 from biobench.report import figures, saved_surrogates
 from biobench.store import Store
 

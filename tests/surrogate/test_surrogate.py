@@ -70,7 +70,7 @@ def test_fine_tuning_in_the_simulators_units_lowers_that_error_and_keeps_the_fit
 def test_the_text_report_shows_the_held_out_r2_before_the_fine_tune(trained, capsys):
     """The command's report must say what the fine-tune did on unseen simulations, with the numbers it kept."""
     from biobench.commands.surrogate import print_report
-    from biobench.commands.terminal import fmt
+    from biobench.numbers import fmt
 
     surrogate, _ = trained
     print_report("two_step", surrogate.config, surrogate.folder, False, surrogate.config["options"])
