@@ -48,7 +48,8 @@ def main() -> None:
     parser.add_argument("--show", action="store_true", help="print every held-out problem's row")
     args = parser.parse_args()
 
-    only = None if args.held_out is None else list(Store(args.held_out, must_exist=True).features_frame()["problem_key"])
+    held_out = None if args.held_out is None else Store(args.held_out, must_exist=True).features_frame()
+    only = None if held_out is None else list(held_out["problem_key"])
     summary = []
     for k in args.k:
         recommender = training(args.results, args.shipped, k)
