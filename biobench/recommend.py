@@ -121,6 +121,12 @@ class Recommender:
             rows = rows[rows["method"].isin(among)]
         return str(rows.groupby("method")["normalised_rank"].mean().sort_values(kind="stable").index[0])
 
+    def peers(self, methods: set[str]) -> Recommender:
+        """The recommender over the problems where at least one of ``methods`` was benchmarked."""
+        keys = self.performance.loc[self.performance["method"].isin(methods), "problem_key"].unique()
+        return Recommender(self.features.loc[self.features.index.isin(keys)],
+                           self.performance[self.performance["problem_key"].isin(keys)], self.k)
+
     @classmethod
     def combined(cls, parts: list[Recommender], k: int = 5) -> Recommender:
         """One recommender over several benchmarks (a synthetic corpus and real problems, say): their problems
@@ -153,7 +159,9 @@ def leave_one_model_out(recommender: Recommender, only: list[str] | None = None)
         if here["rank"].nunique() < 2:
             continue  # every method tied: no choice can be right or wrong
         best = set(here.loc[here["rank"] == here["rank"].min(), "method"])
-        ranked, _ = recommender.recommend(recommender.features.loc[key].to_dict(), exclude=key)
+        peers = recommender.peers(set(here["method"]))  # neighbours must have run some of the methods run here
+        ranked, _ = peers.recommend(recommender.features.loc[key].to_dict(), exclude=key) \
+            if len(peers.problems) > 1 else (pd.DataFrame({"method": []}), None)
         choice = next((m for m in ranked["method"] if m in set(here["method"])), None)
         baseline = recommender.best_overall(exclude=key, among=set(here["method"]))
         rows.append({"problem_id": recommender.features.loc[key, "problem_id"], "best": ", ".join(sorted(best)),
