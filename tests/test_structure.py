@@ -15,7 +15,7 @@ PACKAGE = REPO / "biobench"
 LAYERS = [
     {"errors", "atomic", "home", "threads", "settings", "plotting", "numbers", "time_grid", "models", "experiments",
      "formulas", "priors", "problem", "simulator", "likelihood", "objective", "petab", "engines"},  # the model core
-    {"plugins", "saved_networks", "initializers", "optimizers", "surrogate", "amortized"},  # methods
+    {"plugins", "saved_networks", "learning", "initializers", "optimizers", "surrogate", "amortized"},  # methods
     {"records", "store", "metrics", "runner", "executors", "sources", "bench_config", "bench", "features",
      "recommend", "collection", "fitted", "api", "testing"},  # running and judging them
     {"report", "commands"},  # what users see

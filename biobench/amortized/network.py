@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from biobench.amortized.datasets import SimulatedDatasets
-from biobench.initializers.generative.loop import BestSoFar
+from biobench.learning import BestSoFar
 from biobench.likelihood import Likelihood
 from biobench.surrogate import network as surrogate_network
 

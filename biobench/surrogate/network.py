@@ -15,7 +15,6 @@ JSON config.
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from biobench.learning import BestSoFar
 from biobench.saved_networks import load_network, save_network
 
 _MIN_STD = 1e-12  # an output that never changes is predicted as its mean
@@ -154,7 +154,6 @@ def fit(spec: NetworkSpec, training: TrainingSpec, x: np.ndarray, outputs: np.nd
         loss = torch.mean((predict(unit[train_rows]) - target[train_rows]) ** 2)
         loss.backward()
         return loss
-    best_loss, best_state, since_best = float("inf"), copy.deepcopy(model.state_dict()), 0
     val_rows = torch.as_tensor(val, device=device)
 
     def validation_loss() -> float:
@@ -166,12 +165,14 @@ def fit(spec: NetworkSpec, training: TrainingSpec, x: np.ndarray, outputs: np.nd
             kept = max(1, int(len(per_point) * (1.0 - training.validation_trim)))
             return float(torch.mean(torch.sort(per_point).values[:kept]))
 
+    start_loss = float("inf")
     if in_units and n_val:  # a fine-tune keeps the network it started from unless an epoch beats it
         model.eval()
-        best_loss = validation_loss()
-    start_loss = best_loss
+        start_loss = validation_loss()
     curves: dict[str, list[float]] = {"train": [], "validation": []}
     started, epochs = time.perf_counter(), 0
+    best = BestSoFar(model, training.patience, time.monotonic() + training.time_limit, min_improvement=0.0,
+                     best=start_loss)
     for epoch in range(max_epochs or training.max_epochs):
         model.train()
         if lbfgs:
@@ -193,17 +194,13 @@ def fit(spec: NetworkSpec, training: TrainingSpec, x: np.ndarray, outputs: np.nd
         curves["validation"].append(val_loss)
         if not lbfgs:
             schedule.step(val_loss)
-        if val_loss < best_loss:
-            best_loss, best_state, since_best = val_loss, copy.deepcopy(model.state_dict()), 0
-        else:
-            since_best += 1
+        stop = best.should_stop(val_loss)
         if on_epoch is not None:
             on_epoch(epochs, max_epochs or training.max_epochs)
-        if since_best >= training.patience or time.perf_counter() - started > training.time_limit:
+        if stop:
             break
-    model.load_state_dict(best_state)
-    model.eval()
-    summary = {"epochs": epochs, "seconds": time.perf_counter() - started, "best_validation_loss": best_loss,
+    model = best.restore()
+    summary = {"epochs": epochs, "seconds": time.perf_counter() - started, "best_validation_loss": best.best,
                "start_validation_loss": start_loss if in_units else None,  # a fresh fit starts from nothing
                "train_points": int(len(train)), "validation_points": int(n_val), "curves": curves}
     return model, summary

@@ -1,5 +1,5 @@
-"""Training-loop pieces the generative initializers share: seeded minibatches, early stopping that keeps
-the best weights, a wall-clock deadline, and the epoch loop both VAEs train with.
+"""The epoch loop both VAEs train with (seeded minibatches, early stopping that keeps the best weights,
+a wall-clock deadline; the pieces every trained network shares are ``biobench.learning``).
 
 Written here rather than taken from a trainer library (Lightning, ignite) because the
 loop is a few lines and must do two things those do not do together: stop at a shared
@@ -8,47 +8,15 @@ deadline of an optuna search, and be bit-for-bit reproducible on CPU under a see
 
 from __future__ import annotations
 
-import copy
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
+from biobench.learning import BestSoFar, minibatches
+
 EpochCallback = Callable[[int], None]
-
-
-class BestSoFar:
-    """Tracks a validation value to be minimised: keeps a copy of the best weights, says when to stop
-    (``patience`` checks without improvement, or the ``deadline`` of ``time.monotonic()`` passed)."""
-
-    def __init__(self, model: nn.Module, patience: int, deadline: float | None) -> None:
-        self.model, self.patience, self.deadline = model, patience, deadline
-        self.best, self.state, self.since_best = np.inf, copy.deepcopy(model.state_dict()), 0
-
-    def should_stop(self, value: float) -> bool:
-        if value < self.best - 1e-6:
-            self.best, self.state, self.since_best = value, copy.deepcopy(self.model.state_dict()), 0
-        else:
-            self.since_best += 1
-            if self.since_best >= self.patience:
-                return True
-        return self.deadline is not None and time.monotonic() >= self.deadline
-
-    def restore(self) -> nn.Module:
-        self.model.load_state_dict(self.state)
-        return self.model.eval()
-
-
-def minibatches(n: int, batch_size: int, generator: torch.Generator, device: str,
-                smallest: int = 1) -> Iterator[torch.Tensor]:
-    """A seeded permutation of ``range(n)`` in batches; a last batch smaller than ``smallest`` is skipped."""
-    order = torch.randperm(n, generator=generator).to(device)
-    for start in range(0, n, batch_size):
-        batch = order[start:start + batch_size]
-        if len(batch) >= smallest:
-            yield batch
 
 
 def tensors(device: str, *arrays: np.ndarray) -> list[torch.Tensor]:
