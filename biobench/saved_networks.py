@@ -1,16 +1,20 @@
 """Trained torch networks on disk: a state_dict (weights only) plus a JSON config, loaded without pickle.
 
-One home for the cvae's and the surrogate's files: the config is written last, so a
-folder with both files holds a complete network; loading uses ``weights_only=True``,
-so a file cannot run code; a damaged file is a clear error that says how to retrain.
+One home for every trained network's files (generative initializers, amortized inference,
+surrogates): a folder named by what the network depends on, train-or-load, the device. The
+config is written last, so a folder with both files holds a complete network; loading uses
+``weights_only=True``, so a file cannot run code; a damaged file is a clear error that says
+how to retrain.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -46,3 +50,31 @@ def load_network(folder: Path, weights: str, build: Callable[[dict], nn.Module],
         raise PluginError(f"{what} in {folder} cannot be loaded safely ({type(exc).__name__}: "
                           f"{first_line(exc)[:200]}); delete the folder or pass {retrain}.") from None
     return model.to(device).eval(), config
+
+
+def network_folder(root: Path, model_id: str, identity: Any, settings: dict) -> Path:
+    """``root/<model id>-<digest>``: the digest of what the network depends on (the problem, or its measurement
+    layout, and the options that change the network), so a match is reused and any change trains anew."""
+    digest = hashlib.sha256(json.dumps([identity, settings], sort_keys=True).encode()).hexdigest()[:16]
+    return root / f"{model_id}-{digest}"
+
+
+def resolve_device(device: str) -> str:
+    """``auto``: a GPU where torch sees one, else the CPU."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def trained_or_loaded(folder: Path | None, weights: str, build: Callable[[dict], nn.Module], what: str,
+                      retrain_hint: str, device: str, retrain: bool,
+                      train: Callable[[], tuple[nn.Module, dict]]) -> tuple[nn.Module, dict, bool]:
+    """The network saved in ``folder`` (unless ``retrain``), else ``train()``'s, saved there; and whether it was
+    reused. Without a folder (no store) it is trained and kept in memory only."""
+    loaded = None if retrain or folder is None else load_network(folder, weights, build, what, retrain_hint, device)
+    if loaded is not None:
+        return loaded[0], loaded[1], True
+    model, config = train()
+    if folder is not None:
+        save_network(model, config, folder, weights)
+    return model, config, False

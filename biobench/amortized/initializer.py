@@ -68,36 +68,27 @@ class AmortizedInitializer(Initializer):
     def model_folder(self, problem: Problem, store: EvaluationStore) -> Path:
         """Named by the problem's measurement layout, not its data: the network reads any dataset measured
         the same way, which is what amortized means (a new dataset costs one forward pass)."""
+        from biobench.saved_networks import network_folder  # torch loads with the network, not the registry
+
         settings = {k: v for k, v in self.options.items() if k not in _USE_OPTIONS}
-        digest = hashlib.sha256(json.dumps([layout_key(problem), settings], sort_keys=True).encode()).hexdigest()
-        return store.artifacts_dir / self.name / f"{problem.model.model_id}-{digest[:16]}"
+        return network_folder(store.artifacts_dir / self.name, problem.model.model_id, layout_key(problem), settings)
 
     def sample(self, problem: Problem, n_starts: int, rng: np.random.Generator) -> np.ndarray:
         return self.generate(problem, n_starts, rng).points
 
     def _design(self, problem: Problem, n_starts: int, rng: np.random.Generator,
                 store: EvaluationStore | None, progress: ProgressCallback) -> StartDesign:
-        import torch
-
         from biobench.amortized import network
         from biobench.engines import likelihood_for
-        from biobench.saved_networks import load_network, save_network
+        from biobench.saved_networks import resolve_device, trained_or_loaded
 
         started = time.perf_counter()
-        device = self.options["device"]
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = resolve_device(self.options["device"])
         likelihood = likelihood_for(problem, "roadrunner")
         folder = self.model_folder(problem, store) if store is not None else None
-        loaded = None if self.options["retrain"] or folder is None else load_network(
+        model, config, reused = trained_or_loaded(
             folder, _WEIGHTS, network.empty_model, "amortized: the saved network", "--init-option retrain=true",
-            device)
-        if loaded is None:
-            model, config = self._train(problem, likelihood, device, progress)
-            if folder is not None:
-                save_network(model, config, folder, _WEIGHTS)
-        else:
-            model, config = loaded
+            device, self.options["retrain"], lambda: self._train(problem, likelihood, device, progress))
         inference_started = time.perf_counter()
         estimate = model.estimate(problem.experiments.measured)[0]
         inference_seconds = time.perf_counter() - inference_started
@@ -107,7 +98,7 @@ class AmortizedInitializer(Initializer):
         others, how = self._around_estimate(model, likelihood, estimate, config, n_starts - 1, rng)
         unit = np.vstack([estimate, others])[:n_starts]
         report = {self.name: {
-            "reused": loaded is not None, "inference_seconds": inference_seconds,
+            "reused": reused, "inference_seconds": inference_seconds,
             "estimate_fval": float(estimate_fval),
             "estimate": (problem.lower + estimate * (problem.upper - problem.lower)).round(6).tolist(),  # scaled
             "other_starts": how, "seconds_this_run": time.perf_counter() - started,

@@ -9,8 +9,6 @@ report says how many there were.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -52,8 +50,9 @@ def training_seconds(summary: dict) -> float:
 
 
 def folder_for(problem: Problem, options: SurrogateOptions, root: Path) -> Path:
-    digest = hashlib.sha256(json.dumps([problem.key, asdict(options)], sort_keys=True).encode()).hexdigest()[:16]
-    return root / f"{problem.model.model_id}-{digest}"
+    from biobench.saved_networks import network_folder
+
+    return network_folder(root, problem.model.model_id, problem.key, asdict(options))
 
 
 def output_shape(likelihood: Likelihood) -> tuple[int, int]:

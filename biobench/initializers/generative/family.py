@@ -17,8 +17,6 @@ loaded), spread over its starts, and appear in every per-evaluation metric.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 import warnings
 from abc import abstractmethod
@@ -35,7 +33,7 @@ from biobench.initializers.generative.loop import EpochCallback
 from biobench.initializers.generative.training_data import TrainingSet, collect
 from biobench.plugins import PluginOptions
 from biobench.problem import Problem
-from biobench.saved_networks import load_network, save_network
+from biobench.saved_networks import network_folder, resolve_device, trained_or_loaded
 
 # Options that only change how a trained model is used; every other option changes the model.
 _USE_OPTIONS = frozenset({"condition", "retrain", "diagnostic_samples", "device"})
@@ -100,19 +98,11 @@ class GenerativeInitializer(Initializer):
 
     def model_folder(self, problem: Problem, store: EvaluationStore) -> Path:
         settings = {k: v for k, v in self.options.items() if k not in _USE_OPTIONS}
-        digest = hashlib.sha256(json.dumps([problem.key, settings], sort_keys=True).encode()).hexdigest()[:16]
-        return store.artifacts_dir / self.name / f"{problem.model.model_id}-{digest}"
+        return network_folder(store.artifacts_dir / self.name, problem.model.model_id, problem.key, settings)
 
     def sample(self, problem: Problem, n_starts: int, rng: np.random.Generator) -> np.ndarray:
         """Points from a model trained now on the pilot design alone (nothing read or saved)."""
         return self.generate(problem, n_starts, rng).points
-
-    def _device(self) -> str:
-        import torch
-
-        if self.options["device"] == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        return self.options["device"]
 
     def _design(self, problem: Problem, n_starts: int, rng: np.random.Generator,
                 store: EvaluationStore | None, progress: ProgressCallback) -> StartDesign:
@@ -121,21 +111,16 @@ class GenerativeInitializer(Initializer):
 
         started = time.perf_counter()
         folder = self.model_folder(problem, store) if store is not None else None
-        device = self._device()
-        loaded = None if self.options["retrain"] or folder is None else load_network(
+        device = resolve_device(self.options["device"])
+        model, config, reused = trained_or_loaded(
             folder, self.weights_file, lambda config: self.build(config["architecture"]),
-            f"{self.name}: the saved model", "--init-option retrain=true", device)
-        if loaded is None:
-            model, config = self._train(problem, device, store, progress)
-            if folder is not None:
-                save_network(model, config, folder, self.weights_file)
-        else:
-            model, config = loaded
+            f"{self.name}: the saved model", "--init-option retrain=true", device, self.options["retrain"],
+            lambda: self._train(problem, device, store, progress))
         generator = torch.Generator().manual_seed(int(rng.integers(0, 2**63 - 1)))
         unit = np.clip(model.generate(np.full(n_starts, self.options["condition"]), generator), 0.0, 1.0)
         train = np.asarray(config["training_points"], dtype=float)
         report = {self.name: config["diagnostics"] | {
-            "reused": loaded is not None,
+            "reused": reused,
             "seconds_this_run": time.perf_counter() - started,
             "distances": diagnostics.distances(unit, train, np.asarray(config["training_conditions"], dtype=float)),
             "model_folder": None if folder is None else str(folder),
