@@ -83,7 +83,7 @@ def simulate_design(likelihood: Likelihood, x: np.ndarray, progress: ProgressCal
 
 
 @dataclass
-class TrainingSet:
+class SimulatedDesign:
     """A surrogate's simulations: the initializer's draw (training points first, then held-out ones), with
     refinement simulations appended to the training set; failed ones are counted in ``cost``, not kept."""
 
@@ -98,7 +98,7 @@ class TrainingSet:
 
 
 def simulate_training_set(problem: Problem, options: SurrogateOptions, likelihood: Likelihood, device: str = "cpu",
-                          progress: ProgressCallback = no_progress) -> TrainingSet:
+                          progress: ProgressCallback = no_progress) -> SimulatedDesign:
     """Draw, simulate and (with ``options.refine``) refine the training set, and draw the held-out one."""
     rng = np.random.default_rng(options.seed)
     initializer = initializers.get(options.design)()
@@ -115,7 +115,7 @@ def simulate_training_set(problem: Problem, options: SurrogateOptions, likelihoo
                                                         network_spec(problem, options, outputs.shape[1]),
                                                         training_spec(options), x_train, y_train, cost, device,
                                                         progress)
-    return TrainingSet(design, outputs, test_rows, x_train, y_train, cost, seconds_per_simulation, first_seconds)
+    return SimulatedDesign(design, outputs, test_rows, x_train, y_train, cost, seconds_per_simulation, first_seconds)
 
 
 def train_surrogate(problem: Problem, options: SurrogateOptions, root: Path | None = None, retrain: bool = False,
