@@ -53,6 +53,27 @@ def decay_model_sbml(n_species: int) -> str:
     )
 
 
+def chain_model_sbml() -> str:
+    """A -> B -> C by mass action (k1 = 0.5, k2 = 0.2): two parameters whose upper bounds make the model stiff
+    enough that a small integrator step limit fails (the failure check needs that)."""
+    reactions = "".join(
+        f'<reaction id="R{i}" reversible="false" fast="false"><listOfReactants><speciesReference species="{a}" '
+        f'stoichiometry="1" constant="true"/></listOfReactants><listOfProducts><speciesReference species="{b}" '
+        f'stoichiometry="1" constant="true"/></listOfProducts><kineticLaw><math '
+        f'xmlns="http://www.w3.org/1998/Math/MathML"><apply><times/><ci>k{i}</ci><ci>{a}</ci></apply></math>'
+        f'</kineticLaw></reaction>' for i, (a, b) in ((1, ("A", "B")), (2, ("B", "C"))))
+    species = "".join(f'<species id="{name}" compartment="c" initialConcentration="{value}" '
+                      'hasOnlySubstanceUnits="false" boundaryCondition="false" constant="false"/>'
+                      for name, value in (("A", 10), ("B", 0), ("C", 0)))
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><sbml xmlns="http://www.sbml.org/sbml/level3/version1/core" '
+        'level="3" version="1"><model id="chain"><listOfCompartments><compartment id="c" size="1" '
+        f'constant="true"/></listOfCompartments><listOfSpecies>{species}</listOfSpecies><listOfParameters>'
+        '<parameter id="k1" value="0.5" constant="true"/><parameter id="k2" value="0.2" constant="true"/>'
+        f'</listOfParameters><listOfReactions>{reactions}</listOfReactions></model></sbml>'
+    )
+
+
 def quadratic_model_sbml(n_parameters: int) -> str:
     """A model whose observables are its parameters: on lin scale the objective is an exact quadratic."""
     parameters = "".join(f'<parameter id="p{i}" value="{1 + i}" constant="true"/>' for i in range(n_parameters))
@@ -67,7 +88,7 @@ def quadratic_model_sbml(n_parameters: int) -> str:
 
 @dataclass(frozen=True)
 class Problems:
-    """The problems the checks run on: ``small`` (two parameters, fast rates that fail under a small step limit),
+    """The problems the checks run on: ``small`` (two rates of a reaction chain, which fail under a small step limit),
     ``wide`` (50 parameters), ``quadratic`` (lin scale, an exact quadratic objective) and ``oscillator``."""
 
     small: Problem
@@ -86,13 +107,13 @@ class Problems:
 
         folder = Path(folder or tempfile.mkdtemp(prefix="biobench-testing-"))
         written = {}
-        for name, text in (("decays2", decay_model_sbml(2)), ("decays50", decay_model_sbml(50)),
+        for name, text in (("chain", chain_model_sbml()), ("decays50", decay_model_sbml(50)),
                            ("quadratic", quadratic_model_sbml(3))):
             written[name] = folder / f"{name}.xml"
             written[name].write_text(text)
         lin = ProblemSettings(scale="lin", bounds_factor=4, observables=["p0", "p1", "p2"],
                               time=TimeSettings(points=[0.0, 1.0]))
-        return cls(small=build_problem(load_model(written["decays2"]), ProblemSettings(time=TimeSettings(end=20, n=21))),
+        return cls(small=build_problem(load_model(written["chain"]), ProblemSettings(time=TimeSettings(end=20, n=21))),
                    wide=build_problem(load_model(written["decays50"]), ProblemSettings(time=TimeSettings(end=10, n=5))),
                    quadratic=build_problem(load_model(written["quadratic"]), lin),
                    oscillator=build_problem(load_model(offline_copy("BIOMD0000000012").path,

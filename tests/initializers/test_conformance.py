@@ -33,6 +33,7 @@ def test_the_checks_run_on_their_own_problems_and_name_what_fails(tmp_path):
 
     problems = testing.Problems.small_set(tmp_path)
     testing.check_initializer("lhs", {}, problems)
+    testing.check_optimizer("local", {}, problems)  # its small problem fails under a small step limit, as it must
 
     class Corner(Initializer):  # every point in one corner: inside the bounds, the same whatever the seed
         def sample(self, problem, n_starts, rng):
