@@ -74,7 +74,7 @@ def with_convergence(runs: pd.DataFrame, delta: float = DEFAULT_DELTA) -> pd.Dat
         best_run = best_run.where(runs["has_truth"].astype(bool) | ~np.isfinite(published), confirmed)
     runs["f_ref"] = np.minimum(best_run, f_true)
     runs["converged"] = runs["fval_best"] <= runs["f_ref"] + delta
-    runs["failed"] = ~np.isfinite(runs["fval_best"]) | runs["status"].isin(["failed", "error", "killed"])
+    runs["failed"] = failed_starts(runs)
     runs["total_evals"] = runs["n_evals"] + runs.get("pilot_evals", 0.0)
     runs["total_seconds"] = runs["seconds"] + runs.get("pilot_seconds", 0.0)
     # CPU seconds (every thread of the start's process), pilot included; NaN for starts stored before they were
@@ -182,10 +182,16 @@ def best_per_problem(board: pd.DataFrame) -> pd.DataFrame:
         columns={"method": "best method"}).reset_index(drop=True)
 
 
+def failed_starts(runs: pd.DataFrame) -> pd.Series:
+    """Starts that found no finite value, raised (``error``) or were killed. A method's own "failed" with a finite
+    value found (L-BFGS-B's abnormal line search, often at the optimum) is a stop, judged by its value."""
+    return ~np.isfinite(runs["fval_best"].astype(float)) | runs["status"].isin(["error", "killed"])
+
+
 def failures(runs: pd.DataFrame) -> pd.DataFrame:
-    """Failed, errored and killed starts per problem and method, with their reasons (one row per reason)."""
+    """Failed, errored and killed starts (``failed_starts``) per problem and method, with their reasons."""
     runs = runs.assign(method=method_label(runs))
-    bad = runs[runs["status"].isin(["failed", "error", "killed"]) | ~np.isfinite(runs["fval_best"].astype(float))]
+    bad = runs[failed_starts(runs)]
     if bad.empty:
         return pd.DataFrame(columns=["problem_id", "method", "status", "starts", "reason"])
     reason = bad["message"].fillna("").map(lambda text: (text.splitlines() or ["(no message)"])[0][:160])

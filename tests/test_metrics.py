@@ -134,6 +134,19 @@ def test_the_compact_tables_of_a_benchmark_over_many_problems(store):
     assert failed[["method", "status", "starts"]].values.tolist() == [["lhs + ga", "failed", 1]]
 
 
+def test_a_method_that_reports_failure_after_finding_a_value_is_judged_by_its_value(two_step_problem, tmp_path):
+    """L-BFGS-B's abnormal line search ends many starts at the optimum with success false: a stop, not a failure."""
+    f = true_fval(two_step_problem)
+    s = Store(tmp_path / "abnormal.sqlite")
+    s.add_problem(two_step_problem, f)
+    s.add_run(record(two_step_problem, "random", "lbfgsb", 0, f, 100, status="failed"))
+    s.add_run(record(two_step_problem, "random", "lbfgsb", 1, math.inf, 100, status="failed"))
+    s.add_run(record(two_step_problem, "random", "lbfgsb", 2, f + 0.01, 100, status="error"))
+    r = row(metrics.per_problem(s.runs_frame()), two_step_problem.model.model_id, "random + lbfgsb")
+    assert r["converged"] == 2 and r["failed_starts"] == 2  # no value found, and a start that raised
+    assert metrics.failures(s.runs_frame())["status"].tolist() == ["error", "failed"]
+
+
 def test_a_method_run_on_the_engine_auto_chose_is_one_method_whichever_engine_it_chose():
     frame = pd.DataFrame({"initializer": ["random"] * 4, "optimizer": ["fides"] * 4,
                           "engine": ["amici", "roadrunner", "amici", "roadrunner"],
