@@ -12,6 +12,7 @@ roadrunner and scipy; nothing here is charged to a method (features are not a me
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -88,14 +89,9 @@ def _nominal_dynamics(problem: Problem, likelihood: Likelihood) -> dict:
              "fastest_timescale": nan, "oscillating": nan, "trajectory_peaks": nan}
     x_natural = likelihood.natural(problem.x_true)
     simulator = likelihood.simulator
-    timings: list[float] = []
-    while len(timings) < 3 and sum(timings) < 1.0:  # a median of three, unless one is already slow
-        began = time.perf_counter()
-        outputs = simulator.simulate(x_natural)
-        timings.append(time.perf_counter() - began)
-        if outputs is None:
-            return found
-    found["seconds_per_simulation"] = float(np.median(timings))
+    found["seconds_per_simulation"] = _median_seconds(lambda: simulator.simulate(x_natural) is not None)
+    if math.isnan(found["seconds_per_simulation"]):
+        return found
     if found["seconds_per_simulation"] > SLOW_SIMULATION:
         return found  # stepping and peaks would cost two more slow simulations: left unmeasured
     end = float(np.max(problem.experiments.times)) or 1.0
@@ -119,12 +115,17 @@ def _nominal_dynamics(problem: Problem, likelihood: Likelihood) -> dict:
 
 
 def _seconds_per_evaluation(problem: Problem, likelihood) -> float:
-    """Median seconds of the objective at the nominal point (of three, unless one is already slow); NaN where
-    it fails."""
+    """Median seconds of the objective at the nominal point; NaN where it fails."""
+    return _median_seconds(lambda: bool(np.isfinite(likelihood.fval(problem.x_true))))
+
+
+def _median_seconds(run) -> float:
+    """Median seconds of ``run()`` over three calls (fewer once they take a second in all); NaN as soon as one
+    reports failure (returns False)."""
     timings: list[float] = []
     while len(timings) < 3 and sum(timings) < 1.0:
         began = time.perf_counter()
-        if not np.isfinite(likelihood.fval(problem.x_true)):
+        if not run():
             return float("nan")
         timings.append(time.perf_counter() - began)
     return float(np.median(timings))
