@@ -45,6 +45,7 @@ def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None
     the store, and the bench goes on: one bad file must not stop a corpus of 162.
     """
     problems: dict[str, Problem] = {}
+    initializers, optimizers = config.method_specs("initializer"), config.method_specs("optimizer")
     tasks: list[StartTask] = []
     skipped = 0
     refused: dict[str, str] = {}
@@ -71,16 +72,14 @@ def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None
                 if notify is not None:
                     notify(f"{problem.problem_id}: {n_run} of {config.starts} starts per method, at most "
                            f"{time_limit:.3g} s each ({seconds:.3g} s per simulation)")
-            for init, init_options in config.methods(config.initializers):
-                for opt, opt_options in config.methods(config.optimizers):
-                    for seed, engine in itertools.product(config.seeds, config.engines):
-                        new, done, _ = prepare_starts(
-                            problem, init, opt, n_starts=config.starts, budget=config.budget, seed=seed,
-                            store=store, init_options=init_options, opt_options=opt_options, progress=progress,
-                            time_limit=time_limit, simulation_time_limit=config.simulation_time_limit,
-                            engine=engine)
-                        tasks += [task for task in new if task.start.start_index < n_run]
-                        skipped += done
+            for init, opt in itertools.product(initializers, optimizers):
+                for seed, engine in itertools.product(config.seeds, config.engines):
+                    new, done, _ = prepare_starts(
+                        problem, init, opt, n_starts=config.starts, budget=config.budget, seed=seed, store=store,
+                        progress=progress, time_limit=time_limit,
+                        simulation_time_limit=config.simulation_time_limit, engine=engine)
+                    tasks += [task for task in new if task.start.start_index < n_run]
+                    skipped += done
     return BenchPlan(problems, tasks, skipped, refused)
 
 

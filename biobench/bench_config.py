@@ -11,12 +11,15 @@ problems, one sub-folder each (``petab_dir:../shared/benchmark_models_petab``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from biobench.errors import ConfigError
 from biobench.settings import ProblemSettings, _Strict, parse_settings, read_yaml
+
+if TYPE_CHECKING:
+    from biobench.method_spec import MethodSpec
 
 # Genuine BioModels entries that installed packages ship: available with no network.
 OFFLINE_SUITE = ["BIOMD0000000012", "BIOMD0000000507"]
@@ -33,7 +36,7 @@ SMALL_SUITE = [
 ]
 SUITES = {"offline": OFFLINE_SUITE, "biomodels-small": SMALL_SUITE}
 
-Method = str | dict[str, dict[str, Any]]
+MethodEntry = str | dict[str, dict[str, Any]]  # a name, or {name: {option: value}}
 
 
 class CostScaling(_Strict):
@@ -67,8 +70,8 @@ class BenchConfig(_Strict):
 
     models: list[str] = Field(min_length=1)
     problem: ProblemSettings = ProblemSettings()
-    initializers: list[Method] = Field(default_factory=lambda: ["random"], min_length=1)
-    optimizers: list[Method] = Field(default_factory=lambda: ["local"], min_length=1)
+    initializers: list[MethodEntry] = Field(default_factory=lambda: ["random"], min_length=1)
+    optimizers: list[MethodEntry] = Field(default_factory=lambda: ["local"], min_length=1)
     starts: int = Field(10, ge=1)
     budget: int = Field(1000, ge=1)
     time_limit: float | None = Field(None, gt=0)  # seconds per start at most: slow models end early, not hang
@@ -88,7 +91,7 @@ class BenchConfig(_Strict):
 
     @field_validator("initializers", "optimizers")
     @classmethod
-    def _one_key_mappings(cls, methods: list[Method]) -> list[Method]:
+    def _one_key_mappings(cls, methods: list[MethodEntry]) -> list[MethodEntry]:
         for method in methods:
             if isinstance(method, dict) and len(method) != 1:
                 raise ValueError("a method with options is a mapping with exactly one key: {name: {option: value}}")
@@ -132,9 +135,13 @@ class BenchConfig(_Strict):
                 specs.append(entry)
         return list(dict.fromkeys(specs))
 
-    @staticmethod
-    def methods(entries: list[Method]) -> list[tuple[str, dict]]:
-        return [(entry, {}) if isinstance(entry, str) else next(iter(entry.items())) for entry in entries]
+    def method_specs(self, kind: Literal["initializer", "optimizer"]) -> list[MethodSpec]:
+        """The config's initializers or optimizers as specs (names and options validated: a ``PluginError``)."""
+        from biobench.method_spec import MethodSpec
+
+        entries = self.initializers if kind == "initializer" else self.optimizers
+        return [MethodSpec.of(kind, entry) if isinstance(entry, str) else MethodSpec.of(kind, *next(iter(entry.items())))
+                for entry in entries]
 
 
 def sbml_files(folder: str) -> list[str]:
@@ -171,20 +178,17 @@ def petab_problems(folder: str) -> list[str]:
 def load_bench_config(path: str | Path) -> BenchConfig:
     config = parse_settings(read_yaml(path), str(path), BenchConfig)
     # Unknown method names and options are named now, not after an hour of runs.
-    from biobench.initializers import initializers
-    from biobench.optimizers import optimizers
-
-    for registry, entries, key in ((initializers, config.initializers, "initializers"),
-                                   (optimizers, config.optimizers, "optimizers")):
-        for name, options in config.methods(entries):
-            try:
-                method = registry.get(name)(**options)
-            except Exception as exc:
-                raise ConfigError(f"{path}: {key}: {exc}") from None
+    for kind, key in (("initializer", "initializers"), ("optimizer", "optimizers")):
+        try:
+            specs = config.method_specs(kind)
+        except Exception as exc:
+            raise ConfigError(f"{path}: {key}: {exc}") from None
+        for spec in specs:
+            method = spec.build()
             refused = [e for e in config.engines if getattr(method, "engines", None) and e != "auto"
                        and e.partition(":")[0] not in method.engines]
             if refused:
-                raise ConfigError(f"{path}: optimizers: {name} runs on {' or '.join(method.engines)} only "
+                raise ConfigError(f"{path}: optimizers: {spec.name} runs on {' or '.join(method.engines)} only "
                                   f"({method.engines_reason}), not on {', '.join(refused)}; give it a bench of "
                                   "its own, or use engines: [auto].")
     for spec in config.model_specs():  # what cannot even name a model is a typo: refused now, not after a bench

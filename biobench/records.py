@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+
+from biobench.outcome import StartResult
 
 
 @dataclass(frozen=True)
@@ -43,25 +47,35 @@ class StartIdentity:
 
 @dataclass(frozen=True)
 class RunRecord:
-    """What one start of one method did on one problem, with the objective's own counts."""
+    """What one start of one method did on one problem: its identity, the optimizer's result, and this start's
+    share of what the initializer spent before the starts existed (the cvae's pilot design), charged to the
+    method in every per-evaluation metric."""
 
     start: StartIdentity
     model_id: str
-    x0: list[float]
-    fval0: float
-    x_best: list[float]
-    fval_best: float
-    n_evals: float  # simulation-equivalents charged (an integer on roadrunner)
-    n_failures: int
-    seconds: float
-    status: str  # "stopped" (the method's own criterion), "budget", "failed", "error" or "killed" (hung)
-    message: str = ""
-    trace: list[tuple[int, float, float]] = field(default_factory=list, repr=False)
-    extras: dict = field(default_factory=dict)  # method-specific results, e.g. MCMC posterior summaries
-    simulation_seconds: float = 0.0  # of seconds, the time inside the engine
-    cpu_seconds: float = 0.0  # CPU time of the start's process (the fair price on a shared machine)
-    # This start's share of evaluations and seconds an initializer spent before the starts
-    # existed (the cvae's pilot design); charged to the method in every per-evaluation metric.
+    result: StartResult
     pilot_evals: float = 0.0
     pilot_seconds: float = 0.0
-    evaluations: list[tuple[list[float], float]] = field(default_factory=list, repr=False)  # every (x, fval)
+    init_extras: dict = field(default_factory=dict)  # the initializer's diagnostics and labels (engine choice)
+
+    @property
+    def extras(self) -> dict:
+        """Method-specific results: the initializer's, then the optimizer's (MCMC posterior summaries)."""
+        return {**self.init_extras, **self.result.extras}
+
+    def __getattr__(self, name: str):
+        """The result's fields read as the record's (``record.fval_best``), as the store's columns name them."""
+        if name in _RESULT_FIELDS:
+            return getattr(self.result, name)
+        raise AttributeError(f"{type(self).__name__!r} has no attribute {name!r}")
+
+    def columns(self) -> dict:
+        """The runs-table row (less its JSON encoding): identity, result and pilot share, one column each."""
+        row = {name: getattr(self.result, name) for name in _RESULT_FIELDS}
+        row["x0"], row["x_best"] = np.asarray(row["x0"]).tolist(), np.asarray(row["x_best"]).tolist()
+        row["status"] = str(row["status"])
+        return row | self.start.columns() | {"model_id": self.model_id, "extras": self.extras,
+                                             "pilot_evals": self.pilot_evals, "pilot_seconds": self.pilot_seconds}
+
+
+_RESULT_FIELDS = tuple(f.name for f in fields(StartResult) if f.name != "extras")

@@ -19,12 +19,12 @@ import numpy as np
 from biobench.engines import DEFAULT_ENGINE, check_engine, likelihood_for
 from biobench.engines.choice import resolve_engine
 from biobench.errors import ConfigError
-from biobench.initializers import initializers
 from biobench.initializers.base import EvaluationStore, Initializer, ProgressCallback, StartDesign, no_progress
 from biobench.initializers.guesses import guesses_digest
 from biobench.likelihood import Likelihood
+from biobench.method_spec import MethodSpec
 from biobench.objective import Objective
-from biobench.optimizers import optimizers
+from biobench.outcome import StartResult, Status
 from biobench.problem import Problem
 from biobench.records import RunRecord, StartIdentity
 from biobench.store import Store
@@ -95,6 +95,7 @@ class StartTask:
     """
 
     start: StartIdentity
+    optimizer: MethodSpec  # built once per worker process, whatever the number of starts it runs
     model_id: str
     x0: np.ndarray  # one point, or n_start_points() rows for population methods
     rng: np.random.SeedSequence
@@ -111,8 +112,8 @@ class StartTask:
 
 def prepare_starts(
     problem: Problem,
-    initializer: str,
-    optimizer: str,
+    initializer: MethodSpec | str,
+    optimizer: MethodSpec | str,
     *,
     n_starts: int,
     budget: int,
@@ -128,6 +129,8 @@ def prepare_starts(
 ) -> tuple[list[StartTask], int, float]:
     """The starts of (initializer, optimizer) on ``problem`` not yet in the store; also (skipped, f_true).
 
+    A method is a ``MethodSpec``, or a registry name with its options (``init_options``, ``opt_options``).
+
     ``progress`` hears what a slow initializer (the cvae's pilot and training) is doing.
     ``time_limit`` (seconds per start) ends a start after the evaluation that passes it, as
     if its budget were used (the record's message says which); it is a guard, not part of
@@ -139,16 +142,17 @@ def prepare_starts(
     method); the engine that runs is part of each start's identity.
     """
     check_engine(engine)
-    init = initializers.get(initializer)(**dict(init_options or {}))
-    opt = optimizers.get(optimizer)(**dict(opt_options or {}))
-    requested, engine = engine, engine_for(opt, optimizer, problem, engine)
+    init_spec = MethodSpec.initializer(initializer, init_options)
+    opt_spec = MethodSpec.optimizer(optimizer, opt_options)
+    init, opt = init_spec.build(), opt_spec.build()
+    requested, engine = engine, engine_for(opt, opt_spec.name, problem, engine)
     init_options = dict(init.identity_options)  # with defaults filled in, so the record says what ran
     if guesses is not None:
         init_options["guesses"] = guesses_digest(guesses)
 
     f_true = true_fval(problem)
     store.add_problem(problem, f_true)
-    identities = [StartIdentity(problem.key, initializer, optimizer, seed, n_starts, budget, i, init_options,
+    identities = [StartIdentity(problem.key, init_spec.name, opt_spec.name, seed, n_starts, budget, i, init_options,
                                 dict(opt.identity_options), engine) for i in range(n_starts)]
     done = store.done_task_keys([s.key for s in identities])
     if len(done) == n_starts:  # nothing left: do not even sample (a cvae would train)
@@ -160,7 +164,7 @@ def prepare_starts(
     starts = design.points.reshape(n_starts, per_start, problem.n_parameters)
     spares = _spare_points(problem, init, n_starts, seed, store) if per_start == 1 else None
     tasks = [
-        StartTask(start=identity, model_id=problem.model.model_id, x0=starts[i], rng=seeds[i + 1],
+        StartTask(start=identity, optimizer=opt_spec, model_id=problem.model.model_id, x0=starts[i], rng=seeds[i + 1],
                   # whatever the initializer spent before the starts existed is shared out among them
                   pilot_evals=design.pilot_evals / n_starts, pilot_seconds=design.pilot_seconds / n_starts,
                   # leaderboards label a method run on whichever engine auto chose by that choice, not by the engine
@@ -190,47 +194,58 @@ def _spare_points(problem: Problem, init: Initializer, n_starts: int, seed: int,
 def execute(likelihood: Likelihood, task: StartTask, on_progress=None) -> RunRecord:
     """Run one start on a fresh per-start objective over the problem's compiled likelihood; the caller stores it.
     ``on_progress(n_evals)`` hears the start's evaluations as they are charged."""
-    opt = optimizers.get(task.start.optimizer)(**task.start.opt_options)
+    opt = task.optimizer.build()
     objective = Objective(likelihood, budget=task.start.budget, time_limit=task.time_limit, on_progress=on_progress)
     result = opt.minimize(objective, task.x0, np.random.default_rng(task.rng), artifacts=Path(task.artifacts),
                           spares=task.spares)
-    return RunRecord(start=task.start, model_id=task.model_id, pilot_evals=task.pilot_evals,
-                     pilot_seconds=task.pilot_seconds,
-                     **(result.record_fields() | {"extras": {**task.init_extras, **result.extras}}))
+    return RunRecord(start=task.start, model_id=task.model_id, result=result, pilot_evals=task.pilot_evals,
+                     pilot_seconds=task.pilot_seconds, init_extras=task.init_extras)
 
 
 def killed_record(task: StartTask) -> RunRecord:
     """The record of a start killed at ``task.kill_after``: nothing it found survived the kill, so it is a
     failed start charged its whole budget (how many evaluations it made is unknown, at least as many as
     fitted in the time) and the seconds it was given. Stored, so a rerun does not hang on it again."""
-    x0 = np.atleast_2d(task.x0)[0]
-    return RunRecord(start=task.start, model_id=task.model_id, x0=x0.tolist(), fval0=float("nan"),
-                     x_best=x0.tolist(), fval_best=float("inf"), n_evals=task.start.budget, n_failures=0,
-                     seconds=float(task.kill_after), status="killed", pilot_evals=task.pilot_evals,
-                     pilot_seconds=task.pilot_seconds, extras=dict(task.init_extras),
-                     message=f"killed after {task.kill_after:g} s: one evaluation ran longer than the "
-                             "simulation_time_limit (a simulation that hangs or takes minutes)")
+    x0 = np.atleast_2d(task.x0)[0].tolist()
+    result = StartResult(x_best=x0, fval_best=float("inf"), x0=x0, fval0=float("nan"), n_evals=task.start.budget,
+                         n_failures=0, seconds=float(task.kill_after), status=Status.KILLED,
+                         message=f"killed after {task.kill_after:g} s: one evaluation ran longer than the "
+                                 "simulation_time_limit (a simulation that hangs or takes minutes)")
+    return RunRecord(start=task.start, model_id=task.model_id, result=result, pilot_evals=task.pilot_evals,
+                     pilot_seconds=task.pilot_seconds, init_extras=task.init_extras)
 
 
 def run_starts(
     problem: Problem,
-    initializer: str,
-    optimizer: str,
+    initializer: MethodSpec | str,
+    optimizer: MethodSpec | str,
     *,
+    n_starts: int,
+    budget: int,
+    seed: int,
     store: Store,
+    init_options: dict | None = None,
+    opt_options: dict | None = None,
+    guesses: np.ndarray | None = None,
+    engine: str = DEFAULT_ENGINE,
+    time_limit: float | None = None,
+    only: Collection[int] | None = None,
+    progress: ProgressCallback = no_progress,
     on_ready: Callable[[], None] | None = None,
     on_done: Callable[[RunRecord], None] | None = None,
     on_evals: Callable[[int, float], None] | None = None,
-    only: Collection[int] | None = None,
-    **settings,
 ) -> RunSummary:
     """Run the starts of (initializer, optimizer) on ``problem`` in this process, storing each record.
 
-    ``settings`` are ``prepare_starts``'s: n_starts, budget, seed and optionally
-    init_options, opt_options, guesses, progress. ``only``: run just these start indices of the
+    The arguments up to ``time_limit`` are ``prepare_starts``'s. ``only``: run just these start indices of the
     ``n_starts`` drawn (a benchmark reruns chosen starts with other settings; the points are the same).
+    ``progress`` hears a slow initializer, ``on_ready`` that the starts are drawn, ``on_done`` each stored
+    record and ``on_evals(start_index, n_evals)`` a start's evaluations as they are charged.
     """
-    tasks, skipped, f_true = prepare_starts(problem, initializer, optimizer, store=store, **settings)
+    tasks, skipped, f_true = prepare_starts(problem, initializer, optimizer, n_starts=n_starts, budget=budget,
+                                            seed=seed, store=store, init_options=init_options,
+                                            opt_options=opt_options, guesses=guesses, progress=progress,
+                                            time_limit=time_limit, engine=engine)
     if only is not None:
         tasks = [task for task in tasks if task.start.start_index in only]
     if on_ready is not None:

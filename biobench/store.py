@@ -9,7 +9,6 @@ transaction, so a run killed midway leaves only complete rows behind.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
@@ -293,9 +292,7 @@ class Store:
             raise
 
     def _insert_run(self, record: RunRecord) -> int:
-        row = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
-        row.pop("start")
-        row.update(record.start.columns())
+        row = record.columns()
         trace = row.pop("trace")
         evaluated = row.pop("evaluations")
         for key in ("x0", "x_best"):

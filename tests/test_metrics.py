@@ -10,6 +10,7 @@ import pytest
 
 from biobench import api, metrics
 from biobench.problem import build_problem
+from biobench.outcome import StartResult
 from biobench.records import RunRecord, StartIdentity
 from biobench.runner import true_fval
 from biobench.settings import ProblemSettings, TimeSettings
@@ -20,9 +21,10 @@ def record(problem, init, opt, i, fval, n_evals, seconds=1.0, status="stopped", 
     x = problem.x_true.tolist()
     start = StartIdentity(problem_key=problem.key, initializer=init, optimizer=opt, seed=0, start_index=i,
                           n_starts=10, budget=1000)
-    return RunRecord(start=start, model_id=problem.model.model_id, x0=x, fval0=fval + 10, x_best=x,
-                     fval_best=fval, n_evals=n_evals, n_failures=0, seconds=seconds, status=status,
-                     pilot_evals=pilot_evals, trace=[(1, fval, seconds)] if math.isfinite(fval) else [])
+    return RunRecord(start=start, model_id=problem.model.model_id, pilot_evals=pilot_evals,
+                     result=StartResult(x0=x, fval0=fval + 10, x_best=x, fval_best=fval, n_evals=n_evals, n_failures=0,
+                                        seconds=seconds, status=status,
+                                        trace=[(1, fval, seconds)] if math.isfinite(fval) else []))
 
 
 @pytest.fixture(scope="module")
@@ -215,8 +217,9 @@ def test_a_method_is_its_whole_configuration(two_step_model, tmp_path):
                               start_index=i, n_starts=2, budget=budget, opt_options=opt_options or {},
                               init_options=init_options or {})
         x = problem.x_true.tolist()
-        s.add_run(RunRecord(start=start, model_id="two_step", x0=x, fval0=fval + 10, x_best=x, fval_best=fval,
-                            n_evals=budget, n_failures=0, seconds=1.0, status="stopped"))
+        s.add_run(RunRecord(start=start, model_id="two_step",
+                            result=StartResult(x0=x, fval0=fval + 10, x_best=x, fval_best=fval, n_evals=budget,
+                                               n_failures=0, seconds=1.0, status="stopped")))
 
     for seed in (0, 1):  # replicates of one configuration
         add(100, seed, 0, f + 50)

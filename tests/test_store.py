@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from biobench.errors import StoreError
+from biobench.outcome import StartResult
 from biobench.records import RunRecord, StartIdentity
 from biobench.runner import true_fval
 from biobench.store import Store, results_url
@@ -15,9 +16,10 @@ def record(problem, index, fval):
     start = StartIdentity(problem_key=problem.key, initializer="random", optimizer="local", seed=0,
                           start_index=index, n_starts=2, budget=10)
     x = problem.x_true.tolist()
-    return RunRecord(start=start, model_id=problem.model.model_id, x0=x, fval0=fval + 1, x_best=x, fval_best=fval,
-                     n_evals=3, n_failures=0, seconds=0.1, status="stopped", trace=[(1, fval, 0.1)],
-                     evaluations=[(x, fval + 1), (x, fval)])
+    return RunRecord(start=start, model_id=problem.model.model_id,
+                     result=StartResult(x0=x, fval0=fval + 1, x_best=x, fval_best=fval, n_evals=3, n_failures=0,
+                                        seconds=0.1, status="stopped", trace=[(1, fval, 0.1)],
+                                        evaluations=[(x, fval + 1), (x, fval)]))
 
 
 def test_a_location_is_a_file_a_folder_a_url_or_the_environments(tmp_path, monkeypatch):

@@ -14,8 +14,8 @@ PACKAGE = REPO / "biobench"
 # Top-level modules and packages by layer; a module may import its own layer and those below.
 LAYERS = [
     {"errors", "atomic", "home", "threads", "settings", "plotting", "numbers", "time_grid", "models", "experiments",
-     "formulas", "priors", "problem", "simulator", "likelihood", "objective", "petab", "engines"},  # the model core
-    {"plugins", "saved_networks", "learning", "initializers", "optimizers", "surrogate", "amortized"},  # methods
+     "formulas", "priors", "problem", "outcome", "simulator", "likelihood", "objective", "petab", "engines"},  # the model core
+    {"plugins", "method_spec", "saved_networks", "learning", "initializers", "optimizers", "surrogate", "amortized"},  # methods
     {"records", "store", "metrics", "runner", "executors", "sources", "bench_config", "bench", "features",
      "recommend", "collection", "fitted", "api", "testing"},  # running and judging them
     {"report", "commands"},  # what users see

@@ -58,7 +58,7 @@ class AmortizedInitializer(Initializer):
     evaluate_estimate = True  # the spares' instance does not: the starts' design did (and was charged)
 
     def pilot_evaluations(self) -> int:
-        return self.options["datasets"] + 1  # + the true evaluation of the network's estimate
+        return self.settings.datasets + 1  # + the true evaluation of the network's estimate
 
     def for_spares(self) -> AmortizedInitializer:
         spares = type(self)(**(self.options | {"retrain": False}))
@@ -83,12 +83,12 @@ class AmortizedInitializer(Initializer):
         from biobench.saved_networks import resolve_device, trained_or_loaded
 
         started = time.perf_counter()
-        device = resolve_device(self.options["device"])
+        device = resolve_device(self.settings.device)
         likelihood = likelihood_for(problem, "roadrunner")
         folder = self.model_folder(problem, store) if store is not None else None
         model, config, reused = trained_or_loaded(
             folder, _WEIGHTS, network.empty_model, "amortized: the saved network", "--init-option retrain=true",
-            device, self.options["retrain"], lambda: self._train(problem, likelihood, device, progress))
+            device, self.settings.retrain, lambda: self._train(problem, likelihood, device, progress))
         inference_started = time.perf_counter()
         estimate = model.estimate(problem.experiments.measured)[0]
         inference_seconds = time.perf_counter() - inference_started
@@ -137,28 +137,28 @@ class AmortizedInitializer(Initializer):
         from biobench.amortized import network
         from biobench.surrogate.network import NetworkSpec
 
-        options = self.options
+        settings = self.settings
         started = time.perf_counter()
-        rng = np.random.default_rng(options["train_seed"])
-        x = initializers.get("lhs")().sample(problem, options["datasets"], rng)
+        rng = np.random.default_rng(settings.train_seed)
+        x = initializers.get("lhs")().sample(problem, settings.datasets, rng)
         data = simulated.simulate_datasets(likelihood, x, progress)
         if len(data.x) < 20:
-            raise ProblemError(f"{problem.problem_id}: {data.cost['failed']} of {options['datasets']} simulated "
+            raise ProblemError(f"{problem.problem_id}: {data.cost['failed']} of {settings.datasets} simulated "
                                f"datasets failed ({', '.join(data.cost['failure_reasons'])}); too few remain to "
                                "train the amortized network. Narrow the bounds or loosen the integrator settings.")
         progress("amortized: training", 0, 1)
         n_measurements = likelihood.experiments.n_measurements
-        spec = NetworkSpec(n_measurements, problem.n_parameters, options["layers"], options["width"])  # inference
+        spec = NetworkSpec(n_measurements, problem.n_parameters, settings.layers, settings.width)  # inference
         proxy_spec = NetworkSpec(problem.n_parameters, n_measurements)
-        training = network.AmortizedTraining(proxy_weight=options["proxy_weight"], time_limit=options["time_limit"],
-                                             max_epochs=options["max_epochs"], seed=options["train_seed"])
+        training = network.AmortizedTraining(proxy_weight=settings.proxy_weight, time_limit=settings.time_limit,
+                                             max_epochs=settings.max_epochs, seed=settings.train_seed)
         model, summary = network.train(data, likelihood, spec, proxy_spec, training, device)
         progress("amortized: training", 1, 1)
-        config = {"problem_key": problem.key, "options": {k: v for k, v in options.items() if k not in _USE_OPTIONS},
+        config = {"problem_key": problem.key, "options": {k: v for k, v in self.options.items() if k not in _USE_OPTIONS},
                   "inference": summary["inference"], "proxy_network": summary["proxy_network"],
                   "training": summary, "datasets": data.cost, "training_seconds": round(summary["seconds"], 3),
                   "epochs": summary["epochs"], "proxy": summary["proxy"],
-                  "cost": {"evals": options["datasets"], "seconds": time.perf_counter() - started}}
+                  "cost": {"evals": settings.datasets, "seconds": time.perf_counter() - started}}
         return model, config
 
 

@@ -53,22 +53,22 @@ def main(threads: int) -> None:
 
 def _methods(settings, initializer: str, init_option: tuple[str, ...], optimizer: str | None = None,
              opt_option: tuple[str, ...] = ()):
-    """The initializer and optimizer with their options (config, then command line): built here, so a typo
+    """The initializer and optimizer specs with their options (config, then command line): made here, so a typo
     in a name or an option is reported before a model is fetched or compiled. The optimizer is None when
     none is asked for."""
-    from biobench.initializers import initializers
-    from biobench.optimizers import optimizers
+    from biobench.method_spec import MethodSpec
 
-    init = initializers.get(initializer)(**settings.options.get(initializer, {})
-                                         | parse_options(init_option, "--init-option"))
+    init = MethodSpec.initializer(initializer, settings.options.get(initializer, {})
+                                  | parse_options(init_option, "--init-option"))
     if optimizer is None:
         return init, None
-    return init, optimizers.get(optimizer)(**settings.options.get(optimizer, {})
-                                           | parse_options(opt_option, "--opt-option"))
+    return init, MethodSpec.optimizer(optimizer, settings.options.get(optimizer, {})
+                                      | parse_options(opt_option, "--opt-option"))
 
 
-def _plan(init, opt, starts: int, budget: int) -> str:
+def _plan(init_spec, opt_spec, starts: int, budget: int) -> str:
     """What a run will really spend: evaluations per start (a GP method may stop early) and any pilot."""
+    init, opt = init_spec.build(), opt_spec.build()
     used = opt.evaluations_used(budget)
     plan = f"{plural(starts, 'start')} x {plural(used, 'evaluation')}"
     if used < budget:
@@ -205,7 +205,7 @@ def run(model_spec, initializer, optimizer, starts, budget, seed, results, confi
     budget = budget or settings.budget
     seed = settings.seed if seed is None else seed
     time_limit = time_limit or settings.time_limit
-    engine = resolve_engine(prob, engine, opt.needs(), say=err_console.print)  # auto: the engine that will run
+    engine = resolve_engine(prob, engine, opt.build().needs(), say=err_console.print)  # auto: the engine that will run
     plan = _plan(init, opt, starts, budget) + (f", at most {time_limit:g} s each" if time_limit else "")
     on_engine = "" if engine == "roadrunner" else f" on {engine}"
     console.print(f"{prob.model.name} ({prob.problem_id}): {prob.n_parameters} parameters, {prob.n_data} data points; "
@@ -224,8 +224,7 @@ def run(model_spec, initializer, optimizer, starts, budget, seed, results, confi
             progress.update(within, description=f"start {start_index + 1}", completed=min(n_evals, budget),
                             visible=True)
 
-        summary = run_starts(prob, initializer, optimizer, n_starts=starts, budget=budget, seed=seed, store=store,
-                             init_options=init.options, opt_options=opt.options, guesses=guesses,
+        summary = run_starts(prob, init, opt, n_starts=starts, budget=budget, seed=seed, store=store, guesses=guesses,
                              progress=stage_reporter(progress), engine=engine, time_limit=time_limit,
                              on_ready=lambda: progress.update(task, description="starts"), on_done=done,
                              on_evals=evaluations)
@@ -262,7 +261,7 @@ def starts(model_spec, initializer, n_starts, seed, config, starts_file, init_op
     store = Store(results)
     prob = problem_from(model_spec, settings=settings)
     guesses = read_starts_file(starts_file, prob) if starts_file else None
-    points = start_points(prob, init, n_starts, seed, guesses, store).points  # a cvae reads the store
+    points = start_points(prob, init.build(), n_starts, seed, guesses, store).points  # a cvae reads the store
     frame = pd.DataFrame(points, columns=[f"{s}({p})" if s != "lin" else p
                                           for p, s in zip(prob.parameter_ids, prob.scales)])
     if fmt_ == "csv":

@@ -22,7 +22,7 @@ class LatinHypercubeInitializer(Initializer):
         optimization: Literal["none", "random-cd"] = "none"
 
     def sample(self, problem: Problem, n_starts: int, rng: np.random.Generator) -> np.ndarray:
-        optimization = self.options["optimization"]
+        optimization = self.settings.optimization
         sampler = qmc.LatinHypercube(
             d=problem.n_parameters, optimization=None if optimization == "none" else optimization, rng=rng
         )

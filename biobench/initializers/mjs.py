@@ -77,5 +77,5 @@ class MultiJitteredInitializer(Initializer):
         correlated: bool = True  # Kensler's variant; false: one permutation per column and row (the original)
 
     def sample(self, problem: Problem, n_starts: int, rng: np.random.Generator) -> np.ndarray:
-        unit = multi_jittered(n_starts, problem.n_parameters, rng, self.options["correlated"])
+        unit = multi_jittered(n_starts, problem.n_parameters, rng, self.settings.correlated)
         return scale_unit(unit, problem)

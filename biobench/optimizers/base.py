@@ -1,47 +1,22 @@
 """The optimizer interface and the bookkeeping every plugin shares.
 
-A plugin implements ``_run(objective, x0, rng)`` and lets ``BudgetExhausted``
-propagate; the base class turns budget exhaustion, library errors and success into
-one ``OptimizerResult`` built from the objective's own counts, so no plugin can
+A plugin implements ``_run(objective, x0, rng, artifacts)``, returns an ``Outcome`` and lets
+``BudgetExhausted`` propagate; the base class turns budget exhaustion, library errors and the
+outcome into one ``StartResult`` built from the objective's own counts, so no plugin can
 misreport its evaluations.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from biobench.objective import BudgetExhausted, Objective
+from biobench.outcome import Outcome, StartResult, Status
 from biobench.plugins import Plugin, Registry
-
-
-@dataclass(frozen=True)
-class OptimizerResult:
-    x_best: np.ndarray
-    fval_best: float
-    x0: np.ndarray
-    fval0: float
-    n_evals: float
-    n_failures: int
-    seconds: float
-    status: str
-    message: str
-    simulation_seconds: float
-    cpu_seconds: float
-    trace: list[tuple[int, float, float]]
-    extras: dict = dataclasses.field(default_factory=dict)
-    evaluations: list[tuple[list[float], float]] = dataclasses.field(default_factory=list, repr=False)
-
-    def record_fields(self) -> dict[str, Any]:
-        """The part of a ``RunRecord`` that the optimizer run determines."""
-        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        fields["x0"], fields["x_best"] = self.x0.tolist(), np.asarray(self.x_best).tolist()
-        return fields
 
 
 class Optimizer(Plugin, ABC):
@@ -71,7 +46,7 @@ class Optimizer(Plugin, ABC):
         return budget
 
     def minimize(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator,
-                 artifacts: Path | None = None, spares: np.ndarray | None = None) -> OptimizerResult:
+                 artifacts: Path | None = None, spares: np.ndarray | None = None) -> StartResult:
         """Run from ``x0`` (one point, or ``n_start_points()`` rows) and report from the objective's counts.
 
         ``artifacts`` is a path prefix under which a method may save bulky output
@@ -95,25 +70,26 @@ class Optimizer(Plugin, ABC):
                 except BudgetExhausted:  # a time limit passed while the failed start simulated: keep it
                     break
                 starts[0], replaced, fval0 = spare, replaced + 1, fval_spare
-        status, message, extras = "error", "", {}
+        outcome = Outcome(Status.ERROR, "")
         try:
             outcome = self._run(objective, starts if self.n_start_points() > 1 else starts[0], rng, artifacts)
-            status, message = outcome[:2]
-            extras = outcome[2] if len(outcome) > 2 else {}
+            if not isinstance(outcome, Outcome):
+                raise TypeError(f"{type(self).__name__}._run returned {type(outcome).__name__}, not an Outcome")
         except BudgetExhausted as exc:
-            status, message = "budget", str(exc)
+            outcome = Outcome(Status.BUDGET, str(exc))
         except Exception as exc:  # a library failure ends this start, not the benchmark
-            status, message = "error", f"{type(exc).__name__}: {exc}"
+            outcome = Outcome(Status.ERROR, f"{type(exc).__name__}: {exc}")
+        status, message, extras = outcome.status, outcome.message, dict(outcome.extras)
         if replaced:
-            extras = {**extras, "replaced_start_points": replaced}
+            extras["replaced_start_points"] = replaced
         if objective.best_x is None:
-            status = "failed" if status != "error" else status
+            status = Status.FAILED if status != Status.ERROR else status
             message = message or "no finite objective value was found"
         best_x = objective.best_x if objective.best_x is not None else starts[0]
-        return OptimizerResult(
-            x_best=best_x,
+        return StartResult(
+            x_best=np.asarray(best_x).tolist(),
             fval_best=objective.best_fval,
-            x0=starts[0],
+            x0=starts[0].tolist(),
             fval0=fval0,
             n_evals=objective.n_evals,
             n_failures=objective.n_failures,
@@ -134,12 +110,10 @@ class Optimizer(Plugin, ABC):
 
     @abstractmethod
     def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator,
-             artifacts: Path | None) -> tuple:
-        """Optimize; return (status, message) or (status, message, extras).
-
-        status is "stopped" when the method's own criterion ended it; extras is a
-        JSON-serialisable dict stored with the record (e.g. posterior summaries).
-        """
+             artifacts: Path | None) -> Outcome:
+        """Optimize; return ``Outcome.stopped(message)`` when the method's own criterion ended it,
+        ``Outcome.failed(message)`` when it gave up (extras: a JSON-serialisable dict stored with the
+        record, e.g. posterior summaries)."""
 
 
 def seed_from(rng: np.random.Generator) -> int:

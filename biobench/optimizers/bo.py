@@ -24,6 +24,7 @@ from pydantic import Field
 
 from biobench.objective import Objective
 from biobench.optimizers.base import Optimizer, optimizers, penalized, seed_from
+from biobench.outcome import Outcome
 from biobench.plugins import PluginOptions
 
 
@@ -54,25 +55,26 @@ class ModelBasedOptimizer(Optimizer):
     search, then (``polish``) a local optimizer from the best point with what is left of the budget."""
 
     def n_start_points(self) -> int:
-        return self.options["n_initial"]
+        return self.settings.n_initial
 
     def evaluations_used(self, budget: int) -> int:
-        return budget if self.options["polish"] != "none" else min(budget, self.options["max_evals"])
+        return budget if self.settings.polish != "none" else min(budget, self.settings.max_evals)
 
     def needs(self) -> str | None:
-        return None if self.options["polish"] == "none" else optimizers.get(self.options["polish"])().needs()
+        return None if self.settings.polish == "none" else optimizers.get(self.settings.polish)().needs()
 
-    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
-        status, message = self._search(objective, x0, rng, artifacts)[:2]
+    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> Outcome:
+        searched = self._search(objective, x0, rng, artifacts)
         left = objective.remaining
-        if self.options["polish"] == "none" or objective.best_x is None or (left is not None and left < 1):
-            return status, message
-        polished = optimizers.get(self.options["polish"])().minimize(objective, objective.best_x, rng)
-        return polished.status, f"{message}; then {self.options['polish']} from the best point: {polished.message}"
+        if self.settings.polish == "none" or objective.best_x is None or (left is not None and left < 1):
+            return searched
+        polished = optimizers.get(self.settings.polish)().minimize(objective, objective.best_x, rng)
+        return Outcome(polished.status,
+                       f"{searched.message}; then {self.settings.polish} from the best point: {polished.message}")
 
     def _search(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator,
-                artifacts: Path | None) -> tuple:
-        """The BO search itself; (status, message)."""
+                artifacts: Path | None) -> Outcome:
+        """The BO search itself."""
         raise NotImplementedError
 
 
@@ -83,7 +85,7 @@ class _OptunaOptimizer(ModelBasedOptimizer):
         raise NotImplementedError
 
     def _search(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator,
-                artifacts: Path | None) -> tuple:
+                artifacts: Path | None) -> Outcome:
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.ERROR)  # per-trial chatter and optional-speed-up notes
@@ -100,8 +102,8 @@ class _OptunaOptimizer(ModelBasedOptimizer):
             study = optuna.create_study(direction="minimize", sampler=self._sampler(seed_from(rng)))
             for point in x0:
                 study.enqueue_trial(dict(zip(names, map(float, point))))
-            study.optimize(trial_value, n_trials=self.options["max_evals"], catch=())
-        return "stopped", f"{objective.n_evals} evaluations (max_evals {self.options['max_evals']})"
+            study.optimize(trial_value, n_trials=self.settings.max_evals, catch=())
+        return Outcome.stopped(f"{objective.n_evals} evaluations (max_evals {self.settings.max_evals})")
 
 
 @optimizers.register("bo-tpe")
@@ -115,7 +117,7 @@ class OptunaTPE(_OptunaOptimizer):
     def _sampler(self, seed: int):
         import optuna
 
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=self.options["n_initial"])
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=self.settings.n_initial)
 
 
 @optimizers.register("bo-gp")
@@ -128,5 +130,5 @@ class OptunaGP(_OptunaOptimizer):
     def _sampler(self, seed: int):
         import optuna
 
-        return optuna.samplers.GPSampler(seed=seed, n_startup_trials=self.options["n_initial"],
+        return optuna.samplers.GPSampler(seed=seed, n_startup_trials=self.settings.n_initial,
                                          deterministic_objective=True)

@@ -17,6 +17,7 @@ from pydantic import Field
 
 from biobench.objective import Objective
 from biobench.optimizers.base import Optimizer, optimizers, seed_from
+from biobench.outcome import Outcome
 from biobench.plugins import PluginOptions
 
 _PENALTY = 1e300
@@ -33,18 +34,18 @@ class CmaEs(Optimizer):
         popsize: int | None = Field(None, ge=2)  # first run's population; default cma's 4 + 3 ln(n)
 
     def n_start_points(self) -> int:
-        return self.options["n_initial"]
+        return self.settings.n_initial
 
-    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
+    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> Outcome:
         import cma
 
         means = np.atleast_2d(x0)
         span = objective.upper - objective.lower
-        popsize = self.options["popsize"] or 4 + int(3 * np.log(objective.dim))
+        popsize = self.settings.popsize or 4 + int(3 * np.log(objective.dim))
         runs = 0
         while objective.remaining is None or objective.remaining > 0:
             mean = means[runs % len(means)]
-            es = cma.CMAEvolutionStrategy(mean, self.options["sigma0"], {
+            es = cma.CMAEvolutionStrategy(mean, self.settings.sigma0, {
                 "bounds": [list(objective.lower), list(objective.upper)], "CMA_stds": list(span),
                 "popsize": popsize, "seed": seed_from(rng) + 1, "verbose": -9, "maxfevals": np.inf,
                 "tolflatfitness": 10})
@@ -56,4 +57,4 @@ class CmaEs(Optimizer):
             popsize *= 2
             if objective.budget is None and runs >= len(means):
                 break
-        return "stopped", f"{runs} CMA-ES runs, the last with population {popsize // 2}"
+        return Outcome.stopped(f"{runs} CMA-ES runs, the last with population {popsize // 2}")

@@ -35,6 +35,7 @@ from pydantic import Field
 
 from biobench.objective import BudgetExhausted, Objective
 from biobench.optimizers.base import Optimizer, optimizers
+from biobench.outcome import Outcome
 from biobench.plugins import PluginOptions
 
 
@@ -63,21 +64,21 @@ class EnhancedScatterSearch(Optimizer):
 
     def __init__(self, **options) -> None:
         super().__init__(**options)
-        if self.options["local"] != "none":
+        if self.settings.local != "none":
             self._local_optimizer()  # a wrong local option fails here, before any simulation
 
     def _local_optimizer(self) -> Optimizer:
-        return optimizers.get(self.options["local"])(**self.options["local_options"])
+        return optimizers.get(self.settings.local)(**self.settings.local_options)
 
     def n_start_points(self) -> int:
-        return self.options["n_diverse"]
+        return self.settings.n_diverse
 
     def needs(self) -> str | None:
-        return None if self.options["local"] == "none" else self._local_optimizer().needs()
+        return None if self.settings.local == "none" else self._local_optimizer().needs()
 
-    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
+    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> Outcome:
         dim = objective.dim
-        size = self.options["dim_refset"] or default_refset_size(dim)
+        size = self.settings.dim_refset or default_refset_size(dim)
         points = np.atleast_2d(x0)
         values = np.array([objective.fval(x) for x in points])
         order = np.argsort(values)
@@ -98,7 +99,7 @@ class EnhancedScatterSearch(Optimizer):
                 refset[i], fvals[i] = self._go_beyond(objective, refset[i], children[i], child_f[i], rng)
             stuck = np.where(improved, 0, stuck + 1)
             # a local search after the first iteration, then every local_every iterations
-            if self.options["local"] != "none" and (iteration - 1) % self.options["local_every"] == 0:
+            if self.settings.local != "none" and (iteration - 1) % self.settings.local_every == 0:
                 start = self._local_start(children, child_f, refset, fvals, refined)
                 if start is not None:
                     x, f = self._refine(objective, start, rng)
@@ -107,13 +108,13 @@ class EnhancedScatterSearch(Optimizer):
                     worst = int(np.argmax(fvals))
                     if f < fvals[worst]:
                         refset[worst], fvals[worst], stuck[worst] = x, f, 0
-            for i in np.flatnonzero(stuck >= self.options["max_stuck"]):
+            for i in np.flatnonzero(stuck >= self.settings.max_stuck):
                 if i == int(np.argmin(fvals)):
                     continue  # the best member stays
                 refset[i] = rng.uniform(objective.lower, objective.upper)
                 fvals[i], stuck[i] = objective.fval(refset[i]), 0
             if objective.budget is None and iteration >= 1000:
-                return "stopped", f"{iteration} iterations, {local_runs} local searches"
+                return Outcome.stopped(f"{iteration} iterations, {local_runs} local searches")
 
     def _combine(self, objective: Objective, refset: np.ndarray, rng: np.random.Generator):
         """The best child of every member, from hyper-rectangles towards and away from the others."""
@@ -164,7 +165,7 @@ class EnhancedScatterSearch(Optimizer):
     def _refine(self, objective: Objective, start: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
         """A local search from ``start`` within its own sub-budget; every evaluation is the start's."""
         local = self._local_optimizer()
-        result = local.minimize(objective.limited(self.options["local_budget"]), start, rng)
+        result = local.minimize(objective.limited(self.settings.local_budget), start, rng)
         if objective.remaining is not None and objective.remaining <= 0:
             raise BudgetExhausted(f"budget of {objective.budget} evaluations used")
         return np.asarray(result.x_best, dtype=float), float(result.fval_best)

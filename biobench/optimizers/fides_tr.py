@@ -37,6 +37,7 @@ from pydantic import Field
 
 from biobench.objective import Objective
 from biobench.optimizers.base import Optimizer, optimizers
+from biobench.outcome import Outcome
 from biobench.plugins import PluginOptions
 
 
@@ -97,24 +98,23 @@ class FidesOptimizer(Optimizer):
     def needs(self) -> str | None:
         return "jacobian"
 
-    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
+    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> Outcome:
         if not np.isfinite(objective.fval(x0)):
-            return "failed", "the simulation at the start point fails"
+            return Outcome.failed("the simulation at the start point fails")
         logging.getLogger("fides").setLevel(logging.ERROR)  # per-iteration lines; the exit flag is in the record
         if objective.has_jacobian:  # exact Jacobian: no differences, no polish, fides' own tolerances
-            flag = self._stage(objective, x0, central=False, ftol=(self.options["polish_ftol"],) * 2, exact=True)
-            status, message = _ending(flag)
-            return status, f"{message} (forward sensitivities)"
-        differences = self.options["differences"]
+            flag = self._stage(objective, x0, central=False, ftol=(self.settings.polish_ftol,) * 2, exact=True)
+            return _ending(flag, " (forward sensitivities)")
+        differences = self.settings.differences
         if differences == "central":
-            return _ending(self._stage(objective, x0, central=True, ftol=(self.options["polish_ftol"],) * 2))
-        flag = self._stage(objective, x0, central=False, ftol=(self.options["fatol"], self.options["frtol"]))
+            return _ending(self._stage(objective, x0, central=True, ftol=(self.settings.polish_ftol,) * 2))
+        flag = self._stage(objective, x0, central=False, ftol=(self.settings.fatol, self.settings.frtol))
         if differences == "forward":
             return _ending(flag)
-        polish = self._stage(objective, objective.best_x, central=True, ftol=(self.options["polish_ftol"],) * 2,
-                             max_iterations=self.options["polish_iterations"])
-        status, message = _ending(flag)  # the forward run's verdict; the polish may stop at its iteration cap
-        return status, f"{message}, then central-difference polish: {polish.name}"
+        polish = self._stage(objective, objective.best_x, central=True, ftol=(self.settings.polish_ftol,) * 2,
+                             max_iterations=self.settings.polish_iterations)
+        # the forward run's verdict; the polish may stop at its iteration cap
+        return _ending(flag, f", then central-difference polish: {polish.name}")
 
     def _stage(self, objective: Objective, x0: np.ndarray, central: bool, ftol: tuple[float, float],
                max_iterations: int = 10**9, exact: bool = False):
@@ -122,7 +122,7 @@ class FidesOptimizer(Optimizer):
         exit flag."""
         import fides
 
-        step = self.options["central_step" if central else "diff_step"]
+        step = self.settings.central_step if central else self.settings.diff_step
 
         def evaluated(x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
             """fval, the weighted residuals and their Jacobian (zeros where the simulation fails)."""
@@ -145,13 +145,13 @@ class FidesOptimizer(Optimizer):
             return evaluated(x)[1:]
 
         options = {fides.Options.FATOL: ftol[0], fides.Options.FRTOL: ftol[1],
-                   fides.Options.GATOL: self.options["gatol"], fides.Options.MAXITER: max_iterations,
-                   fides.Options.SUBSPACE_DIM: fides.SubSpaceDim(self.options["subspace"])}
+                   fides.Options.GATOL: self.settings.gatol, fides.Options.MAXITER: max_iterations,
+                   fides.Options.SUBSPACE_DIM: fides.SubSpaceDim(self.settings.subspace)}
         updates = {"gn": None, "fx": lambda: fides.hessian_approximation.FX(fides.BFGS()),
                    "gn-then-bfgs": lambda: fides.hessian_approximation.HybridFixed(fides.BFGS(), switch_iteration=20)}
-        update = updates[self.options["hessian"]]
+        update = updates[self.settings.hessian]
         # FX works on the residuals themselves (fides then minimises 0.5 |r|^2: the objective less its constant)
-        structured = self.options["hessian"] == "fx"
+        structured = self.settings.hessian == "fx"
         solver = fides.Optimizer(residuals_jacobian if structured else value_gradient_hessian, ub=objective.upper,
                                  lb=objective.lower, verbose=logging.ERROR, options=options, resfun=structured,
                                  hessian_update=None if update is None else update())
@@ -159,9 +159,8 @@ class FidesOptimizer(Optimizer):
         return solver.exitflag
 
 
-def _ending(flag) -> tuple[str, str]:
+def _ending(flag, more: str = "") -> Outcome:
     """Tolerances met, or no step left to take (trust region at machine precision): a normal end."""
     import fides
 
-    stopped = flag > 0 or flag == fides.ExitFlag.DELTA_TOO_SMALL
-    return ("stopped" if stopped else "failed"), f"fides: {flag.name}"
+    return Outcome.ended(flag > 0 or flag == fides.ExitFlag.DELTA_TOO_SMALL, f"fides: {flag.name}{more}")

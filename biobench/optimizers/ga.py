@@ -16,6 +16,7 @@ from pydantic import Field
 
 from biobench.objective import Objective
 from biobench.optimizers.base import Optimizer, optimizers, seed_from
+from biobench.outcome import Outcome
 from biobench.plugins import PluginOptions
 
 _PENALTY = 1e300  # failed simulations rank last; the GA needs only an ordering
@@ -31,9 +32,9 @@ class GeneticAlgorithm(Optimizer):
         eta_mutation: float = Field(20.0, gt=0)
 
     def n_start_points(self) -> int:
-        return self.options["pop_size"]
+        return self.settings.pop_size
 
-    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
+    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> Outcome:
         from pymoo.algorithms.soo.nonconvex.ga import GA
         from pymoo.core.problem import ElementwiseProblem
         from pymoo.operators.crossover.sbx import SBX
@@ -49,10 +50,10 @@ class GeneticAlgorithm(Optimizer):
                 out["F"] = f if np.isfinite(f) else _PENALTY
 
         algorithm = GA(
-            pop_size=self.options["pop_size"],
+            pop_size=self.settings.pop_size,
             sampling=np.asarray(x0, dtype=float),
-            crossover=SBX(eta=self.options["eta_crossover"], prob=0.9),
-            mutation=PM(eta=self.options["eta_mutation"]),
+            crossover=SBX(eta=self.settings.eta_crossover, prob=0.9),
+            mutation=PM(eta=self.settings.eta_mutation),
             eliminate_duplicates=True,
         )
         # The objective ends the run when the budget is spent; a generation count that cannot be reached
@@ -60,4 +61,4 @@ class GeneticAlgorithm(Optimizer):
         # producing new offspring.
         generations = objective.budget if objective.budget is not None else 100
         minimize(_Problem(), algorithm, termination=("n_gen", generations), seed=seed_from(rng), verbose=False)
-        return "stopped", f"{objective.n_evals} evaluations"
+        return Outcome.stopped(f"{objective.n_evals} evaluations")

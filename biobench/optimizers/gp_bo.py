@@ -34,6 +34,7 @@ from pydantic import Field
 from biobench.objective import Objective
 from biobench.optimizers.base import optimizers, seed_from
 from biobench.optimizers.bo import AsinhSurrogate, ModelBasedOptimizer, ModelBasedOptions
+from biobench.outcome import Outcome
 
 _WARM_REFIT_ITERATIONS = 30
 _LOCAL_WIDTH = 0.05  # candidates around the best points: normal, this sd in the unit box
@@ -108,15 +109,15 @@ class SkoptGaussianProcess(ModelBasedOptimizer):
         refit_growth: float = Field(1.2, ge=1.0)  # re-optimize kernel hyperparameters when the points grew this much
 
     def _search(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator,
-                artifacts: Path | None) -> tuple:
-        n_calls = self.options["max_evals"]
+                artifacts: Path | None) -> Outcome:
+        n_calls = self.settings.max_evals
         lower, span = objective.lower, objective.upper - objective.lower
         surrogate = AsinhSurrogate(objective)
         design = x0[:n_calls]
         units = list((design - lower) / span)
         values = [surrogate(x) for x in design]
         if n_calls <= len(design):  # no room for a model-based step: the design is all there is
-            return "stopped", f"max_evals {n_calls} reached within the initial design"
+            return Outcome.stopped(f"max_evals {n_calls} reached within the initial design")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # sklearn's convergence notes on hyperparameter bounds
             seed = seed_from(rng)
@@ -126,17 +127,17 @@ class SkoptGaussianProcess(ModelBasedOptimizer):
                 unit = self._next_point(gp, np.array(units), np.array(values), rng)
                 units.append(unit)
                 values.append(surrogate(lower + unit * span))
-                if len(units) >= self.options["refit_growth"] * optimized_at:
+                if len(units) >= self.settings.refit_growth * optimized_at:
                     gp = gaussian_process(objective.dim, seed, gp).set_params(optimizer=_warm_hyperparameter_search)
                     optimized_at = len(units)
                 else:
                     gp = gaussian_process(objective.dim, seed, gp)
                 gp.fit(np.array(units), np.array(values))
-        return "stopped", f"{objective.n_evals} evaluations (max_evals {n_calls})"
+        return Outcome.stopped(f"{objective.n_evals} evaluations (max_evals {n_calls})")
 
     def _next_point(self, gp, units: np.ndarray, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """The best candidate of a uniform batch and batches near the best points, then polished nearby."""
-        n, dim = self.options["n_points"], units.shape[1]
+        n, dim = self.settings.n_points, units.shape[1]
         anchors = units[np.argsort(values)[:_N_ANCHORS]]
         near = anchors[rng.integers(0, len(anchors), n)] + rng.normal(0.0, _LOCAL_WIDTH, (n, dim))
         candidates = np.clip(np.vstack([rng.uniform(size=(n, dim)), near]), 0.0, 1.0)
@@ -149,8 +150,8 @@ class SkoptGaussianProcess(ModelBasedOptimizer):
         """The acquisition, higher is better."""
         from skopt.acquisition import gaussian_ei, gaussian_lcb, gaussian_pi
 
-        acq = self.options["acq_func"]
+        acq = self.settings.acq_func
         if acq == "LCB":
-            return -gaussian_lcb(candidates, gp, kappa=self.options["kappa"])
+            return -gaussian_lcb(candidates, gp, kappa=self.settings.kappa)
         scorer = gaussian_ei if acq == "EI" else gaussian_pi
-        return scorer(candidates, gp, y_opt=y_best, xi=self.options["xi"])
+        return scorer(candidates, gp, y_opt=y_best, xi=self.settings.xi)

@@ -25,6 +25,7 @@ from scipy.optimize import least_squares, minimize
 
 from biobench.objective import Objective
 from biobench.optimizers.base import Optimizer, optimizers
+from biobench.outcome import Outcome
 from biobench.plugins import PluginOptions
 
 # A failed simulation is +inf to the objective; scipy's solvers need finite numbers,
@@ -51,7 +52,7 @@ class LeastSquaresOptimizer(Optimizer):
     def needs(self) -> str | None:
         return "jacobian"
 
-    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
+    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> Outcome:
         def residuals(x: np.ndarray) -> np.ndarray:
             r = objective.residuals(x)
             return np.where(np.isfinite(r), r, _PENALTY_RESIDUAL)
@@ -64,16 +65,16 @@ class LeastSquaresOptimizer(Optimizer):
                 method="trf",
                 jac=jac,
                 diff_step=step,
-                ftol=self.options["ftol"],
-                xtol=self.options["xtol"],
-                gtol=self.options["gtol"],
-                x_scale="jac" if self.options["x_scale"] == "jac" else 1.0,
+                ftol=self.settings.ftol,
+                xtol=self.settings.xtol,
+                gtol=self.settings.gtol,
+                x_scale="jac" if self.settings.x_scale == "jac" else 1.0,
                 max_nfev=max_nfev,  # trf counts steps, not Jacobian probes; the objective enforces the budget
             )
 
         def differences(start: np.ndarray, central: bool, max_nfev: int):
             return solve(start, "3-point" if central else "2-point",
-                         self.options["central_step" if central else "diff_step"], max_nfev)
+                         (self.settings.central_step if central else self.settings.diff_step), max_nfev)
 
         if objective.has_jacobian:  # the engine's forward-sensitivity Jacobian: exact, no polish needed
             def jacobian(x: np.ndarray) -> np.ndarray:
@@ -81,14 +82,14 @@ class LeastSquaresOptimizer(Optimizer):
                 return d.jacobian if np.isfinite(d.fval) else np.zeros_like(d.jacobian)
 
             result = solve(x0, jacobian, None, max_nfev=10**9)
-            return ("stopped" if result.status > 0 else "failed"), f"{result.message} (forward sensitivities)"
-        kind = self.options["differences"]
+            return Outcome.ended(result.status > 0, f"{result.message} (forward sensitivities)")
+        kind = self.settings.differences
         result = differences(x0, central=kind == "central", max_nfev=10**9)
-        status, message = ("stopped" if result.status > 0 else "failed"), result.message
+        message = result.message
         if kind == "forward-then-central" and objective.best_x is not None:
-            polish = differences(objective.best_x, central=True, max_nfev=self.options["polish_iterations"])
+            polish = differences(objective.best_x, central=True, max_nfev=self.settings.polish_iterations)
             message = f"{message} Polished with central differences: {polish.message}"
-        return status, message
+        return Outcome.ended(result.status > 0, message)
 
 
 @optimizers.register("lbfgsb")
@@ -104,7 +105,7 @@ class LbfgsbOptimizer(Optimizer):
     def needs(self) -> str | None:
         return "gradient"
 
-    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
+    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> Outcome:
         def fval(x: np.ndarray) -> float:
             f = objective.fval(x)
             return f if np.isfinite(f) else _PENALTY_FVAL
@@ -123,12 +124,12 @@ class LbfgsbOptimizer(Optimizer):
             method="L-BFGS-B",
             bounds=list(zip(objective.lower, objective.upper)),
             options={
-                "ftol": self.options["ftol"],
-                "gtol": self.options["gtol"],
-                "eps": self.options["diff_step"],
-                "maxcor": self.options["maxcor"],
+                "ftol": self.settings.ftol,
+                "gtol": self.settings.gtol,
+                "eps": self.settings.diff_step,
+                "maxcor": self.settings.maxcor,
                 "maxfun": 10**9,
                 "maxiter": 10**9,
             },
         )
-        return ("stopped" if result.success else "failed"), str(result.message)
+        return Outcome.ended(result.success, str(result.message))

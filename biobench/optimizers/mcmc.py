@@ -24,6 +24,7 @@ from pydantic import Field
 from biobench.atomic import atomic_write
 from biobench.objective import BudgetExhausted, Objective
 from biobench.optimizers.base import Optimizer, optimizers, seed_from
+from biobench.outcome import Outcome
 from biobench.plugins import PluginOptions
 
 
@@ -37,14 +38,14 @@ class PymcSampler(Optimizer):
         tune_fraction: float = Field(0.5, ge=0, lt=1)
 
     def n_start_points(self) -> int:
-        return self.options["chains"]
+        return self.settings.chains
 
-    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
+    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> Outcome:
         import pymc as pm
         import pytensor.tensor as pt
         from pytensor.graph.op import Op
 
-        chains = self.options["chains"]
+        chains = self.settings.chains
 
         class LogLikelihood(Op):
             itypes, otypes = [pt.dvector], [pt.dscalar]
@@ -55,16 +56,16 @@ class PymcSampler(Optimizer):
         # DEMetropolisZ spends one new evaluation per step and chain (the current point
         # is remembered by the objective); pymc adds a few per chain to check the initial
         # points. Slice updates one coordinate at a time, about five evaluations each.
-        per_step = 1 if self.options["step"] == "demetropolisz" else 5 * objective.dim
+        per_step = 1 if self.settings.step == "demetropolisz" else 5 * objective.dim
         remaining = objective.remaining if objective.remaining is not None else 2000 * chains
         steps = max(2, int((remaining - 3 * chains) // (chains * per_step)))
-        tune = int(steps * self.options["tune_fraction"])
+        tune = int(steps * self.settings.tune_fraction)
         draws = max(1, steps - tune)
 
         with pm.Model():
             theta = pm.Uniform("theta", lower=objective.lower, upper=objective.upper, shape=objective.dim)
             pm.Potential("loglike", LogLikelihood()(theta))
-            step = pm.DEMetropolisZ() if self.options["step"] == "demetropolisz" else pm.Slice()
+            step = pm.DEMetropolisZ() if self.settings.step == "demetropolisz" else pm.Slice()
             inside = (objective.lower + 1e-9 * (objective.upper - objective.lower),
                       objective.upper - 1e-9 * (objective.upper - objective.lower))
             initvals = [{"theta": np.clip(x, *inside)} for x in x0]
@@ -85,7 +86,7 @@ class PymcSampler(Optimizer):
                     raise
                 finally:
                     pymc_log.setLevel(level)
-        return "stopped", f"{chains} chains x ({tune} tune + {draws} draws)", _posterior(idata, artifacts)
+        return Outcome.stopped(f"{chains} chains x ({tune} tune + {draws} draws)", _posterior(idata, artifacts))
 
 
 def _posterior(idata, artifacts: Path | None) -> dict:

@@ -33,6 +33,7 @@ from pydantic import Field
 
 from biobench.objective import BudgetExhausted, Objective
 from biobench.optimizers.base import Optimizer, optimizers, seed_from
+from biobench.outcome import Outcome, Status
 from biobench.plugins import PluginOptions
 
 _DISTINCT = 1e-3  # scaled units: a candidate this close to a simulated point teaches nothing new
@@ -67,9 +68,9 @@ class SurrogateAssisted(Optimizer):
         polish: Literal["local", "fides", "none"] = "local"  # the true local search from the best new point
 
     def n_start_points(self) -> int:
-        return self.options["pilot"]
+        return self.settings.pilot
 
-    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> tuple:
+    def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> Outcome:
         data = _Simulated(objective)
         counts = {"surrogate_evaluations": 0, "rounds": 0, "training_seconds": 0.0, "local_searches": 0,
                   "candidates": []}  # [round, predicted fval, simulated fval] of every candidate: held-out checks
@@ -79,7 +80,7 @@ class SurrogateAssisted(Optimizer):
                 data.add(point)
             while True:
                 if len(data.x) < 2:
-                    return "failed", "fewer than two pilot simulations succeeded: nothing to learn from", counts
+                    return Outcome.failed("fewer than two pilot simulations succeeded: nothing to learn from", counts)
                 model = self._train(model, objective, data, rng, counts)
                 candidates = self._candidates(model, objective, data, rng, counts)
                 predicted = objective.likelihood.fvals_of_outputs(
@@ -88,19 +89,19 @@ class SurrogateAssisted(Optimizer):
                 for candidate, guess in zip(candidates, predicted):
                     counts["candidates"].append([counts["rounds"], _finite(guess), _finite(data.add(candidate))])
                 counts["rounds"] += 1
-                if self.options["polish"] != "none" and counts["rounds"] % self.options["rounds"] == 0:
+                if self.settings.polish != "none" and counts["rounds"] % self.settings.rounds == 0:
                     self._polish(objective, data, polished, rng)
                     counts["local_searches"] += 1
         except BudgetExhausted as exc:
-            return "budget", str(exc), counts
+            return Outcome(Status.BUDGET, str(exc), counts)
 
     def _train(self, model, objective: Objective, data: _Simulated, rng: np.random.Generator, counts: dict):
         """The first training, or a continuation from the current weights on the grown data."""
         from biobench.surrogate import network
 
-        spec = network.NetworkSpec(objective.dim, data.outputs[0].size, self.options["layers"], self.options["width"])
-        training = network.TrainingSpec(time_limit=self.options["time_limit"], seed=seed_from(rng))
-        epochs = self.options["epochs"] if model is None else self.options["refit_epochs"]
+        spec = network.NetworkSpec(objective.dim, data.outputs[0].size, self.settings.layers, self.settings.width)
+        training = network.TrainingSpec(time_limit=self.settings.time_limit, seed=seed_from(rng))
+        epochs = self.settings.epochs if model is None else self.settings.refit_epochs
         model, summary = network.fit(spec, training, np.array(data.x), np.array(data.outputs), objective.lower,
                                      objective.upper, model=model, max_epochs=epochs)
         counts["training_seconds"] += summary["seconds"]
@@ -112,7 +113,7 @@ class SurrogateAssisted(Optimizer):
         for k in np.argsort(data.fvals):
             if all(np.abs(data.x[k] - p).max() > _DISTINCT for p in polished):
                 polished.append(data.x[k])
-                optimizers.get(self.options["polish"])().search(objective, data.x[k], rng)
+                optimizers.get(self.settings.polish)().search(objective, data.x[k], rng)
                 return
 
     def _candidates(self, model, objective: Objective, data: _Simulated, rng: np.random.Generator,
@@ -124,13 +125,13 @@ class SurrogateAssisted(Optimizer):
         this round, with each coordinate's spread among the elites (so several basins can survive).
         """
         lower, upper = objective.lower, objective.upper
-        n = self.options["samples"]
+        n = self.settings.samples
         best = np.array(data.x)[np.argsort(data.fvals)[:max(1, n // 100)]]
         points = np.vstack([rng.uniform(lower, upper, (n // 2, objective.dim)),
                             best[rng.integers(0, len(best), n - n // 2)]
                             + rng.normal(0.0, 0.1, (n - n // 2, objective.dim)) * (upper - lower)])
         seen_x, seen_f = [], []
-        for _ in range(self.options["search_iterations"]):
+        for _ in range(self.settings.search_iterations):
             points = np.clip(points, lower, upper)
             fvals = objective.likelihood.fvals_of_outputs(model.predict(points).reshape(-1, *data.shape), points)
             counts["surrogate_evaluations"] += len(points)
@@ -144,12 +145,12 @@ class SurrogateAssisted(Optimizer):
         chosen: list[np.ndarray] = []
         known = np.array(data.tried)
         for k in order[np.isfinite(all_f[order])]:
-            if len(chosen) == self.options["batch"]:
+            if len(chosen) == self.settings.batch:
                 break
             others = np.vstack([known] + chosen) if chosen else known
             if np.abs(others - all_x[k]).max(axis=1).min() > _DISTINCT:
                 chosen.append(all_x[k])
-        while len(chosen) < self.options["batch"]:
+        while len(chosen) < self.settings.batch:
             chosen.append(rng.uniform(lower, upper))  # the surrogate has nothing new to offer: explore
         return chosen
 

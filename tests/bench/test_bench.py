@@ -418,11 +418,14 @@ def test_a_start_that_raises_is_reported_not_lost(executor, two_step_problem, tm
 
     from biobench.errors import PluginError
     from biobench.executors import run_tasks
+    from biobench.method_spec import MethodSpec
     from biobench.runner import prepare_starts
 
     tasks, _, _ = prepare_starts(two_step_problem, "random", "local", n_starts=3, budget=20, seed=0,
                                  store=Store(tmp_path / "raising.sqlite"))
-    broken = dataclasses.replace(tasks[1], start=dataclasses.replace(tasks[1].start, optimizer="vanished"))
+    vanished = MethodSpec("optimizer", "vanished", {})  # a spec the worker's registry cannot build
+    broken = dataclasses.replace(tasks[1], optimizer=vanished,
+                                 start=dataclasses.replace(tasks[1].start, optimizer="vanished"))
     records = []
     with pytest.raises(PluginError, match="vanished"):
         for record in run_tasks([tasks[0], broken, tasks[2]], {two_step_problem.key: two_step_problem}, executor,

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from biobench.commands import main
 from biobench.errors import StoreError
 from biobench.initializers.generative.diagnostics import CONDITION_BANDS
+from biobench.outcome import StartResult
 from biobench.records import RunRecord, StartIdentity
 from biobench.problem import build_problem
 from biobench.report import build_report
@@ -91,10 +92,10 @@ def test_optional_sections_appear_when_their_data_exist(small_store, two_step_pr
     x = two_step_problem.x_true.tolist()
     start = StartIdentity(problem_key=two_step_problem.key, initializer="cvae", optimizer="local", seed=0,
                           start_index=0, n_starts=1, budget=40)
-    store.add_run(RunRecord(start=start, model_id="two_step", x0=x, fval0=10.0,
-                            x_best=x, fval_best=5.0, n_evals=40, n_failures=0, seconds=0.1, status="stopped",
-                            pilot_evals=20, trace=[(1, 5.0, 0.1)],
-                            extras={"cvae": {"train_loss": [3.0, 2.0, 1.5], "val_loss": [3.1, 2.2, 1.9]}}))
+    store.add_run(RunRecord(start=start, model_id="two_step", pilot_evals=20,
+                            init_extras={"cvae": {"train_loss": [3.0, 2.0, 1.5], "val_loss": [3.1, 2.2, 1.9]}},
+                            result=StartResult(x0=x, fval0=10.0, x_best=x, fval_best=5.0, n_evals=40, n_failures=0,
+                                               seconds=0.1, status="stopped", trace=[(1, 5.0, 0.1)])))
     titles, _, text = sections(build_report(str(copy), tmp_path / "out"))
     assert f"cVAE diagnostics, {two_step_problem.problem_id}" in titles
     # A model trained before the other diagnostics existed: its panels say so instead of failing.

@@ -160,7 +160,7 @@ class CcganInitializer(GenerativeInitializer):
                 "lr_g": trial.suggest_float("lr_g", 1e-4, 3e-3, log=True),
                 "lr_d": trial.suggest_float("lr_d", 1e-4, 3e-3, log=True),
                 "batch_size": trial.suggest_categorical("batch_size", [32, 64, 128]),
-                "max_epochs": self.options["max_iterations"] // self.options["eval_every"]}
+                "max_epochs": self.settings.max_iterations // self.settings.eval_every}
 
     def first_guess(self, n_params: int) -> dict:
         return {"width": 64, "layers": 2, "noise": 4, "embedding": 16, "kappa_scale": 2.0, "lr_g": 1e-3,
@@ -173,18 +173,18 @@ class CcganInitializer(GenerativeInitializer):
         model = self.build(config).to(device)
         embedding = _train_embedding(model, data, seed, device, deadline)
         model.y_to_h.requires_grad_(False)  # the embedding is fixed while the GAN trains, as in the paper
-        vicinity = Vicinity(data.c_train, self.options["vicinity"], config["kappa_scale"],
+        vicinity = Vicinity(data.c_train, self.settings.vicinity, config["kappa_scale"],
                             np.random.default_rng(seed))
         generator = torch.Generator().manual_seed(seed)
         opt_g = torch.optim.Adam(model.generator.parameters(), lr=config["lr_g"], betas=(0.5, 0.999))
         opt_d = torch.optim.Adam([*model.features.parameters(), *model.score.parameters(),
                                   *model.project.parameters()], lr=config["lr_d"], betas=(0.5, 0.999))
         (x_real,) = tensors(device, data.x_train)
-        best = BestSoFar(model, self.options["patience"], deadline)
+        best = BestSoFar(model, self.settings.patience, deadline)
         curves: dict[str, list[float]] = {"train_loss": [], "d_loss": [], "val_loss": []}
         g_sum = d_sum = 0.0
         n = config["batch_size"]
-        for iteration in range(1, self.options["max_iterations"] + 1):
+        for iteration in range(1, self.settings.max_iterations + 1):
             model.train()
             target, real, fake_labels, w_real, w_fake = vicinity.draw(n)
             t, yf, wr, wf = tensors(device, target, fake_labels, w_real, w_fake)
@@ -201,9 +201,9 @@ class CcganInitializer(GenerativeInitializer):
             opt_g.step()
             g_sum, d_sum = g_sum + g_loss.item(), d_sum + d_loss.item()
             late = time.monotonic() >= deadline  # checked every iteration: a check interval may be slow
-            if iteration % self.options["eval_every"] and not late:
+            if iteration % self.settings.eval_every and not late:
                 continue
-            done = iteration % self.options["eval_every"] or self.options["eval_every"]
+            done = iteration % self.settings.eval_every or self.settings.eval_every
             curves["train_loss"].append(g_sum / done)
             curves["d_loss"].append(d_sum / done)
             g_sum = d_sum = 0.0
@@ -219,6 +219,6 @@ class CcganInitializer(GenerativeInitializer):
         return model, curves, best.best
 
     def network_diagnostics(self, model, data: TrainingSet) -> dict:
-        return {**getattr(model, "embedding_quality", {}), "vicinity": self.options["vicinity"], "loss_names": {"train_loss": "generator (hinge)",
+        return {**getattr(model, "embedding_quality", {}), "vicinity": self.settings.vicinity, "loss_names": {"train_loss": "generator (hinge)",
                                                                      "d_loss": "discriminator (hinge, vicinal)",
                                                                      "val_loss": "energy distance, validation"}}

@@ -120,13 +120,13 @@ class VAEInitializer(GenerativeInitializer):
         return {"lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
                 "weight_decay": trial.suggest_float("weight_decay", 1e-7, 1e-3, log=True),
                 "batch_size": trial.suggest_categorical("batch_size", [16, 32, 64]),
-                "max_epochs": self.options["max_epochs"]}
+                "max_epochs": self.settings.max_epochs}
 
     def fit(self, config, data: TrainingSet, seed, device, deadline, on_epoch):
         model, train_curve, val_curve = fit_epochs(
-            self.build(config), elbo_loss(self.options["beta"], self.options["recon_sigma"]), data.x_train,
+            self.build(config), elbo_loss(self.settings.beta, self.settings.recon_sigma), data.x_train,
             data.c_train, data.x_val, data.c_val, lr=config["lr"], weight_decay=config["weight_decay"],
-            batch_size=config["batch_size"], max_epochs=self.options["max_epochs"], patience=self.options["patience"],
+            batch_size=config["batch_size"], max_epochs=self.settings.max_epochs, patience=self.settings.patience,
             seed=seed, device=device, deadline=deadline, on_epoch=on_epoch,
             smallest_batch=2 if config.get("batch_norm") else 1)  # batch norm needs two samples
         return model, {"train_loss": train_curve, "val_loss": val_curve}, min(val_curve)
@@ -147,7 +147,7 @@ class CvaeInitializer(VAEInitializer):
         return {"n_params": n_params, "layers": trial.suggest_int("layers", 1, 3),
                 "width": trial.suggest_categorical("width", [16, 32, 64, 128]),
                 "latent": trial.suggest_int("latent", 2, max(2, min(8, n_params))),
-                "batch_norm": self.options["batch_norm"], **self.training_search(trial)}
+                "batch_norm": self.settings.batch_norm, **self.training_search(trial)}
 
     def first_guess(self, n_params: int) -> dict:
         return {"layers": 2, "width": 64, "latent": min(4, max(2, n_params)), "lr": 1e-3, "weight_decay": 1e-5,

@@ -94,7 +94,7 @@ class GenerativeInitializer(Initializer):
 
     def pilot_evaluations(self) -> int:
         """The pilot design and the diagnostic samples of three condition bands (charged even when reused)."""
-        return self.options["pilot"] + len(diagnostics.CONDITION_BANDS) * self.options["diagnostic_samples"]
+        return self.settings.pilot + len(diagnostics.CONDITION_BANDS) * self.settings.diagnostic_samples
 
     def model_folder(self, problem: Problem, store: EvaluationStore) -> Path:
         settings = {k: v for k, v in self.options.items() if k not in _USE_OPTIONS}
@@ -111,13 +111,13 @@ class GenerativeInitializer(Initializer):
 
         started = time.perf_counter()
         folder = self.model_folder(problem, store) if store is not None else None
-        device = resolve_device(self.options["device"])
+        device = resolve_device(self.settings.device)
         model, config, reused = trained_or_loaded(
             folder, self.weights_file, lambda config: self.build(config["architecture"]),
-            f"{self.name}: the saved model", "--init-option retrain=true", device, self.options["retrain"],
+            f"{self.name}: the saved model", "--init-option retrain=true", device, self.settings.retrain,
             lambda: self._train(problem, device, store, progress))
         generator = torch.Generator().manual_seed(int(rng.integers(0, 2**63 - 1)))
-        unit = np.clip(model.generate(np.full(n_starts, self.options["condition"]), generator), 0.0, 1.0)
+        unit = np.clip(model.generate(np.full(n_starts, self.settings.condition), generator), 0.0, 1.0)
         train = np.asarray(config["training_points"], dtype=float)
         report = {self.name: config["diagnostics"] | {
             "reused": reused,
@@ -139,11 +139,11 @@ class GenerativeInitializer(Initializer):
 
         started = time.perf_counter()
         objective = Objective(likelihood_for(problem, "roadrunner"))  # counts the pilot and diagnostic simulations: the cost
-        data = collect(self.name, problem, objective, store, self.options, progress)
-        seed, n_trials = self.options["train_seed"], self.options["trials"]
+        data = collect(self.name, problem, objective, store, self.settings, progress)
+        seed, n_trials = self.settings.train_seed, self.settings.trials
         results: dict[int, tuple] = {}
         search_started = time.monotonic()
-        deadline = search_started + (self.options["time_limit"] or float("inf"))
+        deadline = search_started + (self.settings.time_limit or float("inf"))
 
         def trial_value(trial) -> float:
             config = self.search_space(trial, problem.n_parameters)
@@ -174,7 +174,7 @@ class GenerativeInitializer(Initializer):
             "trials": len(study.trials),
             "search_seconds": round(search_seconds, 2),
             # the limit, not trials, ended it
-            "time_limited": bool(self.options["time_limit"] and search_seconds >= self.options["time_limit"]),
+            "time_limited": bool(self.settings.time_limit and search_seconds >= self.settings.time_limit),
             **data.counts(),
             **{key: [round(v, 6) for v in values] for key, values in curves.items()},
             "validation_energy": round(diagnostics.conditional_energy(model.generate, data.x_val, data.c_val, seed), 6),
@@ -183,7 +183,7 @@ class GenerativeInitializer(Initializer):
                        for t in study.trials],
         }
         report.update(diagnostics.generation_checks(self.name, model, problem, objective,
-                                                    self.options["diagnostic_samples"], seed, progress))
+                                                    self.settings.diagnostic_samples, seed, progress))
         config = {
             "problem_key": problem.key, "options": {k: v for k, v in self.options.items() if k not in _USE_OPTIONS},
             "architecture": network_config,

@@ -83,23 +83,23 @@ def cap_training_set(f: np.ndarray, room: int, seed: int) -> np.ndarray:
     return np.concatenate([order[:n_best], [band[rng.integers(len(band))] for band in bands]]).astype(int)
 
 
-def collect(name: str, problem: Problem, objective, store: EvaluationStore | None, options: dict,
+def collect(name: str, problem: Problem, objective, store: EvaluationStore | None, settings,
             progress: ProgressCallback) -> TrainingSet:
     """Evaluate the pilot design (charged through ``objective``), add capped stored points, normalise and split."""
     from scipy.stats import qmc
 
-    seed = options["train_seed"]
+    seed = settings.train_seed
     design = scale_unit(qmc.LatinHypercube(d=problem.n_parameters, rng=np.random.default_rng(seed))
-                        .random(options["pilot"]), problem)
+                        .random(settings.pilot), problem)
     f = np.empty(len(design))
     for i, point in enumerate(design):
         f[i] = objective.fval(point)
         progress(f"{name}: pilot evaluations", i + 1, len(design))
     x, n_stored = design, 0
-    if options["use_store"] and store is not None:
+    if settings.use_store and store is not None:
         stored_x, stored_f = store.evaluated_points(problem.key)
         n_stored = len(stored_f)
-        keep = cap_training_set(stored_f, options["max_train"] - len(design), seed)
+        keep = cap_training_set(stored_f, settings.max_train - len(design), seed)
         x, f = np.vstack([x, stored_x[keep]]) if keep.size else x, np.concatenate([f, stored_f[keep]])
     finite = np.isfinite(f)
     if finite.sum() < 8:
@@ -110,5 +110,5 @@ def collect(name: str, problem: Problem, objective, store: EvaluationStore | Non
     order = np.random.default_rng(seed).permutation(len(unit))
     n_val = max(2, len(unit) // 5)
     return TrainingSet(unit, conditions, scaling, train=order[n_val:], validation=order[:n_val],
-                       n_pilot=int(options["pilot"]), n_from_store=int(len(f) - options["pilot"]),
+                       n_pilot=int(settings.pilot), n_from_store=int(len(f) - settings.pilot),
                        n_stored=int(n_stored), n_infinite=int((~finite).sum()))
