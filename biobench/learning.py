@@ -1,5 +1,6 @@
 """What every network biobench trains shares (the generative initializers, amortized inference, surrogates):
-early stopping that keeps the best weights, and seeded minibatches.
+the loop that simulates its training design, early stopping that keeps the best weights, and seeded
+minibatches.
 
 Written here rather than taken from a trainer library (Lightning, ignite) because the loop is a few
 lines and must do two things those do not do together: stop at a shared deadline of an optuna search,
@@ -10,11 +11,36 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
+
+
+def simulate_design(points: np.ndarray, simulate: Callable[[np.ndarray], Any],
+                    progress: Callable[[str, int, int], None] | None = None,
+                    label: str = "simulations") -> tuple[list[Any], dict]:
+    """Simulate every point of a training design once, in order: ``simulate(point)`` returns what the method
+    keeps (outputs, observables, a fval), or a ``str`` saying why that point failed. Returns the results (None
+    where a point failed) and the cost every learned method reports: simulations, failed, the failures by
+    reason, and seconds. What each method simulates, and whether it is charged, is its ``simulate``."""
+    results: list[Any] = []
+    reasons: Counter[str] = Counter()
+    started = time.perf_counter()
+    for i, point in enumerate(points):
+        result = simulate(point)
+        if isinstance(result, str):
+            reasons[result] += 1
+            result = None
+        results.append(result)
+        if progress is not None:
+            progress(label, i + 1, len(points))
+    cost = {"simulations": len(points), "failed": int(sum(reasons.values())), "failure_reasons": dict(reasons),
+            "seconds": time.perf_counter() - started}
+    return results, cost
 
 
 class BestSoFar:

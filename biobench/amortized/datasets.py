@@ -13,13 +13,12 @@ simulations are counted with their reasons, never silently dropped.
 
 from __future__ import annotations
 
-import time
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
 from biobench.initializers.base import ProgressCallback, no_progress
+from biobench.learning import simulate_design
 from biobench.likelihood import Likelihood
 from biobench.problem import synthetic_sigma
 
@@ -48,24 +47,20 @@ def noise_sigma(likelihood: Likelihood, y: np.ndarray, sigma: np.ndarray) -> np.
 def simulate_datasets(likelihood: Likelihood, x: np.ndarray, progress: ProgressCallback = no_progress,
                       label: str = "amortized: simulated datasets") -> SimulatedDatasets:
     """Simulate every scaled parameter vector in ``x``; keep those whose observables and sigmas are usable."""
-    keep = np.zeros(len(x), dtype=bool)
-    clean = np.full((len(x), likelihood.experiments.n_measurements), np.nan)
-    sigma = np.full_like(clean, np.nan)
-    reasons: Counter[str] = Counter()
-    started = time.perf_counter()
     probe = np.random.default_rng(0)
-    for i, point in enumerate(x):
+
+    def dataset_at(point: np.ndarray):
         predicted = likelihood.predict(likelihood.natural(point))
         if predicted is None:
-            reasons[likelihood.simulator.last_error or "non-finite observables or sigmas"] += 1
-        else:
-            y, s = predicted
-            s = noise_sigma(likelihood, y, s)
-            if np.all(s > 0) and np.isfinite(likelihood.sample_measurements(y[None], s[None], probe)).all():
-                keep[i], clean[i], sigma[i] = True, y, s
-            else:
-                reasons["observables outside the noise model (a log-scale observable <= 0, or sigma <= 0)"] += 1
-        progress(label, i + 1, len(x))
-    cost = {"simulations": int(len(x)), "failed": int((~keep).sum()), "failure_reasons": dict(reasons),
-            "seconds": time.perf_counter() - started}
-    return SimulatedDatasets(x[keep], clean[keep], sigma[keep], cost)
+            return likelihood.simulator.last_error or "non-finite observables or sigmas"
+        y, s = predicted
+        s = noise_sigma(likelihood, y, s)
+        if np.all(s > 0) and np.isfinite(likelihood.sample_measurements(y[None], s[None], probe)).all():
+            return y, s
+        return "observables outside the noise model (a log-scale observable <= 0, or sigma <= 0)"
+
+    results, cost = simulate_design(x, dataset_at, progress, label)
+    keep = np.array([r is not None for r in results], dtype=bool)
+    clean = np.array([r[0] for r in results if r is not None]).reshape(-1, likelihood.experiments.n_measurements)
+    sigma = np.array([r[1] for r in results if r is not None]).reshape(clean.shape)
+    return SimulatedDatasets(x[keep], clean, sigma, cost)

@@ -191,8 +191,8 @@ def test_training_pairs_are_scaled_by_the_bounds_and_keep_their_objective_values
     problem = two_step_problem
     assert (problem.lower < 0).any() and (problem.upper > 1).any()
     likelihood = Likelihood(problem)
-    data = collect("cvae", problem, Objective(likelihood, budget=100), None,
-                   {"train_seed": 0, "pilot": 24, "use_store": False, "max_train": 100}, lambda *_: None)
+    settings = initializers.get("cvae").Options(train_seed=0, pilot=24, use_store=False, max_train=100)
+    data = collect("cvae", problem, Objective(likelihood, budget=100), None, settings, lambda *_: None)
     assert data.unit.min() >= 0 and data.unit.max() <= 1 and np.ptp(data.unit, axis=0).min() > 0.8
     points = problem.lower + data.unit * (problem.upper - problem.lower)
     fvals = np.array([likelihood.fval(point) for point in points])

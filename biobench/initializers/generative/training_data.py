@@ -15,6 +15,8 @@ import numpy as np
 
 from biobench.errors import PluginError
 from biobench.initializers.base import EvaluationStore, ProgressCallback, scale_unit
+from biobench.learning import simulate_design
+from biobench.plugins import PluginOptions
 from biobench.problem import Problem
 
 
@@ -83,7 +85,7 @@ def cap_training_set(f: np.ndarray, room: int, seed: int) -> np.ndarray:
     return np.concatenate([order[:n_best], [band[rng.integers(len(band))] for band in bands]]).astype(int)
 
 
-def collect(name: str, problem: Problem, objective, store: EvaluationStore | None, settings,
+def collect(name: str, problem: Problem, objective, store: EvaluationStore | None, settings: PluginOptions,
             progress: ProgressCallback) -> TrainingSet:
     """Evaluate the pilot design (charged through ``objective``), add capped stored points, normalise and split."""
     from scipy.stats import qmc
@@ -91,10 +93,13 @@ def collect(name: str, problem: Problem, objective, store: EvaluationStore | Non
     seed = settings.train_seed
     design = scale_unit(qmc.LatinHypercube(d=problem.n_parameters, rng=np.random.default_rng(seed))
                         .random(settings.pilot), problem)
-    f = np.empty(len(design))
-    for i, point in enumerate(design):
-        f[i] = objective.fval(point)
-        progress(f"{name}: pilot evaluations", i + 1, len(design))
+
+    def charged_fval(point: np.ndarray):  # through the objective: every pilot simulation is charged
+        value = objective.fval(point)
+        return value if np.isfinite(value) else "non-finite objective value"
+
+    results, _ = simulate_design(design, charged_fval, progress, f"{name}: pilot evaluations")
+    f = np.array([np.inf if r is None else r for r in results], dtype=float)
     x, n_stored = design, 0
     if settings.use_store and store is not None:
         stored_x, stored_f = store.evaluated_points(problem.key)
