@@ -99,7 +99,7 @@ class StartTask:
     model_id: str
     x0: np.ndarray  # one point, or n_start_points() rows for population methods
     rng: np.random.SeedSequence
-    pilot_evals: float  # this start's share of the initializer's cost
+    pilot_evals: float  # this start's share of what the initializer (and the method) spent before the starts
     pilot_seconds: float
     init_extras: dict
     artifacts: str
@@ -163,12 +163,16 @@ def prepare_starts(
     design = start_points(problem, init, n_starts * per_start, seed, guesses, store, progress)
     starts = design.points.reshape(n_starts, per_start, problem.n_parameters)
     spares = _spare_points(problem, init, n_starts, seed, store) if per_start == 1 else None
+    shared = opt.shared_cost(problem)  # e.g. a saved surrogate's simulations: charged like the pilot
+    pilot_evals = design.pilot_evals + (shared.evals if shared else 0.0)
+    pilot_seconds = design.pilot_seconds + (shared.seconds if shared else 0.0)
+    extras = design.diagnostics | (shared.diagnostics if shared else {})
     tasks = [
         StartTask(start=identity, optimizer=opt_spec, model_id=problem.model.model_id, x0=starts[i], rng=seeds[i + 1],
                   # whatever the initializer spent before the starts existed is shared out among them
-                  pilot_evals=design.pilot_evals / n_starts, pilot_seconds=design.pilot_seconds / n_starts,
+                  pilot_evals=pilot_evals / n_starts, pilot_seconds=pilot_seconds / n_starts,
                   # leaderboards label a method run on whichever engine auto chose by that choice, not by the engine
-                  init_extras=design.diagnostics | ({"engine_choice": "auto"} if requested == "auto" else {}),
+                  init_extras=extras | ({"engine_choice": "auto"} if requested == "auto" else {}),
                   artifacts=str(store.artifacts_dir / identity.key),
                   spares=None if spares is None else spares[i], time_limit=time_limit,
                   kill_after=None if simulation_time_limit is None else (time_limit or 0.0) + simulation_time_limit)

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from biobench.commands import main
 from biobench.models.cache import default_cache_dir
-from biobench.report.saved_surrogates import default_folder
+from biobench.surrogate.build import default_folder
 from biobench.store import results_url
 from tests.conftest import DATA
 

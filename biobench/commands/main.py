@@ -66,8 +66,9 @@ def _methods(settings, initializer: str, init_option: tuple[str, ...], optimizer
                                       | parse_options(opt_option, "--opt-option"))
 
 
-def _plan(init_spec, opt_spec, starts: int, budget: int) -> str:
-    """What a run will really spend: evaluations per start (a GP method may stop early) and any pilot."""
+def _plan(init_spec, opt_spec, starts: int, budget: int, problem) -> str:
+    """What a run will really spend: evaluations per start (a GP method may stop early), any pilot, and what
+    the method reuses from before the run (a saved surrogate), each charged to the run."""
     init, opt = init_spec.build(), opt_spec.build()
     used = opt.evaluations_used(budget)
     plan = f"{plural(starts, 'start')} x {plural(used, 'evaluation')}"
@@ -76,6 +77,9 @@ def _plan(init_spec, opt_spec, starts: int, budget: int) -> str:
     pilot = init.pilot_evaluations()
     if pilot:
         plan += f", plus {init.name}'s pilot of {pilot} evaluations (charged to this run)"
+    shared = opt.shared_cost(problem)
+    if shared is not None:
+        plan += f", plus {shared.description}: {plural(int(shared.evals), 'simulation')} (charged to this run)"
     return plan
 
 
@@ -206,7 +210,7 @@ def run(model_spec, initializer, optimizer, starts, budget, seed, results, confi
     seed = settings.seed if seed is None else seed
     time_limit = time_limit or settings.time_limit
     engine = resolve_engine(prob, engine, opt.build().needs(), say=err_console.print)  # auto: the engine that will run
-    plan = _plan(init, opt, starts, budget) + (f", at most {time_limit:g} s each" if time_limit else "")
+    plan = _plan(init, opt, starts, budget, prob) + (f", at most {time_limit:g} s each" if time_limit else "")
     on_engine = "" if engine == "roadrunner" else f" on {engine}"
     console.print(f"{prob.model.name} ({prob.problem_id}): {prob.n_parameters} parameters, {prob.n_data} data points; "
                   f"{initializer} + {optimizer}{on_engine}, {plan}, seed {seed}")

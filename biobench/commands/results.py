@@ -135,7 +135,7 @@ def report(results: str | None, out: str, delta: float, surrogates: str | None) 
     """Write a self-contained HTML report with leaderboards and figures."""
     from biobench.report import build_report
     from biobench.home import under_home
-    from biobench.report.saved_surrogates import default_folder
+    from biobench.surrogate.build import default_folder
 
     if surrogates is None and default_folder().is_dir():
         surrogates = str(default_folder())

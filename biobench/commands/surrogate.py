@@ -55,7 +55,7 @@ def surrogate_command(model_spec, config, n_train, n_test, arch, state, members,
                                time_limit=time_limit, max_epochs=max_epochs, arch=arch, state=tuple(state or ()),
                                members=members, refine=refine, fine_tune=fine_tune).validated()  # before the model loads
     problem = problem_from(model_spec, config)
-    from biobench.report.saved_surrogates import default_folder
+    from biobench.surrogate.build import default_folder
 
     trained = train_surrogate(problem, options, Path(out) if out else default_folder(), retrain=retrain,
                               progress=stage_reporter())

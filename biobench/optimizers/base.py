@@ -9,6 +9,7 @@ misreport its evaluations.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
@@ -17,6 +18,18 @@ import numpy as np
 from biobench.objective import BudgetExhausted, Objective
 from biobench.outcome import Outcome, StartResult, Status
 from biobench.plugins import Plugin, Registry
+
+
+@dataclass(frozen=True)
+class SharedCost:
+    """What a method spent for all starts of a run before they existed (simulations and seconds: a saved
+    surrogate's training design), shared out among the starts and charged to them as an initializer's pilot
+    is; ``diagnostics`` go into every start's extras (what was reused, from where)."""
+
+    evals: float
+    seconds: float
+    description: str  # what was reused, for the run's header
+    diagnostics: dict = field(default_factory=dict)
 
 
 class Optimizer(Plugin, ABC):
@@ -39,6 +52,10 @@ class Optimizer(Plugin, ABC):
     def needs(self) -> str | None:
         """What the method asks of the objective beyond values: "jacobian" (of the residuals), "gradient", or
         None. ``--engine auto`` chooses the engine whose way to it is measured cheapest on the problem."""
+        return None
+
+    def shared_cost(self, problem) -> SharedCost | None:
+        """What this method reuses from before the run, at its price (None: nothing); asked once per run."""
         return None
 
     def evaluations_used(self, budget: int) -> int:

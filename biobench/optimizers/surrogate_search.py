@@ -11,6 +11,10 @@
    repressilator took 90 s with L-BFGS-B searches on the surrogate, 47 s with this).
 3. The ``batch`` best distinct end points are simulated (charged), join the training
    data, and the network continues training from its weights.
+With ``reuse=true`` the first network is the problem's saved surrogate (``biobench surrogate``,
+one network), trained on for ``refit_epochs`` on the pilot simulations instead of from scratch;
+every simulation that surrogate was made from is charged to the run's starts, shared out as an
+initializer's pilot is, and each record names the folder reused.
 4. Every ``rounds`` rounds a true local search (``local`` by default, charged) starts
    from the best simulated point not searched from yet: the surrogate finds basins but
    cannot resolve their bottom to the benchmark's 0.1. Repeat until the budget ends.
@@ -32,7 +36,7 @@ import numpy as np
 from pydantic import Field
 
 from biobench.objective import BudgetExhausted, Objective
-from biobench.optimizers.base import Optimizer, optimizers, seed_from
+from biobench.optimizers.base import Optimizer, SharedCost, optimizers, seed_from
 from biobench.outcome import Outcome, Status
 from biobench.plugins import PluginOptions
 
@@ -66,15 +70,43 @@ class SurrogateAssisted(Optimizer):
         time_limit: float = Field(30.0, gt=0)  # seconds per training
         rounds: int = Field(10, ge=1)  # surrogate rounds before each true local search
         polish: Literal["local", "fides", "none"] = "local"  # the true local search from the best new point
+        reuse: bool = False  # start from the problem's saved surrogate (its simulations charged to the starts)
+
+    added_later = {"reuse": False}
 
     def n_start_points(self) -> int:
         return self.settings.pilot
+
+    def shared_cost(self, problem) -> SharedCost | None:
+        """With ``reuse``: the saved surrogate's simulations and seconds (design and training), for the run."""
+        saved = self._saved(problem)
+        if saved is None:
+            return None
+        from biobench.surrogate.build import training_seconds
+
+        folder, config = saved
+        cost = config["design_cost"]
+        return SharedCost(cost["simulations"], cost["seconds"] + training_seconds(config["training"]),
+                          f"the saved surrogate {folder}",
+                          {"surrogate_reused": {"folder": str(folder), "simulations": cost["simulations"]}})
+
+    def _saved(self, problem):
+        if not self.settings.reuse:
+            return None
+        from biobench.surrogate.build import saved_network_for
+
+        return saved_network_for(problem)
 
     def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> Outcome:
         data = _Simulated(objective)
         counts = {"surrogate_evaluations": 0, "rounds": 0, "training_seconds": 0.0, "local_searches": 0,
                   "candidates": []}  # [round, predicted fval, simulated fval] of every candidate: held-out checks
         model, polished = None, []
+        saved = self._saved(objective.likelihood.problem)
+        if saved is not None:  # charged with the run (shared_cost); trained on from its weights
+            from biobench.surrogate import network
+
+            model = network.load(saved[0])[0]
         try:
             for point in np.atleast_2d(x0):
                 data.add(point)

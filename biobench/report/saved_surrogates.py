@@ -16,17 +16,9 @@ import numpy as np
 import pandas as pd
 
 from biobench.errors import ConfigError
-from biobench.home import under_home
 from biobench.saved_networks import CONFIG
 from biobench.surrogate.build import training_seconds
 from biobench.surrogate.quality import worst_observable
-
-SURROGATES_FOLDER = "surrogates"  # under the home folder (biobench.home): where ``biobench surrogate`` saves
-
-
-def default_folder() -> Path:
-    return under_home(SURROGATES_FOLDER)
-
 
 def saved_surrogates(folder: str | Path | None) -> list[tuple[dict, Path | None]]:
     """(config, accuracy figure or None) of every surrogate saved under ``folder`` (None: none), oldest first."""

@@ -9,6 +9,7 @@ report says how many there were.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from biobench.errors import ProblemError
+from biobench.home import under_home
 from biobench.initializers import initializers
 from biobench.initializers.base import ProgressCallback, no_progress
 from biobench.engines import likelihood_for
@@ -45,6 +47,37 @@ def training_seconds(summary: dict) -> float:
     """Seconds of every network a surrogate took: the first (with --refine), the final one, its fine-tune."""
     fine_tune = summary.get("fine_tune", {}).get("seconds", 0.0)
     return summary["seconds"] + summary.get("first_network_seconds", 0.0) + fine_tune
+
+
+SURROGATES_FOLDER = "surrogates"  # under the home folder (biobench.home): where ``biobench surrogate`` saves
+
+
+def default_folder() -> Path:
+    return under_home(SURROGATES_FOLDER)
+
+
+def saved_network_for(problem: Problem, root: Path | None = None) -> tuple[Path, dict] | None:
+    """The saved one-network surrogate of ``problem`` (``biobench surrogate --arch mlp``; under ``root``, default
+    the home's ``surrogates/``) that simulated the most, as (folder, config), or None. ``--opt surrogate
+    --opt-option reuse=true`` starts from it; a network of another output shape (other integrator
+    settings) is not this problem's and is passed over."""
+    root = default_folder() if root is None else root
+    rows, columns = output_shape(likelihood_for(problem, "roadrunner"))
+    found = []
+    for path in sorted(root.glob("*/config.json")) if root.is_dir() else []:
+        try:
+            config = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue  # a folder being written, or damaged: never reused
+        network = config.get("network", {})
+        if (config.get("problem_key") == problem.key and config.get("options", {}).get("arch", "mlp") == "mlp"
+                and network.get("n_inputs") == problem.n_parameters and network.get("n_outputs") == rows * columns
+                and (path.parent / "surrogate.pt").is_file()):
+            found.append((config["design_cost"]["simulations"], path.parent.name, path.parent, config))
+    if not found:
+        return None
+    *_, folder, config = max(found, key=lambda item: item[:2])
+    return folder, config
 
 
 def folder_for(problem: Problem, options: SurrogateOptions, root: Path) -> Path:

@@ -211,3 +211,33 @@ def test_training_reports_its_epochs_as_they_pass(two_step_problem):
     epochs = [(done, most) for stage, done, most in stages if stage.startswith("surrogate: training")]
     assert [done for done, _ in epochs] == list(range(1, trained.config["training"]["epochs"] + 1))
     assert len(epochs) >= 2 and {most for _, most in epochs} == {25}
+
+
+def test_the_surrogate_optimizer_reuses_a_saved_surrogate_and_charges_its_simulations(trained, two_step_problem,
+                                                                                        tmp_path, monkeypatch):
+    """``reuse=true`` starts from the problem's saved network (its first-round predictions are far better than a
+    network of 12 pilot points) and charges every simulation that network was made from, shared by the starts."""
+    import shutil
+
+    from biobench.runner import run_starts
+    from biobench.store import Store
+
+    surrogate, _ = trained
+    shutil.copytree(surrogate.folder, tmp_path / "surrogates" / surrogate.folder.name)
+    monkeypatch.setenv("BIOBENCH_HOME", str(tmp_path))
+    options = {"pilot": 12, "batch": 4, "samples": 200, "search_iterations": 2, "epochs": 30, "refit_epochs": 5,
+               "layers": 2, "width": 32, "rounds": 2}
+
+    def first_round_error(records) -> float:
+        pairs = [(p, s) for r in records for round_, p, s in r.extras["candidates"] if round_ == 0 and p and s]
+        return float(np.median([abs(p - s) / abs(s) for p, s in pairs]))
+
+    reused = run_starts(two_step_problem, "lhs", "surrogate", n_starts=2, budget=40, seed=0,
+                        store=Store(tmp_path / "reused.sqlite"), opt_options=options | {"reuse": True}).records
+    plain = run_starts(two_step_problem, "lhs", "surrogate", n_starts=2, budget=40, seed=0,
+                       store=Store(tmp_path / "plain.sqlite"), opt_options=options).records
+    simulations = surrogate.config["design_cost"]["simulations"]
+    assert all(r.pilot_evals == simulations / 2 for r in reused)
+    assert all(r.extras["surrogate_reused"]["folder"].endswith(surrogate.folder.name) for r in reused)
+    assert all(r.pilot_evals == 0 and "surrogate_reused" not in r.extras for r in plain)
+    assert first_round_error(reused) < first_round_error(plain)
