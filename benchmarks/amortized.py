@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from biobench import metrics
+from biobench.analysis import metrics
 from biobench.amortized.datasets import noise_sigma
 from biobench.amortized.initializer import AmortizedInitializer
 from biobench.initializers import initializers
@@ -44,8 +44,8 @@ from biobench.models import resolve_model
 from biobench.objective import Objective
 from biobench.optimizers import optimizers
 from biobench.problem import build_problem
-from biobench.runner import run_starts
-from biobench.store import Store
+from biobench.running.runner import run_starts
+from biobench.running.store import Store
 
 MODELS = ["BIOMD0000000012", "BIOMD0000000507", str(Path(__file__).parent / "models" / "michaelis_menten.xml")]
 TOLERANCE = metrics.DEFAULT_DELTA

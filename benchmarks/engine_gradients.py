@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from biobench.bench_config import petab_yaml
-from biobench.collection import references
+from biobench.running.bench_config import petab_yaml
+from biobench.analysis.collection import references
 from biobench.engines import likelihood_for
 from biobench.engines.choice import resolve_engine
 from biobench.engines.costs import interleaved_cpu_ms

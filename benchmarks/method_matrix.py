@@ -12,7 +12,7 @@
     python benchmarks/method_matrix.py --optimizers bo --starts 5 --opt-option acq_func=EI --results results/bo_ei.sqlite
 
 Runs are stored (a rerun skips finished starts) and the table comes from the store
-through biobench.metrics: converged means fval_best <= f_ref + 0.1, f_ref being the
+through biobench.analysis.metrics: converged means fval_best <= f_ref + 0.1, f_ref being the
 lowest value known for the problem (every stored run and the true parameters).
 """
 
@@ -23,11 +23,11 @@ import time
 
 import pandas as pd
 
-from biobench import metrics
+from biobench.analysis import metrics
 from biobench.models import resolve_model
 from biobench.problem import build_problem
-from biobench.runner import run_starts
-from biobench.store import Store
+from biobench.running.runner import run_starts
+from biobench.running.store import Store
 
 
 def main() -> None:

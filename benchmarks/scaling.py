@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from biobench.bench import plan, run_plan
-from biobench.bench_config import load_bench_config
-from biobench.store import Store
+from biobench.running.bench import plan, run_plan
+from biobench.running.bench_config import load_bench_config
+from biobench.running.store import Store
 
 
 def main() -> None:

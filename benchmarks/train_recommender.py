@@ -28,8 +28,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from biobench.recommend import SHIPPED, Recommender, fixed_method_hits, leave_one_model_out
-from biobench.store import Store
+from biobench.analysis.recommend import SHIPPED, Recommender, fixed_method_hits, leave_one_model_out
+from biobench.running.store import Store
 
 
 def training(results: list[str], shipped: bool, k: int) -> Recommender:

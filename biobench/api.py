@@ -14,10 +14,10 @@ import os
 
 import pandas as pd
 
-from biobench import metrics as lb
+from biobench.analysis import metrics as lb
 from biobench.atomic import atomic_write
 from biobench.errors import ConfigError
-from biobench.store import Store
+from biobench.running.store import Store
 
 # What ``biobench runs`` shows and exports, one row per start.
 RUN_COLUMNS = ["run_id", "problem_id", "model_id", "initializer", "optimizer", "engine", "seed", "start_index", "fval0",

@@ -10,8 +10,8 @@ from biobench.likelihood import Likelihood
 from biobench.models import resolve_model
 from biobench.optimizers import optimizers
 from biobench.problem import build_problem
-from biobench.runner import run_starts
-from biobench.store import Store
+from biobench.running.runner import run_starts
+from biobench.running.store import Store
 
 SMALL = {"bo": {"n_initial": 4, "max_evals": 12, "n_points": 100},
          "bo-gp": {"n_initial": 4, "max_evals": 12}, "bo-tpe": {"n_initial": 4}, "ga": {"pop_size": 6},

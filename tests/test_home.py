@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from biobench.commands import main
 from biobench.models.cache import default_cache_dir
 from biobench.surrogate.build import default_folder
-from biobench.store import results_url
+from biobench.running.store import results_url
 from tests.conftest import DATA
 
 

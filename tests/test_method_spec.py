@@ -7,8 +7,8 @@ import pytest
 from biobench.errors import PluginError
 from biobench.method_spec import MethodSpec
 from biobench.optimizers.local import LeastSquaresOptimizer
-from biobench.runner import run_starts
-from biobench.store import Store
+from biobench.running.runner import run_starts
+from biobench.running.store import Store
 
 
 def test_a_spec_holds_every_option_and_refuses_typos_before_any_work():

@@ -83,8 +83,8 @@ def test_a_new_start_counts_afresh_over_the_same_likelihood(two_step_problem):
 def test_a_time_limit_ends_a_start_after_the_evaluation_that_passes_it(two_step_problem, tmp_path):
     import time
 
-    from biobench.runner import run_starts
-    from biobench.store import Store
+    from biobench.running.runner import run_starts
+    from biobench.running.store import Store
 
     likelihood, rng = Likelihood(two_step_problem), np.random.default_rng(0)
     began = time.perf_counter()  # before the objective, whose clock starts when it is made

@@ -10,7 +10,7 @@ from biobench.errors import PluginError
 from biobench.initializers import initializers
 from biobench.optimizers import optimizers
 from biobench.plugins import PluginOptions, describe_options
-from biobench.records import StartIdentity
+from biobench.running.records import StartIdentity
 
 
 @pytest.mark.parametrize("registry", [initializers, optimizers], ids=["initializers", "optimizers"])
@@ -86,8 +86,8 @@ def test_a_default_built_by_a_factory_is_listed_as_its_value():
 def test_an_option_added_later_keeps_the_keys_of_starts_stored_before_it(tmp_path, two_step_problem):
     """fides' ``hessian`` came after stores held fides starts: at its old behaviour ("gn") it is not in the key;
     set otherwise it is, so the two never pool."""
-    from biobench.runner import prepare_starts
-    from biobench.store import Store
+    from biobench.running.runner import prepare_starts
+    from biobench.running.store import Store
 
     before = {k: v for k, v in optimizers.get("fides")().options.items() if k != "hessian"}  # what was stored
     store = Store(tmp_path / "r.sqlite")

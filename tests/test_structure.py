@@ -16,8 +16,7 @@ LAYERS = [
     {"errors", "atomic", "home", "threads", "settings", "plotting", "numbers", "time_grid", "models", "experiments",
      "formulas", "priors", "problem", "outcome", "simulator", "likelihood", "objective", "petab", "engines"},  # the model core
     {"plugins", "method_spec", "saved_networks", "learning", "initializers", "optimizers", "surrogate", "amortized"},  # methods
-    {"records", "store", "metrics", "runner", "executors", "sources", "bench_config", "bench", "features",
-     "recommend", "collection", "fitted", "api", "testing"},  # running and judging them
+    {"running", "analysis", "sources", "api", "testing"},  # running and judging them
     {"report", "commands"},  # what users see
 ]
 LAYER = {name: level for level, names in enumerate(LAYERS) for name in names}

@@ -1,4 +1,4 @@
-"""``biobench collection check DIR``: the command line of ``biobench.collection``."""
+"""``biobench collection check DIR``: the command line of ``biobench.analysis.collection``."""
 
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ def check_command(folder: str, engines: str, only: tuple[str, ...], results: str
     """Objective at the published parameters on every engine against the collection's reference, and (with
     --results) the best stored value of each problem, confirmed on every engine where it beats the published one.
     A confirmed value is written to the store: from then on it is the problem's target in leaderboards."""
-    from biobench.collection import check_collection, check_table
+    from biobench.analysis.collection import check_collection, check_table
     from biobench.engines import check_engine
-    from biobench.store import Store
+    from biobench.running.store import Store
     from biobench.commands.terminal import err_console, print_frame
 
     names = [check_engine(name.strip()) for name in engines.split(",") if name.strip()]

@@ -8,7 +8,7 @@ import math
 
 import click
 
-from biobench.features import PROBES
+from biobench.analysis.features import PROBES
 from biobench.commands.options import config_option, model_option, problem_from, results_option
 
 # How each feature reads in the table (name, unit or meaning).
@@ -43,8 +43,8 @@ def features_command(model_spec, config, probes, seed, engine, results, fmt_) ->
     """Measure what the model looks like to an estimation method (size, stiffness, oscillation, data, landscape);
     stored with the results for 'biobench recommend'."""
     from biobench.engines import check_engine
-    from biobench.features import problem_features
-    from biobench.store import Store
+    from biobench.analysis.features import problem_features
+    from biobench.running.store import Store
     from biobench.commands.terminal import print_rows
 
     if check_engine(engine) == "auto":
@@ -78,9 +78,9 @@ def _show(value: float) -> str:
 @click.option("--format", "fmt_", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def recommend_command(model_spec, config, results, k, fmt_) -> None:
     """Rank estimation methods for a model by how they did on the benchmarked models most like it."""
-    from biobench.features import problem_features
-    from biobench.recommend import SHIPPED, Recommender
-    from biobench.store import Store
+    from biobench.analysis.features import problem_features
+    from biobench.analysis.recommend import SHIPPED, Recommender
+    from biobench.running.store import Store
     from biobench.commands.terminal import console, print_frame
 
     recommender = (Recommender.from_store(Store(results, must_exist=True), k) if results

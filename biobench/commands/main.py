@@ -189,13 +189,13 @@ def export(model_spec: str, out: str, config: str | None) -> None:
 def run(model_spec, initializer, optimizer, starts, budget, seed, results, config, starts_file, init_option,
         opt_option, engine, time_limit) -> None:
     """Run a multistart of one initializer and one optimizer on a model, storing every start."""
-    from biobench import metrics
+    from biobench.analysis import metrics
     from biobench.engines import check_engine
     from biobench.engines.choice import resolve_engine
     from biobench.initializers.guesses import read_starts_file
-    from biobench.runner import run_starts
+    from biobench.running.runner import run_starts
     from biobench.settings import load_run_settings
-    from biobench.store import Store
+    from biobench.running.store import Store
 
     if engine:
         check_engine(engine)  # a typo is named before the config file is even read
@@ -256,9 +256,9 @@ def starts(model_spec, initializer, n_starts, seed, config, starts_file, init_op
     import pandas as pd
 
     from biobench.initializers.guesses import read_starts_file
-    from biobench.runner import start_points
+    from biobench.running.runner import start_points
     from biobench.settings import load_run_settings
-    from biobench.store import Store
+    from biobench.running.store import Store
 
     settings = load_run_settings(config)
     init, _ = _methods(settings, initializer, init_option)
@@ -288,10 +288,10 @@ def starts(model_spec, initializer, n_starts, seed, config, starts_file, init_op
                                 "$BIOBENCH_RESULTS or results/biobench.sqlite].")
 def bench(config: str, executor: str, workers: int | None, scheduler: str | None, results: str | None) -> None:
     """Run a whole benchmark (models x initializers x optimizers x seeds); rerun to resume."""
-    from biobench import bench as bench_module
-    from biobench import metrics
-    from biobench.bench_config import load_bench_config
-    from biobench.store import Store
+    from biobench.running import bench as bench_module
+    from biobench.analysis import metrics
+    from biobench.running.bench_config import load_bench_config
+    from biobench.running.store import Store
 
     if scheduler is not None and executor != "dask":
         raise ConfigError("--scheduler goes with --executor dask.")

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from biobench.metrics import DEFAULT_DELTA
+from biobench.analysis.metrics import DEFAULT_DELTA
 from biobench.numbers import fmt, is_precise
 from biobench.commands.options import results_option
 from biobench.commands.terminal import console, err_console, print_frame, print_runs
@@ -33,7 +33,7 @@ def _model_filter(model_id: str | None) -> str | None:
 def runs_command(model_id: str | None, results: str | None, fmt_: str, out: str | None, params: bool) -> None:
     """List stored runs, one row per start (x0 and x_best included); export for pandas."""
     from biobench.api import export_runs
-    from biobench.store import Store
+    from biobench.running.store import Store
 
     store = Store(results, must_exist=True)
     frame = store.runs_frame(model_id=_model_filter(model_id))
@@ -53,7 +53,7 @@ def runs_command(model_id: str | None, results: str | None, fmt_: str, out: str 
 
 def _print_fitted(runs, store, fmt_: str, out: str | None) -> None:
     from biobench.api import write_frame
-    from biobench.fitted import fitted_parameters
+    from biobench.analysis.fitted import fitted_parameters
 
     fitted = fitted_parameters(runs, store.problems_frame())
     if fmt_ == "table":
@@ -85,8 +85,8 @@ def _markdown_formats(frame) -> tuple[str, ...]:
               show_default=True)
 def leaderboard_command(model_id: str | None, results: str | None, delta: float, fmt_: str) -> None:
     """Rank methods per problem and across problems (computed from the store alone)."""
-    from biobench import metrics
-    from biobench.store import Store
+    from biobench.analysis import metrics
+    from biobench.running.store import Store
 
     runs = Store(results, must_exist=True).runs_frame(model_id=_model_filter(model_id))
     if runs.empty:

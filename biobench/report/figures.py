@@ -12,7 +12,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
-from biobench import metrics
+from biobench.analysis import metrics
 from biobench.plotting import Figure, Palette, marker_of, plt
 
 FLOOR = 1e-3  # distances to f_ref below this are drawn at this value on log axes

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from biobench import __version__, metrics
+from biobench import __version__
+from biobench.analysis import metrics
 from biobench.atomic import atomic_write_text
 from biobench.errors import PluginError, StoreError
 from biobench.plotting import Figure, method_palette, png_bytes
 from biobench.numbers import is_precise, plural
 from biobench.report import figures, saved_surrogates
-from biobench.store import Store
+from biobench.running.store import Store
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }

@@ -7,12 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from biobench import metrics
+from biobench.analysis import metrics
 from biobench.amortized.datasets import noise_sigma, simulate_datasets
 from biobench.initializers import initializers
 from biobench.likelihood import Likelihood
-from biobench.runner import run_starts
-from biobench.store import Store
+from biobench.running.runner import run_starts
+from biobench.running.store import Store
 
 # bounded by epochs, not seconds: a loaded machine trains the same network, only slower
 SMALL = {"datasets": 200, "time_limit": 600.0, "max_epochs": 150, "width": 64}

@@ -22,7 +22,7 @@ from biobench.likelihood import Likelihood
 from biobench.objective import Objective
 from biobench.optimizers import optimizers
 from biobench.petab import load_petab_problem
-from biobench.records import StartIdentity
+from biobench.running.records import StartIdentity
 from tests.conftest import DATA
 
 pytest.importorskip("amici", reason="the amici engine needs AMICI (pip install -e '.[test]' builds it)")
@@ -197,7 +197,7 @@ def test_an_unknown_engine_is_named_with_a_suggestion_before_any_work():
 
 
 def test_run_on_amici_stores_the_engine_and_the_cpu_seconds(shared_cache, boehm_amici, tmp_path):
-    from biobench.store import Store
+    from biobench.running.store import Store
 
     results = tmp_path / "r.sqlite"
     args = ["run", "--model", str(BOEHM), "--opt", "fides", "--starts", "2", "--budget", "300",
@@ -267,8 +267,8 @@ def test_auto_runs_a_method_on_the_engine_measured_cheaper(roadrunner_ms, expect
     import json
 
     from biobench.engines.choice import resolve_engine
-    from biobench.runner import prepare_starts
-    from biobench.store import Store
+    from biobench.running.runner import prepare_starts
+    from biobench.running.store import Store
 
     # the timing a first run saves beside the compiled model, planted: the verdict must not depend on this CPU
     times = boehm_amici.compiled.module_dir / f"engines-{boehm.key[:16]}.json"
@@ -288,7 +288,7 @@ def test_auto_runs_a_method_on_the_engine_measured_cheaper(roadrunner_ms, expect
 
 
 def test_bench_configs_name_engines_they_know():
-    from biobench.bench_config import BenchConfig
+    from biobench.running.bench_config import BenchConfig
 
     config = BenchConfig(models=["BIOMD0000000012"], engines=["auto", "amici:adjoint"])
     assert config.engines == ["auto", "amici:adjoint"]
@@ -299,7 +299,7 @@ def test_bench_configs_name_engines_they_know():
 def test_features_time_the_simulation_on_amici_where_roadrunner_cannot_simulate(shared_cache, boehm_amici):
     """At most 100 steps per output interval: roadrunner's nominal simulation gives up, AMICI's (its own floor of
     100,000 steps) runs; the bench scales a problem's starts by this time, so it must be the engine's that can."""
-    from biobench.features import problem_features
+    from biobench.analysis.features import problem_features
     from biobench.settings import IntegratorSettings
 
     starved = load_petab_problem(BOEHM, IntegratorSettings(maximum_num_steps=100))

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from biobench.commands import main
-from biobench.collection import ProblemCheck, check_collection
+from biobench.analysis.collection import ProblemCheck, check_collection
 from biobench.petab.exporter import export_problem
-from biobench.runner import run_starts
-from biobench.store import Store
+from biobench.running.runner import run_starts
+from biobench.running.store import Store
 from tests.conftest import DATA
 
 pytest.importorskip("amici", reason="the amici engine needs AMICI (pip install -e '.[test]' builds it)")

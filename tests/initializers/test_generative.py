@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from biobench import metrics
+from biobench.analysis import metrics
 from biobench.errors import PluginError
 from biobench.initializers import initializers
 from biobench.initializers.generative.training_data import cap_training_set, normalise_fvals
-from biobench.runner import run_starts
-from biobench.store import Store
+from biobench.running.runner import run_starts
+from biobench.running.store import Store
 
 COMMON = {"pilot": 48, "trials": 1, "diagnostic_samples": 2}
 FAST = {"cvae": COMMON | {"max_epochs": 30, "patience": 5},

@@ -8,7 +8,7 @@ import pytest
 from biobench.errors import ConfigError
 from biobench.initializers import initializers
 from biobench.initializers.guesses import read_starts_file
-from biobench.runner import start_points
+from biobench.running.runner import start_points
 
 
 def write(tmp_path, text):

@@ -185,10 +185,10 @@ def test_too_many_failed_simulations_end_with_a_clear_error(repressilator_proble
 
 
 def test_the_report_plots_every_candidate_the_surrogate_optimizer_predicted_then_simulated(two_step_problem, tmp_path):
-    from biobench import metrics
+    from biobench.analysis import metrics
     from biobench.surrogate.search_figures import surrogate_diagnostics
-    from biobench.runner import run_starts
-    from biobench.store import Store
+    from biobench.running.runner import run_starts
+    from biobench.running.store import Store
 
     store = Store(tmp_path / "s.sqlite")
     options = {"pilot": 12, "batch": 4, "samples": 200, "search_iterations": 2, "epochs": 30, "refit_epochs": 5,
@@ -219,8 +219,8 @@ def test_the_surrogate_optimizer_reuses_a_saved_surrogate_and_charges_its_simula
     network of 12 pilot points) and charges every simulation that network was made from, shared by the starts."""
     import shutil
 
-    from biobench.runner import run_starts
-    from biobench.store import Store
+    from biobench.running.runner import run_starts
+    from biobench.running.store import Store
 
     surrogate, _ = trained
     shutil.copytree(surrogate.folder, tmp_path / "surrogates" / surrogate.folder.name)

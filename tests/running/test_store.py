@@ -7,9 +7,9 @@ import pytest
 
 from biobench.errors import StoreError
 from biobench.outcome import StartResult
-from biobench.records import RunRecord, StartIdentity
-from biobench.runner import true_fval
-from biobench.store import Store, results_url
+from biobench.running.records import RunRecord, StartIdentity
+from biobench.running.runner import true_fval
+from biobench.running.store import Store, results_url
 
 
 def record(problem, index, fval):

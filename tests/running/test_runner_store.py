@@ -17,8 +17,8 @@ from biobench.likelihood import Likelihood
 from biobench.optimizers import optimizers
 from biobench.initializers import initializers
 from biobench.problem import build_problem
-from biobench.runner import run_starts, start_points
-from biobench.store import Store
+from biobench.running.runner import run_starts, start_points
+from biobench.running.store import Store
 from tests.conftest import DATA, REPO
 
 
@@ -188,9 +188,9 @@ def test_one_method_with_other_options_is_other_starts_in_the_same_store(two_ste
 
 def test_a_method_that_cannot_run_on_an_engine_is_refused_before_any_work(two_step_problem, tmp_path):
     """--opt surrogate learns roadrunner's trajectories: on AMICI it would fail inside every start."""
-    from biobench.bench_config import load_bench_config
+    from biobench.running.bench_config import load_bench_config
     from biobench.errors import ConfigError
-    from biobench.runner import prepare_starts
+    from biobench.running.runner import prepare_starts
 
     store = Store(tmp_path / "engines.sqlite")
     with pytest.raises(ConfigError, match="--opt surrogate runs on roadrunner only.*use --engine roadrunner"):

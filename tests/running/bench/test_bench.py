@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from biobench import metrics
-from biobench.bench import plan, run_plan
-from biobench.executors import run_tasks
-from biobench.bench_config import SUITES, load_bench_config
+from biobench.analysis import metrics
+from biobench.running.bench import plan, run_plan
+from biobench.running.executors import run_tasks
+from biobench.running.bench_config import SUITES, load_bench_config
 from biobench.commands import main
 from biobench.errors import ConfigError
-from biobench.store import Store
+from biobench.running.store import Store
 from tests.conftest import DATA, REPO
 
 TINY = f"""
@@ -203,7 +203,7 @@ def test_pool_workers_share_the_cores_between_them():
     import threadpoolctl
     import torch
 
-    from biobench.executors import threads_per_worker, worker_pool
+    from biobench.running.executors import threads_per_worker, worker_pool
 
     with worker_pool({}, 2) as pool:
         torch_threads = pool.schedule(torch.get_num_threads).result(timeout=120)
@@ -299,7 +299,7 @@ def test_killed_bench_loses_only_starts_in_flight_and_resumes(tmp_path, how):
 
 @pytest.fixture(scope="module")
 def postgres_url(tmp_path_factory):
-    from tests.bench import postgres
+    from tests.running.bench import postgres
 
     if not postgres.available():
         pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) are missing: .ci/run installs Debian's "
@@ -314,7 +314,7 @@ def test_postgres_server_moves_to_another_port_when_its_port_is_taken(tmp_path):
     """Another test session may bind the chosen port first: the server must start anyway, not fail."""
     import socket
 
-    from tests.bench import postgres
+    from tests.running.bench import postgres
 
     if not postgres.available():
         pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) are missing: .ci/run installs them.")
@@ -417,9 +417,9 @@ def test_a_start_that_raises_is_reported_not_lost(executor, two_step_problem, tm
     import dataclasses
 
     from biobench.errors import PluginError
-    from biobench.executors import run_tasks
+    from biobench.running.executors import run_tasks
     from biobench.method_spec import MethodSpec
-    from biobench.runner import prepare_starts
+    from biobench.running.runner import prepare_starts
 
     tasks, _, _ = prepare_starts(two_step_problem, "random", "local", n_starts=3, budget=20, seed=0,
                                  store=Store(tmp_path / "raising.sqlite"))

@@ -14,16 +14,16 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from biobench.bench_config import BenchConfig
+from biobench.running.bench_config import BenchConfig
 from biobench.errors import BiobenchError, first_line
-from biobench.executors import run_tasks
-from biobench.features import problem_features
+from biobench.running.executors import run_tasks
+from biobench.analysis.features import problem_features
 from biobench.initializers.base import ProgressCallback, no_progress
 from biobench.problem import Problem
-from biobench.records import RunRecord
-from biobench.runner import StartTask, prepare_starts
+from biobench.running.records import RunRecord
+from biobench.running.runner import StartTask, prepare_starts
 from biobench.sources import load_problem
-from biobench.store import Store
+from biobench.running.store import Store
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None
     """Problems and the starts still to run. Learning initializers (cvae) train here, in the driver,
     and tell ``progress`` how far they are.
 
-    Each problem's features (``biobench.features``) are measured once and stored.
+    Each problem's features (``biobench.analysis.features``) are measured once and stored.
     A model that cannot become a problem (no estimable parameters, a simulation that fails at
     the nominal point, SBML roadrunner refuses...) is refused with its reason, recorded in
     the store, and the bench goes on: one bad file must not stop a corpus of 162.

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from biobench.home import under_home
 from biobench.errors import StoreError
-from biobench.records import RunRecord
+from biobench.running.records import RunRecord
 
 RESULTS_ENV = "BIOBENCH_RESULTS"
 DEFAULT_RESULTS = "results/biobench.sqlite"
@@ -261,7 +261,7 @@ class Store:
             return pd.read_sql(sa.select(refusals).order_by(refusals.c.model_spec), conn)
 
     def set_features(self, problem_key: str, problem_id: str, model_id: str, values: dict) -> None:
-        """Store (or replace) a problem's model features (``biobench.features``)."""
+        """Store (or replace) a problem's model features (``biobench.analysis.features``)."""
         blob = json.dumps({k: _float(v) for k, v in values.items()}, sort_keys=True)
         self._replace(features, features.c.problem_key == problem_key, dict(
             problem_key=problem_key, problem_id=problem_id, model_id=model_id, features=blob))

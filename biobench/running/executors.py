@@ -17,8 +17,8 @@ from biobench.errors import ConfigError, ExecutorError
 from biobench.engines import likelihood_for
 from biobench.threads import limit_threads, threads_per_worker
 from biobench.problem import Problem
-from biobench.records import RunRecord
-from biobench.runner import StartTask, execute, killed_record
+from biobench.running.records import RunRecord
+from biobench.running.runner import StartTask, execute, killed_record
 
 EXECUTORS = ("serial", "processes", "dask")
 

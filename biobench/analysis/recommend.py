@@ -1,7 +1,7 @@
 """Which method suits this model? A nearest-neighbour recommender over model features and stored benchmarks.
 
 Evidence, not a black box: the recommender keeps, per benchmarked problem, its features
-(``biobench.features``) and how each method (initializer + optimizer) did there: its rank
+(``biobench.analysis.features``) and how each method (initializer + optimizer) did there: its rank
 (``metrics.ranks``: converged starts per 1000 evaluations, ties broken by success rate and
 median final fval), success rate, converged starts per 1000 evaluations and per minute. For
 a new model it finds the k benchmarked problems nearest in feature space (features
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from biobench import metrics
+from biobench.analysis import metrics
 from biobench.errors import StoreError
 
 SHIPPED = Path(__file__).parent / "data" / "recommender.json"

@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 
 from biobench.errors import ConfigError
-from biobench.executors import run_tasks
-from biobench.runner import prepare_starts
-from biobench.store import Store
+from biobench.running.executors import run_tasks
+from biobench.running.runner import prepare_starts
+from biobench.running.store import Store
 
 
 @pytest.fixture(scope="module")

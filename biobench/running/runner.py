@@ -26,8 +26,8 @@ from biobench.method_spec import MethodSpec
 from biobench.objective import Objective
 from biobench.outcome import StartResult, Status
 from biobench.problem import Problem
-from biobench.records import RunRecord, StartIdentity
-from biobench.store import Store
+from biobench.running.records import RunRecord, StartIdentity
+from biobench.running.store import Store
 
 
 SPARES_PER_START = 5  # initializer points a single-point start may fall back on when its own point fails
@@ -137,7 +137,7 @@ def prepare_starts(
     the start's identity, so a rerun with another limit finds the stored starts done.
     ``simulation_time_limit`` (seconds, with ``time_limit``) kills a start still running
     ``time_limit + simulation_time_limit`` seconds after it began: one evaluation took that
-    long, which the time limit cannot end (``biobench.executors``, processes only).
+    long, which the time limit cannot end (``biobench.running.executors``, processes only).
     ``engine`` simulates the starts (``biobench.engines``; ``auto`` is resolved here, per problem and
     method); the engine that runs is part of each start's identity.
     """

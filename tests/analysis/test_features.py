@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from biobench.commands import main
-from biobench.features import model_structure, problem_features
+from biobench.analysis.features import model_structure, problem_features
 from biobench.models import load_model
 from biobench.problem import build_problem
 from biobench.settings import ProblemSettings, TimeSettings
-from biobench.store import Store
+from biobench.running.store import Store
 from biobench.testing import decay_model_sbml
 from tests.conftest import DATA
 

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from biobench.bench import plan, run_plan
-from biobench.bench_config import load_bench_config
+from biobench.running.bench import plan, run_plan
+from biobench.running.bench_config import load_bench_config
 from biobench.commands import main
 from biobench.errors import StoreError
-from biobench.recommend import Recommender, leave_one_model_out, performance_table
-from biobench.store import Store
+from biobench.analysis.recommend import Recommender, leave_one_model_out, performance_table
+from biobench.running.store import Store
 from biobench.testing import decay_model_sbml, quadratic_model_sbml
 from tests.conftest import DATA
 
@@ -103,7 +103,7 @@ def test_the_command_ranks_methods_with_evidence(benchmarked):
 
 def test_the_shipped_recommender_works_out_of_the_box(tmp_path):
     """Trained on the corpus bench (benchmarks/train_recommender.py); a fresh clone has it as package data."""
-    from biobench.recommend import SHIPPED
+    from biobench.analysis.recommend import SHIPPED
 
     blob = json.loads(SHIPPED.read_text())
     recommender = Recommender.load()

@@ -8,13 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from biobench import api, metrics
+from biobench import api
+from biobench.analysis import metrics
 from biobench.problem import build_problem
 from biobench.outcome import StartResult
-from biobench.records import RunRecord, StartIdentity
-from biobench.runner import true_fval
+from biobench.running.records import RunRecord, StartIdentity
+from biobench.running.runner import true_fval
 from biobench.settings import ProblemSettings, TimeSettings
-from biobench.store import Store
+from biobench.running.store import Store
 
 
 def record(problem, init, opt, i, fval, n_evals, seconds=1.0, status="stopped", pilot_evals=0.0):
@@ -112,7 +113,7 @@ def test_a_published_problem_that_fails_at_its_published_point_is_judged_against
 
 
 def test_a_problem_is_shown_by_its_model_where_no_other_problem_has_that_model(store, two_step_model, tmp_path):
-    from biobench.store import readable_problem_ids
+    from biobench.running.store import readable_problem_ids
 
     assert set(store.runs_frame()["problem_id"]) == {store.known["a"], store.known["b"]}  # two data sets: digests
     alone = build_problem(two_step_model, ProblemSettings(time=TimeSettings(end=20, n=11), seed=0))

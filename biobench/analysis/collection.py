@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from biobench.bench_config import petab_problems
+from biobench.running.bench_config import petab_problems
 from biobench.engines import likelihood_for
 from biobench.errors import BiobenchError
 

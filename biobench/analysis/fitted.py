@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from biobench import metrics
+from biobench.analysis import metrics
 from biobench.problem import from_scale
 
 COLUMNS = ["problem_id", "method", "run_id", "fval_best", "parameter", "estimate", "nominal", "lower", "upper",
