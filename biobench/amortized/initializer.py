@@ -25,16 +25,15 @@ import numpy as np
 from pydantic import Field
 
 from biobench.errors import ProblemError
-from biobench.initializers.base import EvaluationStore, Initializer, ProgressCallback, StartDesign, initializers
+from biobench.initializers.base import EvaluationStore, ProgressCallback, StartDesign, TrainedInitializer, initializers
 from biobench.plugins import PluginOptions
 from biobench.problem import Problem
 
 _WEIGHTS = "amortized.pt"
-_USE_OPTIONS = frozenset({"retrain", "device"})  # change how a trained network is used, not the network
 
 
 @initializers.register("amortized")
-class AmortizedInitializer(Initializer):
+class AmortizedInitializer(TrainedInitializer):
     description = ("amortized inference: a network trained on simulated datasets reads the data and proposes "
                    "parameters (its estimate first, the rest around it)")
 
@@ -61,17 +60,14 @@ class AmortizedInitializer(Initializer):
         return self.settings.datasets + 1  # + the true evaluation of the network's estimate
 
     def for_spares(self) -> AmortizedInitializer:
-        spares = type(self)(**(self.options | {"retrain": False}))
+        spares = super().for_spares()
         spares.evaluate_estimate = False
         return spares
 
     def model_folder(self, problem: Problem, store: EvaluationStore) -> Path:
         """Named by the problem's measurement layout, not its data: the network reads any dataset measured
         the same way, which is what amortized means (a new dataset costs one forward pass)."""
-        from biobench.saved_networks import network_folder  # torch loads with the network, not the registry
-
-        settings = {k: v for k, v in self.options.items() if k not in _USE_OPTIONS}
-        return network_folder(store.artifacts_dir / self.name, problem.model.model_id, layout_key(problem), settings)
+        return self.network_folder(store, problem, layout_key(problem))
 
     def sample(self, problem: Problem, n_starts: int, rng: np.random.Generator) -> np.ndarray:
         return self.generate(problem, n_starts, rng).points
@@ -154,7 +150,7 @@ class AmortizedInitializer(Initializer):
                                              max_epochs=settings.max_epochs, seed=settings.train_seed)
         model, summary = network.train(data, likelihood, spec, proxy_spec, training, device)
         progress("amortized: training", 1, 1)
-        config = {"problem_key": problem.key, "options": {k: v for k, v in self.options.items() if k not in _USE_OPTIONS},
+        config = {"problem_key": problem.key, "options": self.network_options(),
                   "inference": summary["inference"], "proxy_network": summary["proxy_network"],
                   "training": summary, "datasets": data.cost, "training_seconds": round(summary["seconds"], 3),
                   "epochs": summary["epochs"], "proxy": summary["proxy"],

@@ -94,6 +94,28 @@ def checked_points(points: np.ndarray, problem: Problem, n_starts: int, name: st
     return points
 
 
+
+class TrainedInitializer(Initializer, ABC):
+    """An initializer that trains a network for a problem and saves it beside the store (the generative family,
+    amortized inference): spares load the trained network instead of training again, and the options in
+    ``use_options`` change how a saved network is used, not the network, so they stay out of its folder's name
+    and saved configuration (``biobench.saved_networks`` keeps the files)."""
+
+    use_options: ClassVar[frozenset[str]] = frozenset({"retrain", "device"})
+
+    def for_spares(self) -> TrainedInitializer:
+        return type(self)(**(self.options | {"retrain": False}))  # the network trained for the starts
+
+    def network_options(self) -> dict:
+        return {key: value for key, value in self.options.items() if key not in self.use_options}
+
+    def network_folder(self, store: EvaluationStore, problem: Problem, identity: str) -> Path:
+        """``<store's artifacts>/<name>/<model id>-<digest of identity and network_options()>``."""
+        from biobench.saved_networks import network_folder  # torch loads with the network, not the registry
+
+        return network_folder(store.artifacts_dir / self.name, problem.model.model_id, identity,
+                              self.network_options())
+
 initializers: Registry[Initializer] = Registry("initializer", "biobench.initializers")
 
 

@@ -26,17 +26,14 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from biobench.initializers.base import (EvaluationStore, Initializer, ProgressCallback, StartDesign, no_progress,
-                                        scale_unit)
+from biobench.initializers.base import (EvaluationStore, ProgressCallback, StartDesign, TrainedInitializer,
+                                        no_progress, scale_unit)
 from biobench.initializers.generative import diagnostics
 from biobench.initializers.generative.loop import EpochCallback
 from biobench.initializers.generative.training_data import TrainingSet, collect
 from biobench.plugins import PluginOptions
 from biobench.problem import Problem
-from biobench.saved_networks import network_folder, resolve_device, trained_or_loaded
-
-# Options that only change how a trained model is used; every other option changes the model.
-_USE_OPTIONS = frozenset({"condition", "retrain", "diagnostic_samples", "device"})
+from biobench.saved_networks import resolve_device, trained_or_loaded
 
 
 class GenerativeOptions(PluginOptions):
@@ -53,8 +50,10 @@ class GenerativeOptions(PluginOptions):
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
 
-class GenerativeInitializer(Initializer):
+class GenerativeInitializer(TrainedInitializer):
     """Base of the family; a member sets ``name``-level metadata and implements the four network hooks."""
+
+    use_options = frozenset({"condition", "retrain", "diagnostic_samples", "device"})
 
     @classmethod
     def report_figures(cls, runs, problems) -> list:
@@ -89,16 +88,12 @@ class GenerativeInitializer(Initializer):
         return {}
 
     # -- the plugin interface ---------------------------------------------------------------------
-    def for_spares(self) -> GenerativeInitializer:
-        return type(self)(**(self.options | {"retrain": False}))  # the model trained for the starts
-
     def pilot_evaluations(self) -> int:
         """The pilot design and the diagnostic samples of three condition bands (charged even when reused)."""
         return self.settings.pilot + len(diagnostics.CONDITION_BANDS) * self.settings.diagnostic_samples
 
     def model_folder(self, problem: Problem, store: EvaluationStore) -> Path:
-        settings = {k: v for k, v in self.options.items() if k not in _USE_OPTIONS}
-        return network_folder(store.artifacts_dir / self.name, problem.model.model_id, problem.key, settings)
+        return self.network_folder(store, problem, problem.key)
 
     def sample(self, problem: Problem, n_starts: int, rng: np.random.Generator) -> np.ndarray:
         """Points from a model trained now on the pilot design alone (nothing read or saved)."""
@@ -185,7 +180,7 @@ class GenerativeInitializer(Initializer):
         report.update(diagnostics.generation_checks(self.name, model, problem, objective,
                                                     self.settings.diagnostic_samples, seed, progress))
         config = {
-            "problem_key": problem.key, "options": {k: v for k, v in self.options.items() if k not in _USE_OPTIONS},
+            "problem_key": problem.key, "options": self.network_options(),
             "architecture": network_config,
             "cost": {"evals": objective.n_evals, "seconds": time.perf_counter() - started},
             "diagnostics": report,
