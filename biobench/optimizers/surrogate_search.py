@@ -137,6 +137,7 @@ class SurrogateAssisted(Optimizer):
         model, summary = network.fit(spec, training, np.array(data.x), np.array(data.outputs), objective.lower,
                                      objective.upper, model=model, max_epochs=epochs)
         counts["training_seconds"] += summary["seconds"]
+        counts.setdefault("first_validation_loss", summary["best_validation_loss"])  # a reused network's is low
         return model
 
     def _polish(self, objective: Objective, data: _Simulated, polished: list, rng: np.random.Generator) -> None:

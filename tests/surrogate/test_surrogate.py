@@ -215,8 +215,9 @@ def test_training_reports_its_epochs_as_they_pass(two_step_problem):
 
 def test_the_surrogate_optimizer_reuses_a_saved_surrogate_and_charges_its_simulations(trained, two_step_problem,
                                                                                         tmp_path, monkeypatch):
-    """``reuse=true`` starts from the problem's saved network (its first-round predictions are far better than a
-    network of 12 pilot points) and charges every simulation that network was made from, shared by the starts."""
+    """``reuse=true`` starts from the problem's saved network (after its first short fit on the 12 pilot points its
+    validation loss is about 100 times lower than a new network's: 0.002-0.013 against 0.73-2.0 over four seeds)
+    and charges every simulation that network was made from, shared by the starts."""
     import shutil
 
     from biobench.running.runner import run_starts
@@ -227,11 +228,6 @@ def test_the_surrogate_optimizer_reuses_a_saved_surrogate_and_charges_its_simula
     monkeypatch.setenv("BIOBENCH_HOME", str(tmp_path))
     options = {"pilot": 12, "batch": 4, "samples": 200, "search_iterations": 2, "epochs": 30, "refit_epochs": 5,
                "layers": 2, "width": 32, "rounds": 2}
-
-    def first_round_error(records) -> float:
-        pairs = [(p, s) for r in records for round_, p, s in r.extras["candidates"] if round_ == 0 and p and s]
-        return float(np.median([abs(p - s) / abs(s) for p, s in pairs]))
-
     reused = run_starts(two_step_problem, "lhs", "surrogate", n_starts=2, budget=40, seed=0,
                         store=Store(tmp_path / "reused.sqlite"), opt_options=options | {"reuse": True}).records
     plain = run_starts(two_step_problem, "lhs", "surrogate", n_starts=2, budget=40, seed=0,
@@ -240,4 +236,5 @@ def test_the_surrogate_optimizer_reuses_a_saved_surrogate_and_charges_its_simula
     assert all(r.pilot_evals == simulations / 2 for r in reused)
     assert all(r.extras["surrogate_reused"]["folder"].endswith(surrogate.folder.name) for r in reused)
     assert all(r.pilot_evals == 0 and "surrogate_reused" not in r.extras for r in plain)
-    assert first_round_error(reused) < first_round_error(plain)
+    first_fit = [r.extras["first_validation_loss"] for r in reused + plain]
+    assert max(first_fit[:2]) < 0.1 * min(first_fit[2:])
