@@ -29,6 +29,7 @@ from biobench.initializers import initializers
 from biobench.likelihood import Likelihood
 from biobench.objective import Objective
 from biobench.optimizers import optimizers
+from biobench.outcome import Status
 from biobench.problem import Problem
 from biobench.simulator import Simulator
 
@@ -252,7 +253,7 @@ def never_exceeds_the_budget(name: str, options: dict, problems: Problems) -> No
     for budget in (1, 9, 40):
         result, objective = _run(name, options, problems.small, budget)
         assert result.n_evals <= budget and objective.n_evals <= budget
-        assert result.status != "error", result.message
+        assert result.status != Status.ERROR, result.message
 
 
 def every_simulation_is_charged(name: str, options: dict, problems: Problems) -> None:
@@ -289,7 +290,7 @@ def survives_failed_simulations(name: str, options: dict, problems: Problems) ->
     objective.simulator.retry_non_stiff = False  # Adams would finish them (IntegratorSettings.retry_non_stiff)
     result, _ = _run(name, options, problems.small, 30, objective=objective)
     assert objective.n_failures > 0, "the check needs some failed simulations"
-    assert result.status != "error", result.message
+    assert result.status != Status.ERROR, result.message
     assert result.n_evals <= 30
 
 

@@ -18,6 +18,8 @@ import json
 import numpy as np
 import pandas as pd
 
+from biobench.outcome import Status
+
 DEFAULT_DELTA = 0.1
 METHOD_KEYS = ["initializer", "optimizer"]
 
@@ -185,7 +187,7 @@ def best_per_problem(board: pd.DataFrame) -> pd.DataFrame:
 def failed_starts(runs: pd.DataFrame) -> pd.Series:
     """Starts that found no finite value, raised (``error``) or were killed. A method's own "failed" with a finite
     value found (L-BFGS-B's abnormal line search, often at the optimum) is a stop, judged by its value."""
-    return ~np.isfinite(runs["fval_best"].astype(float)) | runs["status"].isin(["error", "killed"])
+    return ~np.isfinite(runs["fval_best"].astype(float)) | runs["status"].isin([Status.ERROR, Status.KILLED])
 
 
 def failures(runs: pd.DataFrame) -> pd.DataFrame:
