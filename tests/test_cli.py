@@ -27,6 +27,7 @@ def test_run_then_runs_in_every_format(tmp_path):
     result = invoke("run", "--model", TWO_STEP, "--starts", "3", "--budget", "80", "--results", store)
     assert result.exit_code == 0, result.output
     assert "fval at the true parameters" in result.output and "converged starts" in result.output
+    assert "two_step: random + local, seed 0" in result.output  # titled by the model, its only problem here
 
     as_csv = invoke("runs", "--results", store, "--format", "csv")
     frame = pd.read_csv(io.StringIO(as_csv.output))

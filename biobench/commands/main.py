@@ -235,9 +235,12 @@ def run(model_spec, initializer, optimizer, starts, budget, seed, results, confi
         progress.update(task, completed=starts)
     if summary.skipped:
         console.print(f"{summary.skipped} of {starts} starts were already in the store ({store.url}) and were skipped.")
-    table = metrics.run_summary(store.runs_frame(model_id=prob.model.model_id), prob.key, initializer, optimizer, seed,
-                                budget, summary.f_true, synthetic=prob.synthetic, engine=engine)
-    print_frame(table, f"{prob.problem_id}: {initializer} + {optimizer}{on_engine}, seed {seed}")
+    runs = store.runs_frame(model_id=prob.model.model_id)
+    table = metrics.run_summary(runs, prob.key, initializer, optimizer, seed, budget, summary.f_true,
+                                synthetic=prob.synthetic, engine=engine)
+    shown = runs.loc[runs["problem_key"] == prob.key, "problem_id"]  # the model's name where no other problem has it
+    title = shown.iloc[0] if len(shown) else prob.problem_id
+    print_frame(table, f"{title}: {initializer} + {optimizer}{on_engine}, seed {seed}")
     console.print(f"results: {store.url}")
 
 
