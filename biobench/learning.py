@@ -1,6 +1,6 @@
 """What every network biobench trains shares (the generative initializers, amortized inference, surrogates):
-the loop that simulates its training design, early stopping that keeps the best weights, and seeded
-minibatches.
+the loop that simulates its training design, the epoch loop with early stopping that keeps the best
+weights, and seeded minibatches.
 
 Written here rather than taken from a trainer library (Lightning, ignite) because the loop is a few
 lines and must do two things those do not do together: stop at a shared deadline of an optuna search,
@@ -66,6 +66,33 @@ class BestSoFar:
     def restore(self) -> nn.Module:
         self.model.load_state_dict(self.state)
         return self.model.eval()
+
+
+def train_epochs(model: nn.Module, epoch: Callable[[], float], validation: Callable[[float], float],
+                 best: BestSoFar, max_epochs: int, *, trained: nn.Module | None = None,
+                 after_validation: Callable[[float], None] | None = None,
+                 on_epoch: Callable[[int], None] | None = None) -> tuple[nn.Module, dict[str, list[float]]]:
+    """The epoch loop every network here trains with: ``epoch()`` makes one pass over the training data and
+    returns its mean loss, ``validation(train_loss)`` the value early stopping watches (computed without
+    gradients), ``after_validation`` hears it (a learning-rate schedule), ``on_epoch`` the epochs done.
+    ``trained`` is the module put in training mode (default ``model``; a frozen part stays in eval). Returns
+    the weights of the best validation epoch (``best.restore()``) and the training and validation curves."""
+    trained = model if trained is None else trained
+    curves: dict[str, list[float]] = {"train": [], "validation": []}
+    for _ in range(max_epochs):
+        trained.train()
+        curves["train"].append(epoch())
+        trained.eval()
+        with torch.no_grad():
+            value = validation(curves["train"][-1])
+        curves["validation"].append(value)
+        if after_validation is not None:
+            after_validation(value)
+        if on_epoch is not None:
+            on_epoch(len(curves["validation"]))
+        if best.should_stop(value):
+            break
+    return best.restore(), curves
 
 
 def minibatches(n: int, batch_size: int, generator: torch.Generator, device: str,

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from biobench.amortized.datasets import SimulatedDatasets
-from biobench.learning import BestSoFar
+from biobench.learning import BestSoFar, train_epochs
 from biobench.likelihood import Likelihood
 from biobench.surrogate import network as surrogate_network
 
@@ -100,9 +100,9 @@ def train(datasets: SimulatedDatasets, likelihood: Likelihood, spec: surrogate_n
         estimate = model.inference(encoded)
         return torch.mean((estimate - target) ** 2), torch.mean((model.proxy(estimate) - encoded) ** 2)
 
-    curves: dict[str, list[float]] = {"train": [], "validation": [], "validation_parameters": []}
-    for _ in range(training.max_epochs):
-        model.inference.train()
+    validation_parameters: list[float] = []
+
+    def epoch() -> float:
         shuffled = fit_rows[rng.permutation(len(fit_rows))]
         y_fit = torch.as_tensor(datasets.noisy(rng, likelihood, shuffled), dtype=torch.float32, device=device)
         total = 0.0
@@ -114,17 +114,16 @@ def train(datasets: SimulatedDatasets, likelihood: Likelihood, spec: surrogate_n
             loss.backward()
             optimizer.step()
             total += float(loss.detach()) * len(rows)
-        model.inference.eval()
-        with torch.no_grad():
-            parameter_loss, reconstruction = loss_terms(y_val, theta[torch.as_tensor(val, device=device)])
-        value = float(parameter_loss + training.proxy_weight * reconstruction)
-        curves["train"].append(total / len(shuffled))
-        curves["validation"].append(value)
-        curves["validation_parameters"].append(float(parameter_loss))
-        schedule.step(value)
-        if best.should_stop(value):
-            break
-    model = best.restore()
+        return total / len(shuffled)
+
+    def validation(_: float) -> float:
+        parameter_loss, reconstruction = loss_terms(y_val, theta[torch.as_tensor(val, device=device)])
+        validation_parameters.append(float(parameter_loss))
+        return float(parameter_loss + training.proxy_weight * reconstruction)
+
+    model, curves = train_epochs(model, epoch, validation, best, training.max_epochs, trained=model.inference,
+                                 after_validation=schedule.step)
+    curves["validation_parameters"] = validation_parameters
     with torch.no_grad():
         error = model.estimate(y_val.cpu().numpy()) - x_unit[val]
     summary = {"proxy": {k: v for k, v in proxy_summary.items() if k != "curves"},

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from biobench.learning import BestSoFar
+from biobench.learning import BestSoFar, train_epochs
 from biobench.saved_networks import load_network, save_network
 
 _MIN_STD = 1e-12  # an output that never changes is predicted as its mean
@@ -169,37 +169,29 @@ def fit(spec: NetworkSpec, training: TrainingSpec, x: np.ndarray, outputs: np.nd
     if in_units and n_val:  # a fine-tune keeps the network it started from unless an epoch beats it
         model.eval()
         start_loss = validation_loss()
-    curves: dict[str, list[float]] = {"train": [], "validation": []}
-    started, epochs = time.perf_counter(), 0
+    started = time.perf_counter()
     best = BestSoFar(model, training.patience, time.monotonic() + training.time_limit, min_improvement=0.0,
                      best=start_loss)
-    for epoch in range(max_epochs or training.max_epochs):
-        model.train()
+
+    def epoch() -> float:
         if lbfgs:
-            curves["train"].append(float(optimizer.step(full_batch_loss).detach()))
-        else:
-            shuffled = train[generator.permutation(len(train))]
-            total = 0.0
-            for i in range(0, len(shuffled), training.batch_size):
-                rows = torch.as_tensor(shuffled[i:i + training.batch_size], device=device)
-                loss = torch.mean((predict(unit[rows]) - target[rows]) ** 2)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                total += float(loss.detach()) * len(rows)
-            curves["train"].append(total / len(shuffled))
-        epochs = epoch + 1
-        model.eval()
-        val_loss = validation_loss() if n_val else curves["train"][-1]
-        curves["validation"].append(val_loss)
-        if not lbfgs:
-            schedule.step(val_loss)
-        stop = best.should_stop(val_loss)
-        if on_epoch is not None:
-            on_epoch(epochs, max_epochs or training.max_epochs)
-        if stop:
-            break
-    model = best.restore()
+            return float(optimizer.step(full_batch_loss).detach())
+        shuffled = train[generator.permutation(len(train))]
+        total = 0.0
+        for i in range(0, len(shuffled), training.batch_size):
+            rows = torch.as_tensor(shuffled[i:i + training.batch_size], device=device)
+            loss = torch.mean((predict(unit[rows]) - target[rows]) ** 2)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(rows)
+        return total / len(shuffled)
+
+    most = max_epochs or training.max_epochs
+    model, curves = train_epochs(model, epoch, lambda train_loss: validation_loss() if n_val else train_loss, best,
+                                 most, after_validation=None if lbfgs else schedule.step,
+                                 on_epoch=None if on_epoch is None else lambda done: on_epoch(done, most))
+    epochs = len(curves["train"])
     summary = {"epochs": epochs, "seconds": time.perf_counter() - started, "best_validation_loss": best.best,
                "start_validation_loss": start_loss if in_units else None,  # a fresh fit starts from nothing
                "train_points": int(len(train)), "validation_points": int(n_val), "curves": curves}

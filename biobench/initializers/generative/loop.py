@@ -1,10 +1,5 @@
-"""The epoch loop both VAEs train with (seeded minibatches, early stopping that keeps the best weights,
-a wall-clock deadline; the pieces every trained network shares are ``biobench.learning``).
-
-Written here rather than taken from a trainer library (Lightning, ignite) because the
-loop is a few lines and must do two things those do not do together: stop at a shared
-deadline of an optuna search, and be bit-for-bit reproducible on CPU under a seed.
-"""
+"""How both VAEs (and the CcGAN's regression check) train: Adam on seeded minibatches of (x, condition) pairs,
+in ``biobench.learning``'s epoch loop (early stopping with the best weights, an optuna search's deadline)."""
 
 from __future__ import annotations
 
@@ -14,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from biobench.learning import BestSoFar, minibatches
+from biobench.learning import BestSoFar, minibatches, train_epochs
 
 EpochCallback = Callable[[int], None]
 
@@ -40,10 +35,8 @@ def fit_epochs(model: nn.Module, loss: Callable[[nn.Module, torch.Tensor, torch.
     model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     xt, ct, xv, cv = tensors(device, x_train, c_train, x_val, c_val)
-    train_curve, val_curve = [], []
-    best = BestSoFar(model, patience, deadline)
-    for _ in range(max_epochs):
-        model.train()
+
+    def epoch() -> float:
         total = 0.0
         for batch in minibatches(len(xt), batch_size, generator, device, smallest_batch):
             optimizer.zero_grad()
@@ -51,12 +44,8 @@ def fit_epochs(model: nn.Module, loss: Callable[[nn.Module, torch.Tensor, torch.
             value.backward()
             optimizer.step()
             total += value.item() * len(batch)
-        train_curve.append(total / len(xt))
-        model.eval()
-        with torch.no_grad():
-            val_curve.append(float(loss(model, xv, cv)))
-        if on_epoch is not None:
-            on_epoch(len(val_curve))
-        if best.should_stop(val_curve[-1]):
-            break
-    return best.restore(), train_curve, val_curve
+        return total / len(xt)
+
+    model, curves = train_epochs(model, epoch, lambda _: float(loss(model, xv, cv)),
+                                 BestSoFar(model, patience, deadline), max_epochs, on_epoch=on_epoch)
+    return model, curves["train"], curves["validation"]
