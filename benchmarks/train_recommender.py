@@ -4,7 +4,7 @@
     biobench bench configs/collection.yaml --executor processes  # the published problems (hours on 2 cores)
     python benchmarks/train_recommender.py [--results results/corpus.sqlite results/collection.sqlite]
                                            [--shipped] [--held-out results/collection.sqlite] [--k 1 3 5 10]
-                                           [--out biobench/data/recommender.json]
+                                           [--out biobench/analysis/data/recommender.json]
 
 ``--results`` takes several stores (their problems side by side, each with the methods it was
 benchmarked with); ``--shipped`` adds the training table shipped with biobench (the corpus
