@@ -11,13 +11,14 @@
    repressilator took 90 s with L-BFGS-B searches on the surrogate, 47 s with this).
 3. The ``batch`` best distinct end points are simulated (charged), join the training
    data, and the network continues training from its weights.
+4. Every ``rounds`` rounds a true local search (``local`` by default, charged) starts
+   from the best simulated point not searched from yet: the surrogate finds basins but
+   cannot resolve their bottom to the benchmark's 0.1. Repeat until the budget ends.
+
 With ``reuse=true`` the first network is the problem's saved surrogate (``biobench surrogate``,
 one network), trained on for ``refit_epochs`` on the pilot simulations instead of from scratch;
 every simulation that surrogate was made from is charged to the run's starts, shared out as an
 initializer's pilot is, and each record names the folder reused.
-4. Every ``rounds`` rounds a true local search (``local`` by default, charged) starts
-   from the best simulated point not searched from yet: the surrogate finds basins but
-   cannot resolve their bottom to the benchmark's 0.1. Repeat until the budget ends.
 
 Every true simulation counts against the budget like any other optimizer's; surrogate
 evaluations are free of budget but not of time (the record's seconds include training
