@@ -75,6 +75,10 @@ class SurrogateAssisted(Optimizer):
 
     added_later = {"reuse": False}
 
+    def __init__(self, **options) -> None:
+        super().__init__(**options)
+        self._reused: dict[str, tuple | None] = {}  # problem key -> the saved surrogate reused there
+
     def n_start_points(self) -> int:
         return self.settings.pilot
 
@@ -92,11 +96,15 @@ class SurrogateAssisted(Optimizer):
                           {"surrogate_reused": {"folder": str(folder), "simulations": cost["simulations"]}})
 
     def _saved(self, problem):
+        """The saved surrogate this method reuses on ``problem`` (None without ``reuse`` or when none is saved),
+        decided once per process: the run's charge and its starts name the same folder."""
         if not self.settings.reuse:
             return None
         from biobench.surrogate.build import saved_network_for
 
-        return saved_network_for(problem)
+        if problem.key not in self._reused:
+            self._reused[problem.key] = saved_network_for(problem)
+        return self._reused[problem.key]
 
     def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> Outcome:
         data = _Simulated(objective)
