@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from biobench.analysis import metrics
 from biobench.amortized.datasets import noise_sigma
 from biobench.amortized.initializer import AmortizedInitializer
+from biobench.analysis import metrics
 from biobench.initializers import initializers
 from biobench.initializers.base import no_progress
 from biobench.likelihood import Likelihood

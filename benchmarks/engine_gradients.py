@@ -27,13 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from biobench.running.bench_config import petab_yaml
 from biobench.analysis.collection import references
 from biobench.engines import likelihood_for
 from biobench.engines.choice import resolve_engine
 from biobench.engines.costs import interleaved_cpu_ms
 from biobench.errors import BiobenchError
 from biobench.petab import load_petab_problem
+from biobench.running.bench_config import petab_yaml
 from biobench.settings import IntegratorSettings
 
 COLLECTION = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmark_models_petab"

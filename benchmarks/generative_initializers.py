@@ -32,9 +32,9 @@ import pandas as pd
 from biobench.analysis import metrics
 from biobench.initializers import initializers
 from biobench.running.runner import run_starts
+from biobench.running.store import Store
 from biobench.settings import ProblemSettings
 from biobench.sources import load_problem
-from biobench.running.store import Store
 
 PETAB = Path(__file__).resolve().parents[1].parent / "shared" / "benchmark_models_petab"
 DEFAULT_MODELS = ["BIOMD0000000012", "BIOMD0000000507"] + [

@@ -28,12 +28,12 @@ import tempfile
 from pathlib import Path
 
 from biobench.analysis import metrics
-from biobench.running.bench_config import petab_yaml
 from biobench.engines import ENGINE_NAMES
+from biobench.running.bench_config import petab_yaml
 from biobench.running.runner import run_starts
+from biobench.running.store import Store
 from biobench.settings import ProblemSettings
 from biobench.sources import load_problem
-from biobench.running.store import Store
 
 COLLECTION = Path(__file__).resolve().parents[1].parent / "shared" / "benchmark_models_petab"
 DEFAULT_PROBLEMS = ["Boehm_JProteomeRes2014", "Fujita_SciSignal2010", "Crauste_CellSystems2017", "Bruno_JExpBot2016",

@@ -8,8 +8,8 @@ from click.testing import CliRunner
 
 from biobench.commands import main
 from biobench.models.cache import default_cache_dir
-from biobench.surrogate.build import default_folder
 from biobench.running.store import results_url
+from biobench.surrogate.build import default_folder
 from tests.conftest import DATA
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from biobench.running.bench_config import petab_problems
 from biobench.engines import likelihood_for
 from biobench.errors import BiobenchError
+from biobench.running.bench_config import petab_problems
 
 AGREEMENT = 1e-4  # relative: what counts as the same objective value on two engines, or as the reference
 

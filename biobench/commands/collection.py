@@ -24,9 +24,9 @@ def check_command(folder: str, engines: str, only: tuple[str, ...], results: str
     --results) the best stored value of each problem, confirmed on every engine where it beats the published one.
     A confirmed value is written to the store: from then on it is the problem's target in leaderboards."""
     from biobench.analysis.collection import check_collection, check_table
+    from biobench.commands.terminal import err_console, print_frame
     from biobench.engines import check_engine
     from biobench.running.store import Store
-    from biobench.commands.terminal import err_console, print_frame
 
     names = [check_engine(name.strip()) for name in engines.split(",") if name.strip()]
     store = Store(results, must_exist=True) if results else None

@@ -42,10 +42,10 @@ LABELS = {
 def features_command(model_spec, config, probes, seed, engine, results, fmt_) -> None:
     """Measure what the model looks like to an estimation method (size, stiffness, oscillation, data, landscape);
     stored with the results for 'biobench recommend'."""
-    from biobench.engines import check_engine
     from biobench.analysis.features import problem_features
-    from biobench.running.store import Store
     from biobench.commands.terminal import print_rows
+    from biobench.engines import check_engine
+    from biobench.running.store import Store
 
     if check_engine(engine) == "auto":
         raise click.BadParameter("features are measured on one engine: roadrunner or amici.", param_hint="--engine")
@@ -80,8 +80,8 @@ def recommend_command(model_spec, config, results, k, fmt_) -> None:
     """Rank estimation methods for a model by how they did on the benchmarked models most like it."""
     from biobench.analysis.features import problem_features
     from biobench.analysis.recommend import SHIPPED, Recommender
-    from biobench.running.store import Store
     from biobench.commands.terminal import console, print_frame
+    from biobench.running.store import Store
 
     recommender = (Recommender.from_store(Store(results, must_exist=True), k) if results
                    else Recommender.load(SHIPPED, k))

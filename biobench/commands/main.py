@@ -194,8 +194,8 @@ def run(model_spec, initializer, optimizer, starts, budget, seed, results, confi
     from biobench.engines.choice import resolve_engine
     from biobench.initializers.guesses import read_starts_file
     from biobench.running.runner import run_starts
-    from biobench.settings import load_run_settings
     from biobench.running.store import Store
+    from biobench.settings import load_run_settings
 
     if engine:
         check_engine(engine)  # a typo is named before the config file is even read
@@ -260,8 +260,8 @@ def starts(model_spec, initializer, n_starts, seed, config, starts_file, init_op
 
     from biobench.initializers.guesses import read_starts_file
     from biobench.running.runner import start_points
-    from biobench.settings import load_run_settings
     from biobench.running.store import Store
+    from biobench.settings import load_run_settings
 
     settings = load_run_settings(config)
     init, _ = _methods(settings, initializer, init_option)
@@ -291,8 +291,8 @@ def starts(model_spec, initializer, n_starts, seed, config, starts_file, init_op
                                 "$BIOBENCH_RESULTS or results/biobench.sqlite].")
 def bench(config: str, executor: str, workers: int | None, scheduler: str | None, results: str | None) -> None:
     """Run a whole benchmark (models x initializers x optimizers x seeds); rerun to resume."""
-    from biobench.running import bench as bench_module
     from biobench.analysis import metrics
+    from biobench.running import bench as bench_module
     from biobench.running.bench_config import load_bench_config
     from biobench.running.store import Store
 

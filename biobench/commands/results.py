@@ -7,9 +7,9 @@ import json
 import click
 
 from biobench.analysis.metrics import DEFAULT_DELTA
-from biobench.numbers import fmt, is_precise
 from biobench.commands.options import results_option
 from biobench.commands.terminal import console, err_console, print_frame, print_runs
+from biobench.numbers import fmt, is_precise
 
 NO_RUNS = "No runs stored yet. Try: biobench run --model BIOMD0000000012"
 
@@ -52,8 +52,8 @@ def runs_command(model_id: str | None, results: str | None, fmt_: str, out: str 
 
 
 def _print_fitted(runs, store, fmt_: str, out: str | None) -> None:
-    from biobench.api import write_frame
     from biobench.analysis.fitted import fitted_parameters
+    from biobench.api import write_frame
 
     fitted = fitted_parameters(runs, store.problems_frame())
     if fmt_ == "table":
@@ -133,8 +133,8 @@ def leaderboard_command(model_id: str | None, results: str | None, delta: float,
               help="Folder of 'biobench surrogate' networks to include [default: surrogates, when it exists].")
 def report(results: str | None, out: str, delta: float, surrogates: str | None) -> None:
     """Write a self-contained HTML report with leaderboards and figures."""
-    from biobench.report import build_report
     from biobench.home import under_home
+    from biobench.report import build_report
     from biobench.surrogate.build import default_folder
 
     if surrogates is None and default_folder().is_dir():

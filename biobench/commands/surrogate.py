@@ -48,8 +48,8 @@ from biobench.surrogate.fitting import ARCHITECTURES, SurrogateOptions
 def surrogate_command(model_spec, config, n_train, n_test, arch, state, members, layers, width, design, time_limit,
                       max_epochs, refine, fine_tune, seed, out, retrain, fmt_) -> None:
     """Train a neural surrogate of the model's simulator and report its accuracy and speed on held-out simulations."""
-    from biobench.surrogate.build import train_surrogate
     from biobench.commands.terminal import console, stage_reporter
+    from biobench.surrogate.build import train_surrogate
 
     options = SurrogateOptions(n_train=n_train, n_test=n_test, design=design, seed=seed, layers=layers, width=width,
                                time_limit=time_limit, max_epochs=max_epochs, arch=arch, state=tuple(state or ()),

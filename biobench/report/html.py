@@ -17,8 +17,8 @@ from biobench import __version__
 from biobench.analysis import metrics
 from biobench.atomic import atomic_write_text
 from biobench.errors import PluginError, StoreError
-from biobench.plotting import Figure, method_palette, png_bytes
 from biobench.numbers import is_precise, plural
+from biobench.plotting import Figure, method_palette, png_bytes
 from biobench.report import figures, saved_surrogates
 from biobench.running.store import Store
 

@@ -20,6 +20,7 @@ from biobench.saved_networks import CONFIG
 from biobench.surrogate.build import training_seconds
 from biobench.surrogate.quality import worst_observable
 
+
 def saved_surrogates(folder: str | Path | None) -> list[tuple[dict, Path | None]]:
     """(config, accuracy figure or None) of every surrogate saved under ``folder`` (None: none), oldest first."""
     if folder is None:

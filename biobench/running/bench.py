@@ -10,20 +10,19 @@ keys are unique in the store).
 from __future__ import annotations
 
 import itertools
-
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from biobench.running.bench_config import BenchConfig
-from biobench.errors import BiobenchError, first_line
-from biobench.running.executors import run_tasks
 from biobench.analysis.features import problem_features
+from biobench.errors import BiobenchError, first_line
 from biobench.initializers.base import ProgressCallback, no_progress
 from biobench.problem import Problem
+from biobench.running.bench_config import BenchConfig
+from biobench.running.executors import run_tasks
 from biobench.running.records import RunRecord
 from biobench.running.runner import StartTask, prepare_starts
-from biobench.sources import load_problem
 from biobench.running.store import Store
+from biobench.sources import load_problem
 
 
 @dataclass(frozen=True)

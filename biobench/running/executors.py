@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, wait
 from multiprocessing import get_context
 
-from biobench.errors import ConfigError, ExecutorError
 from biobench.engines import likelihood_for
-from biobench.threads import limit_threads, threads_per_worker
+from biobench.errors import ConfigError, ExecutorError
 from biobench.problem import Problem
 from biobench.running.records import RunRecord
 from biobench.running.runner import StartTask, execute, killed_record
+from biobench.threads import limit_threads, threads_per_worker
 
 EXECUTORS = ("serial", "processes", "dask")
 

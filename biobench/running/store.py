@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from biobench.home import under_home
 from biobench.errors import StoreError
+from biobench.home import under_home
 from biobench.running.records import RunRecord
 
 RESULTS_ENV = "BIOBENCH_RESULTS"

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from biobench.engines import likelihood_for
 from biobench.errors import ProblemError
 from biobench.home import under_home
 from biobench.initializers import initializers
 from biobench.initializers.base import ProgressCallback, no_progress
-from biobench.engines import likelihood_for
 from biobench.likelihood import Likelihood
 from biobench.problem import Problem
 from biobench.surrogate.design import merge_costs, refinement_effect, refinement_points

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from biobench.analysis import metrics
 from biobench.amortized.datasets import noise_sigma, simulate_datasets
+from biobench.analysis import metrics
 from biobench.initializers import initializers
 from biobench.likelihood import Likelihood
 from biobench.running.runner import run_starts

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from biobench.commands import main
 from biobench.analysis.features import model_structure, problem_features
+from biobench.commands import main
 from biobench.models import load_model
 from biobench.problem import build_problem
-from biobench.settings import ProblemSettings, TimeSettings
 from biobench.running.store import Store
+from biobench.settings import ProblemSettings, TimeSettings
 from biobench.testing import decay_model_sbml
 from tests.conftest import DATA
 

@@ -10,12 +10,12 @@ import pytest
 
 from biobench import api
 from biobench.analysis import metrics
-from biobench.problem import build_problem
 from biobench.outcome import StartResult
+from biobench.problem import build_problem
 from biobench.running.records import RunRecord, StartIdentity
 from biobench.running.runner import true_fval
-from biobench.settings import ProblemSettings, TimeSettings
 from biobench.running.store import Store
+from biobench.settings import ProblemSettings, TimeSettings
 
 
 def record(problem, init, opt, i, fval, n_evals, seconds=1.0, status="stopped", pilot_evals=0.0):

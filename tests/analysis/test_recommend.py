@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from biobench.running.bench import plan, run_plan
-from biobench.running.bench_config import load_bench_config
+from biobench.analysis.recommend import Recommender, leave_one_model_out, performance_table
 from biobench.commands import main
 from biobench.errors import StoreError
-from biobench.analysis.recommend import Recommender, leave_one_model_out, performance_table
+from biobench.running.bench import plan, run_plan
+from biobench.running.bench_config import load_bench_config
 from biobench.running.store import Store
 from biobench.testing import decay_model_sbml, quadratic_model_sbml
 from tests.conftest import DATA

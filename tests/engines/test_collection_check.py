@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from biobench.commands import main
 from biobench.analysis.collection import ProblemCheck, check_collection
+from biobench.commands import main
 from biobench.petab.exporter import export_problem
 from biobench.running.runner import run_starts
 from biobench.running.store import Store

@@ -16,11 +16,11 @@ from biobench.commands import main
 from biobench.errors import StoreError
 from biobench.initializers.generative.diagnostics import CONDITION_BANDS
 from biobench.outcome import StartResult
-from biobench.running.records import RunRecord, StartIdentity
 from biobench.problem import build_problem
 from biobench.report import build_report
 from biobench.report.figures import FLOOR_LABEL
 from biobench.report.html import _STYLE, report_figures
+from biobench.running.records import RunRecord, StartIdentity
 from biobench.running.runner import run_starts
 from biobench.running.store import Store
 

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from biobench.errors import StoreError
+from biobench.initializers import initializers
 from biobench.likelihood import Likelihood
 from biobench.optimizers import optimizers
-from biobench.initializers import initializers
 from biobench.problem import build_problem
 from biobench.running.runner import run_starts, start_points
 from biobench.running.store import Store
@@ -188,8 +188,8 @@ def test_one_method_with_other_options_is_other_starts_in_the_same_store(two_ste
 
 def test_a_method_that_cannot_run_on_an_engine_is_refused_before_any_work(two_step_problem, tmp_path):
     """--opt surrogate learns roadrunner's trajectories: on AMICI it would fail inside every start."""
-    from biobench.running.bench_config import load_bench_config
     from biobench.errors import ConfigError
+    from biobench.running.bench_config import load_bench_config
     from biobench.running.runner import prepare_starts
 
     store = Store(tmp_path / "engines.sqlite")

@@ -186,9 +186,9 @@ def test_too_many_failed_simulations_end_with_a_clear_error(repressilator_proble
 
 def test_the_report_plots_every_candidate_the_surrogate_optimizer_predicted_then_simulated(two_step_problem, tmp_path):
     from biobench.analysis import metrics
-    from biobench.surrogate.search_figures import surrogate_diagnostics
     from biobench.running.runner import run_starts
     from biobench.running.store import Store
+    from biobench.surrogate.search_figures import surrogate_diagnostics
 
     store = Store(tmp_path / "s.sqlite")
     options = {"pilot": 12, "batch": 4, "samples": 200, "search_iterations": 2, "epochs": 30, "refit_epochs": 5,

@@ -39,8 +39,8 @@ from biobench.initializers.generative import diagnostics
 from biobench.initializers.generative.cvae import mlp
 from biobench.initializers.generative.family import GenerativeInitializer, GenerativeOptions
 from biobench.initializers.generative.loop import fit_epochs, tensors
-from biobench.learning import BestSoFar
 from biobench.initializers.generative.training_data import TrainingSet
+from biobench.learning import BestSoFar
 
 SOFT_THRESHOLD = 1e-3  # soft vicinity: pairs with a smaller weight are not drawn (the paper's nonzero threshold)
 

@@ -17,11 +17,11 @@ import pytest
 from click.testing import CliRunner
 
 from biobench.analysis import metrics
-from biobench.running.bench import plan, run_plan
-from biobench.running.executors import run_tasks
-from biobench.running.bench_config import SUITES, load_bench_config
 from biobench.commands import main
 from biobench.errors import ConfigError
+from biobench.running.bench import plan, run_plan
+from biobench.running.bench_config import SUITES, load_bench_config
+from biobench.running.executors import run_tasks
 from biobench.running.store import Store
 from tests.conftest import DATA, REPO
 
@@ -417,8 +417,8 @@ def test_a_start_that_raises_is_reported_not_lost(executor, two_step_problem, tm
     import dataclasses
 
     from biobench.errors import PluginError
-    from biobench.running.executors import run_tasks
     from biobench.method_spec import MethodSpec
+    from biobench.running.executors import run_tasks
     from biobench.running.runner import prepare_starts
 
     tasks, _, _ = prepare_starts(two_step_problem, "random", "local", n_starts=3, budget=20, seed=0,
