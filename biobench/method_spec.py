@@ -67,8 +67,3 @@ class MethodSpec:
         if self._key not in _BUILT:
             _BUILT[self._key] = _registry(self.kind).get(self.name)(**self.options)
         return _BUILT[self._key]
-
-    @property
-    def identity_options(self) -> dict[str, Any]:
-        """The options that name a start (``Plugin.identity_options``)."""
-        return dict(self.build().identity_options)

@@ -94,7 +94,6 @@ def checked_points(points: np.ndarray, problem: Problem, n_starts: int, name: st
     return points
 
 
-
 class TrainedInitializer(Initializer, ABC):
     """An initializer that trains a network for a problem and saves it beside the store (the generative family,
     amortized inference): spares load the trained network instead of training again, and the options in
@@ -115,6 +114,7 @@ class TrainedInitializer(Initializer, ABC):
 
         return network_folder(store.artifacts_dir / self.name, problem.model.model_id, identity,
                               self.network_options())
+
 
 initializers: Registry[Initializer] = Registry("initializer", "biobench.initializers")
 

@@ -87,7 +87,6 @@ class Optimizer(Plugin, ABC):
                 except BudgetExhausted:  # a time limit passed while the failed start simulated: keep it
                     break
                 starts[0], replaced, fval0 = spare, replaced + 1, fval_spare
-        outcome = Outcome(Status.ERROR, "")
         try:
             outcome = self._run(objective, starts if self.n_start_points() > 1 else starts[0], rng, artifacts)
             if not isinstance(outcome, Outcome):

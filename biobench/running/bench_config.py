@@ -140,8 +140,8 @@ class BenchConfig(_Strict):
         from biobench.method_spec import MethodSpec
 
         entries = self.initializers if kind == "initializer" else self.optimizers
-        return [MethodSpec.of(kind, entry) if isinstance(entry, str) else MethodSpec.of(kind, *next(iter(entry.items())))
-                for entry in entries]
+        named = [(entry, {}) if isinstance(entry, str) else next(iter(entry.items())) for entry in entries]
+        return [MethodSpec.of(kind, name, options) for name, options in named]
 
 
 def sbml_files(folder: str) -> list[str]:

@@ -61,10 +61,13 @@ def saved_network_for(problem: Problem, root: Path | None = None) -> tuple[Path,
     the home's ``surrogates/``) that simulated the most, as (folder, config), or None. ``--opt surrogate
     --opt-option reuse=true`` starts from it; a network of another output shape (other integrator
     settings) is not this problem's and is passed over."""
+    from biobench.saved_networks import CONFIG
+    from biobench.surrogate.network import WEIGHTS
+
     root = default_folder() if root is None else root
     rows, columns = output_shape(likelihood_for(problem, "roadrunner"))
     found = []
-    for path in sorted(root.glob("*/config.json")) if root.is_dir() else []:
+    for path in sorted(root.glob(f"*/{CONFIG}")) if root.is_dir() else []:
         try:
             config = json.loads(path.read_text())
         except (OSError, ValueError):
@@ -72,7 +75,7 @@ def saved_network_for(problem: Problem, root: Path | None = None) -> tuple[Path,
         network = config.get("network", {})
         if (config.get("problem_key") == problem.key and config.get("options", {}).get("arch", "mlp") == "mlp"
                 and network.get("n_inputs") == problem.n_parameters and network.get("n_outputs") == rows * columns
-                and (path.parent / "surrogate.pt").is_file()):
+                and (path.parent / WEIGHTS).is_file()):
             found.append((config["design_cost"]["simulations"], path.parent.name, path.parent, config))
     if not found:
         return None

@@ -26,6 +26,7 @@ from torch import nn
 from biobench.learning import BestSoFar, train_epochs
 from biobench.saved_networks import load_network, save_network
 
+WEIGHTS = "surrogate.pt"  # the weights file in a saved surrogate's folder, beside its config
 _MIN_STD = 1e-12  # an output that never changes is predicted as its mean
 LBFGS_ITERATIONS = 20  # quasi-Newton iterations per epoch of an L-BFGS polish
 
@@ -199,13 +200,13 @@ def fit(spec: NetworkSpec, training: TrainingSpec, x: np.ndarray, outputs: np.nd
 
 
 def save(model: SurrogateNetwork, config: dict, folder: Path) -> None:
-    save_network(model, config | {"network": asdict(model.spec)}, folder, "surrogate.pt")
+    save_network(model, config | {"network": asdict(model.spec)}, folder, WEIGHTS)
 
 
 def load(folder: Path, device: str = "cpu", build=None) -> tuple[SurrogateNetwork, dict] | None:
     """The saved network and config, or None when absent (``biobench.saved_networks``); ``build(config)`` makes
     the empty module its weights load into (default: one network; ``regimes.empty`` for --arch regimes)."""
-    return load_network(folder, "surrogate.pt", build or empty_network, "surrogate: the saved network", "--retrain",
+    return load_network(folder, WEIGHTS, build or empty_network, "surrogate: the saved network", "--retrain",
                         device)
 
 
