@@ -11,7 +11,10 @@ through one 0/1 matrix per condition. Objective priors are biobench's own
 score a problem with one prior.
 
 Residuals are AMICI's: ``0.5 * |r|^2`` equals the negative log-likelihood up to a constant
-(with sigma residuals for parameter-dependent noise, ``Model.set_add_sigma_residuals``).
+(with sigma residuals for parameter-dependent noise, ``Model.set_add_sigma_residuals``). They are
+A surrogate (``--opt surrogate``) learns this engine's simulated observable and the log of its
+sigma at every measurement (``simulator.last_outputs``), which ``fvals_of_outputs`` scores with
+the noise model (Gaussian on the observable's lin, log or log10 scale) without a simulation.
 """
 
 from __future__ import annotations
@@ -32,11 +35,13 @@ _ABSOLUTE_TOLERANCE = 1e-12
 
 
 class EngineClock:
-    """What the ``Objective`` reads of an engine's simulator: time inside it and the last failure."""
+    """What the ``Objective`` reads of an engine's simulator: time inside it, the last failure, and the outputs
+    of the last successful simulation (a surrogate's training data)."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
         self.last_error: str | None = None
+        self.last_outputs: np.ndarray | None = None
 
 
 class AmiciLikelihood(ReferenceValues):
@@ -92,6 +97,7 @@ class AmiciLikelihood(ReferenceValues):
         self._prior = (ObjectivePrior(problem.objective_priors, problem.scales)
                        if any(p is not None for p in problem.objective_priors) else None)
         n_model = sum(len(edata.get_timepoints()) for edata in self._edatas) * self.model.ny * 2
+        self._surrogate_scoring()
         self.n_residuals = n_model + (self._prior.n_residuals if self._prior else 0)
         self.simulator = EngineClock()
         self._check_least_squares(reference)
@@ -169,6 +175,7 @@ class AmiciLikelihood(ReferenceValues):
     def _value(self, rdatas, x: np.ndarray) -> tuple[np.ndarray, float] | None:
         fval = -float(sum(rdata.llh for rdata in rdatas))
         residuals = np.concatenate([np.asarray(rdata.res, dtype=float) for rdata in rdatas])
+        self._keep_outputs(rdatas, fval)
         if self._prior is not None:
             prior = self._prior.residuals(x, self.natural(x))
             fval += 0.5 * float(prior @ prior) + self._prior.constant
@@ -211,6 +218,59 @@ class AmiciLikelihood(ReferenceValues):
             self.simulator.last_error = "non-finite sensitivities"
             return None
         return Derivatives(value[0], value[1], np.asarray(gradient, dtype=float), jacobian)
+
+    # -- a surrogate's outputs and their score ---------------------------------------------------
+    def _surrogate_scoring(self) -> None:
+        """Which (time, observable) entries of each condition were measured, their values and scale."""
+        scaling = np.array([int(self.model.get_observable_scaling(i)) for i in range(self.model.ny)])
+        masks, values, scales = [], [], []
+        for edata in self._edatas:
+            measured = np.asarray(edata.get_measurements(), dtype=float)
+            mask = np.isfinite(measured)
+            masks.append(mask)
+            values.append(measured[mask])
+            scales.append(np.tile(scaling, len(measured) // max(1, self.model.ny))[mask])
+        self._measured_masks = masks
+        self._scale = np.concatenate(scales)  # AMICI's ObservableScaling: 0 lin, 1 log, 2 log10
+        self._data = self._on_scale(np.concatenate(values))
+        self._model_offset: float | None = None  # fval minus the Gaussian terms the outputs give: constant
+
+    def _on_scale(self, values: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self._scale == 1, np.log(values), np.where(self._scale == 2, np.log10(values), values))
+
+    def _keep_outputs(self, rdatas, fval: float) -> None:
+        """The simulated observables and log sigmas at the measurements (a surrogate's training data), and the
+        constant that turns their Gaussian terms into this fval."""
+        self.simulator.last_outputs = None
+        y = np.concatenate([np.asarray(r.y, dtype=float).ravel()[m] for r, m in zip(rdatas, self._measured_masks)])
+        sigma = np.concatenate([np.asarray(r.sigmay, dtype=float).ravel()[m]
+                                for r, m in zip(rdatas, self._measured_masks)])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            outputs = np.concatenate([y, np.log(sigma)])
+        if math.isfinite(fval) and np.isfinite(outputs).all():
+            self.simulator.last_outputs = outputs
+            self._model_offset = fval - self._gaussian_terms(outputs[None])[0]
+
+    def _gaussian_terms(self, outputs: np.ndarray) -> np.ndarray:
+        """Per row of (observables, log sigmas): sum of 0.5 ((data - y) / sigma)^2 + log sigma on each
+        observable's scale (the rest of AMICI's Gaussian log-likelihood depends on the data only)."""
+        n = len(self._data)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            log_sigma = outputs[:, n:]
+            weighted = (self._data - self._on_scale(outputs[:, :n])) * np.exp(-log_sigma)
+            return 0.5 * np.einsum("ij,ij->i", weighted, weighted) + log_sigma.sum(axis=1)
+
+    def fvals_of_outputs(self, outputs: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """The objective for many (outputs, scaled x) pairs, ``outputs`` shaped as ``simulator.last_outputs``
+        (observables and log sigmas a surrogate predicts), plus the priors at x; inf where that fails."""
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        if self._model_offset is None:  # no simulation has succeeded yet: no constant to add
+            return np.full(len(x), np.inf)
+        fvals = self._gaussian_terms(np.asarray(outputs, dtype=float).reshape(len(x), -1)) + self._model_offset
+        if self._prior is not None:
+            fvals = fvals + np.array([self.prior(point) for point in x])
+        return np.where(np.isfinite(fvals), fvals, np.inf)
 
     def _prior_jacobian(self, x: np.ndarray) -> np.ndarray:
         """d(prior residuals)/dx by central differences of closed-form functions (no simulation; error ~1e-10)."""

@@ -42,7 +42,7 @@ class Optimizer(Plugin, ABC):
 
     kind = "optimizer"
     # The engines the method can run on (None: any), and why not the others: a method that reads one
-    # simulator's own outputs (the surrogate learns roadrunner's trajectories) says so before any work.
+    # simulator's own outputs (a saved surrogate learned roadrunner's trajectories) says so before any work.
     engines: ClassVar[tuple[str, ...] | None] = None
     engines_reason: ClassVar[str] = ""
 

@@ -1,10 +1,13 @@
 """``--opt surrogate``: estimation on a neural surrogate of the simulator, checked by true simulations.
 
 1. The initializer's ``pilot`` points are simulated (charged) and a network learns
-   parameters -> simulator outputs (``biobench.surrogate.network``).
+   parameters -> simulator outputs (``biobench.surrogate.network``): on roadrunner the
+   simulated trajectories the likelihood's formulas read, on AMICI the weighted residual
+   and sigma residual of every measurement (``AmiciLikelihood.fvals_of_outputs``).
 2. Each round, a cross-entropy search minimizes the objective computed from the
    surrogate's outputs (the problem's own likelihood, so observables, noise and priors
-   are exact; only the simulation is approximated): thousands of points per network
+   are exact; only the simulation is approximated; on AMICI a parameter-dependent sigma
+   is learned with the residuals): thousands of points per network
    call, from uniform draws and the best simulated points, narrowing onto the elites.
    Batched sampling rather than gradient-based local searches: one network call per
    iteration instead of one per point and step (a 600-evaluation run on the
@@ -18,7 +21,8 @@
 With ``reuse=true`` the first network is the problem's saved surrogate (``biobench surrogate``,
 one network), trained on for ``refit_epochs`` on the pilot simulations instead of from scratch;
 every simulation that surrogate was made from is charged to the run's starts, shared out as an
-initializer's pilot is, and each record names the folder reused.
+initializer's pilot is, and each record names the folder reused. A saved surrogate learned
+roadrunner's trajectories, so ``reuse`` runs on roadrunner only.
 
 Every true simulation counts against the budget like any other optimizer's; surrogate
 evaluations are free of budget but not of time (the record's seconds include training
@@ -50,9 +54,6 @@ class SurrogateAssisted(Optimizer):
                    "of cross-entropy search on the surrogate objective, the best candidates simulated and learned, "
                    "a true local search every few rounds")
 
-    engines = ("roadrunner",)
-    engines_reason = "its network learns roadrunner's simulated trajectories, which the likelihood's formulas read"
-
     @classmethod
     def report_figures(cls, runs, problems) -> list:
         from biobench.surrogate.search_figures import surrogate_diagnostics
@@ -79,8 +80,18 @@ class SurrogateAssisted(Optimizer):
         super().__init__(**options)
         self._reused: dict[str, tuple | None] = {}  # problem key -> the saved surrogate reused there
 
+    @property
+    def engines(self) -> tuple[str, ...] | None:
+        return ("roadrunner",) if self.settings.reuse else None
+
+    engines_reason = "with reuse=true: the saved surrogate learned roadrunner's trajectories"
+
     def n_start_points(self) -> int:
         return self.settings.pilot
+
+    def needs(self) -> str | None:
+        """The true local search's (most of a run's simulations on a large problem): what ``auto`` chooses for."""
+        return None if self.settings.polish == "none" else optimizers.get(self.settings.polish)().needs()
 
     def shared_cost(self, problem) -> SharedCost | None:
         """With ``reuse``: the saved surrogate's simulations and seconds (design and training), for the run."""
@@ -198,7 +209,8 @@ class SurrogateAssisted(Optimizer):
 
 
 class _Simulated:
-    """True simulations of this start: the points with their outputs (training data) and every point tried."""
+    """True simulations of this start: the points with their outputs (training data) and every point tried.
+    The outputs are whatever the engine's simulator kept of its last simulation (``last_outputs``)."""
 
     def __init__(self, objective: Objective) -> None:
         self.objective = objective
@@ -206,7 +218,7 @@ class _Simulated:
         self.outputs: list[np.ndarray] = []
         self.fvals: list[float] = []
         self.tried: list[np.ndarray] = []
-        self.shape: tuple[int, ...] = ()  # the simulator's (rows, columns)
+        self.shape: tuple[int, ...] = ()  # of the simulator's outputs: roadrunner's (rows, columns)
 
     def add(self, point: np.ndarray) -> float:
         """Simulate (charged; a point evaluated a moment ago is answered from memory), keep the outputs; the fval."""

@@ -159,11 +159,16 @@ class _Counting:
         return self.inner.derivatives(x, method)
 
 
-@pytest.mark.parametrize("name", ["fides", "local", "lbfgsb", "ess"])
+# the surrogate: a short one (epochs bound its trainings) whose true local search runs on sensitivities
+_OPTIONS = {"ess": {"local_budget": 150},
+            "surrogate": {"pilot": 20, "batch": 5, "samples": 200, "epochs": 30, "refit_epochs": 5, "rounds": 2}}
+
+
+@pytest.mark.parametrize("name", ["fides", "local", "lbfgsb", "ess", "surrogate"])
 def test_every_solve_a_method_causes_is_charged_to_its_start(name, boehm, boehm_amici):
     counting = _Counting(boehm_amici)
     objective = Objective(counting, budget=400)
-    options = {"local_budget": 150} if name == "ess" else {}
+    options = _OPTIONS.get(name, {})
     method = optimizers.get(name)(**options)
     rng = np.random.default_rng(0)
     x0 = np.clip(boehm.x_true + 0.2 + 0.3 * rng.standard_normal((method.n_start_points(), boehm.n_parameters)),
@@ -174,6 +179,21 @@ def test_every_solve_a_method_causes_is_charged_to_its_start(name, boehm, boehm_
     assert sum(counting.solves.values()) > 0, "the method should use the engine's sensitivities"
     assert result.n_evals == pytest.approx(charged)
     assert result.n_evals <= 400 + 1e-9
+
+
+def test_a_surrogates_outputs_on_amici_score_as_the_engine_does(boehm, boehm_amici):
+    """The observables and log sigmas kept of a simulation give its fval back (Boehm's sigmas are estimated, so
+    the log-sigma term changes from point to point), after other points were simulated."""
+    rng = np.random.default_rng(1)
+    points = np.clip(boehm.x_true + 0.4 * rng.standard_normal((4, boehm.n_parameters)), boehm.lower, boehm.upper)
+    outputs, fvals = [], []
+    for x in points:
+        fvals.append(boehm_amici.evaluate(x)[1])
+        outputs.append(boehm_amici.simulator.last_outputs.copy())
+    boehm_amici.evaluate(boehm.x_true)
+    assert len(outputs[0]) == 2 * len(boehm.experiments.measured)  # an observable and a sigma per measurement
+    assert boehm_amici.fvals_of_outputs(np.array(outputs), points) == pytest.approx(fvals, rel=1e-9)
+    assert len(set(np.round(fvals, 6))) == 4
 
 
 def test_fides_with_exact_jacobian_ends_at_boehms_optimum_without_a_polish(boehm, boehm_amici):

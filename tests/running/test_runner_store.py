@@ -187,23 +187,26 @@ def test_one_method_with_other_options_is_other_starts_in_the_same_store(two_ste
 
 
 def test_a_method_that_cannot_run_on_an_engine_is_refused_before_any_work(two_step_problem, tmp_path):
-    """--opt surrogate learns roadrunner's trajectories: on AMICI it would fail inside every start."""
+    """A saved surrogate learned roadrunner's trajectories: on AMICI reusing it would fail inside every start."""
     from biobench.errors import ConfigError
     from biobench.running.bench_config import load_bench_config
     from biobench.running.runner import prepare_starts
 
     store = Store(tmp_path / "engines.sqlite")
-    with pytest.raises(ConfigError, match="--opt surrogate runs on roadrunner only.*use --engine roadrunner"):
+    with pytest.raises(ConfigError, match="--opt surrogate runs on roadrunner only.*reuse.*use --engine roadrunner"):
         prepare_starts(two_step_problem, "random", "surrogate", n_starts=1, budget=50, seed=0, store=store,
-                       engine="amici:adjoint")
+                       engine="amici:adjoint", opt_options={"reuse": True})
     assert store.runs_frame().empty
     tasks, _, _ = prepare_starts(two_step_problem, "random", "surrogate", n_starts=1, budget=50, seed=0,
-                                 store=store, engine="auto")
+                                 store=store, engine="auto", opt_options={"reuse": True})
     assert [task.start.engine for task in tasks] == ["roadrunner"]
     config = tmp_path / "bench.yaml"
-    config.write_text("models: [BIOMD0000000012]\noptimizers: [local, surrogate]\nengines: [roadrunner, amici]\n")
+    config.write_text("models: [BIOMD0000000012]\noptimizers: [local, {surrogate: {reuse: true}}]\n"
+                      "engines: [roadrunner, amici]\n")
     with pytest.raises(ConfigError, match="surrogate runs on roadrunner only .*not on amici"):
         load_bench_config(config)
+    config.write_text("models: [BIOMD0000000012]\noptimizers: [local, surrogate]\nengines: [roadrunner, amici]\n")
+    load_bench_config(config)  # without reuse it learns whichever engine simulates
 
 
 def test_a_problem_is_compiled_once_per_process(two_step_model, tmp_path, monkeypatch):
