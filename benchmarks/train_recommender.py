@@ -16,8 +16,11 @@ recommender learns from all the others and its top choice is checked against the
 methods there (rank 1 by converged starts per 1000 evaluations, ties broken by success
 rate and median final fval; ties count as best), beside the baselines of always choosing
 the method with the best mean rank on the others, and of always choosing one fixed method
-(the best such method in hindsight). The recommender with the first k is saved (its
-training table, with where it came from) for ``biobench recommend``.
+(the best such method in hindsight). Winners decided by a few starts can change with another
+draw of them, so each choice is also scored by its share of ``--resamples`` bootstrap replicates
+of the starts in which it is a best method (``best_method_stability``): expected hits, beside
+what always knowing each problem's likeliest winner would score. The recommender with the first
+k is saved (its training table, with where it came from) for ``biobench recommend``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from biobench.analysis.recommend import SHIPPED, Recommender, fixed_method_hits, leave_one_model_out
+from biobench.analysis.recommend import (SHIPPED, Recommender, best_method_stability, fixed_method_hits,
+                                         leave_one_model_out)
 from biobench.running.store import Store
 
 
@@ -46,15 +50,22 @@ def main() -> None:
     parser.add_argument("--k", type=int, nargs="+", default=[5, 1, 3, 10])
     parser.add_argument("--out", default=str(SHIPPED))
     parser.add_argument("--show", action="store_true", help="print every held-out problem's row")
+    parser.add_argument("--resamples", type=int, default=200, help="bootstrap replicates of the starts (0: none)")
     args = parser.parse_args()
 
     held_out = None if args.held_out is None else Store(args.held_out, must_exist=True).features_frame()
     only = None if held_out is None else list(held_out["problem_key"])
+    stability = None
+    if args.resamples:
+        runs = pd.concat([Store(path, must_exist=True).runs_frame() for path in args.results], ignore_index=True)
+        stability = best_method_stability(runs, args.resamples)
     summary = []
     for k in args.k:
         recommender = training(args.results, args.shipped, k)
         table = leave_one_model_out(recommender, only)
         fixed = fixed_method_hits(recommender, only)
+        if stability is not None:
+            table = table.assign(**_expected_hits(table, recommender, stability))
         summary.append({"k": k, "problems benchmarked": len(recommender.problems),
                         "problems where methods differ": len(table),
                         "recommender top-1 is best": f"{table['recommended_is_best'].sum()} "
@@ -63,6 +74,11 @@ def main() -> None:
                                                                      f"({100 * table['baseline_is_best'].mean():.0f}%)",
                         "always one method (best in hindsight)": f"{fixed.max()} ({100 * fixed.max() / len(table):.0f}%, "
                                                                  f"{fixed.idxmax()})"})
+        if stability is not None:
+            held = stability.loc[stability.index.isin(set(table["problem_key"]))]
+            summary[-1] |= {"expected: recommender": f"{table['recommended_share'].sum():.2f}",
+                            "expected: best overall": f"{table['baseline_share'].sum():.2f}",
+                            "expected: likeliest winner known": f"{held.max(axis=1).sum():.2f}"}
         if args.show and k == args.k[0]:
             print(table.to_markdown(index=False))
     print(pd.DataFrame(summary).to_markdown(index=False))
@@ -78,6 +94,16 @@ def main() -> None:
                    + (" --shipped" if args.shipped else ""),
     })
     print(f"\nsaved {args.out}")
+
+
+def _expected_hits(table: pd.DataFrame, recommender: Recommender, stability: pd.DataFrame) -> dict:
+    """Per held-out problem: the share of resamples in which the recommended and the baseline method win."""
+    keys = table["problem_key"]
+
+    def share(method_column: str) -> list[float]:
+        return [float(stability.at[key, method]) if key in stability.index and method in stability.columns else 0.0
+                for key, method in zip(keys, table[method_column])]
+    return {"recommended_share": share("recommended"), "baseline_share": share("baseline")}
 
 
 if __name__ == "__main__":

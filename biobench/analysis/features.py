@@ -23,6 +23,11 @@ from biobench.problem import Problem
 
 PROBES = 32  # Latin hypercube points of the landscape probe
 PROBE_SECONDS = 10.0  # ... or fewer: a slow model's probe stops when this much time has gone
+# Counted on every problem (the measured ones may be NaN): a stored row without one of these was measured by an
+# earlier biobench, and a bench measures that problem again (``biobench.running.bench``).
+COUNTED = ("species", "boundary_species", "reactions", "events", "rate_rules", "assignment_rules", "compartments",
+           "parameters", "observables", "data_points", "conditions", "preequilibrated_conditions",
+           "steady_state_conditions", "data_per_parameter")
 MAX_JACOBIAN = 100  # floating species: roadrunner's Jacobian of a 280-species model took minutes
 SLOW_SIMULATION = 2.0  # seconds: above this, integrator steps, Jacobian and oscillation are not measured
 PEAK_PROMINENCE = 0.05  # of a trajectory's range: smaller wiggles are integrator noise, not oscillation

@@ -164,10 +164,33 @@ def leave_one_model_out(recommender: Recommender, only: list[str] | None = None)
             if len(peers.problems) > 1 else (pd.DataFrame({"method": []}), None)
         choice = next((m for m in ranked["method"] if m in set(here["method"])), None)
         baseline = recommender.best_overall(exclude=key, among=set(here["method"]))
-        rows.append({"problem_id": recommender.features.loc[key, "problem_id"], "best": ", ".join(sorted(best)),
-                     "recommended": choice, "recommended_is_best": choice in best,
+        rows.append({"problem_key": key, "problem_id": recommender.features.loc[key, "problem_id"],
+                     "best": ", ".join(sorted(best)), "recommended": choice, "recommended_is_best": choice in best,
                      "baseline": baseline, "baseline_is_best": baseline in best})
     return pd.DataFrame(rows)
+
+
+def best_method_stability(runs: pd.DataFrame, resamples: int = 200, seed: int = 0,
+                          delta: float = metrics.DEFAULT_DELTA) -> pd.DataFrame:
+    """Per problem (rows, by key) and method: the share of ``resamples`` bootstrap replicates (each method's starts
+    on the problem drawn again with replacement) in which it is a best method (rank 1, ties included).
+
+    How far a benchmark's winners can be predicted at all: a recommender is checked against winners
+    that another draw of the same number of starts might change. Summed over problems, a method's
+    column is the expected hits of always choosing it; each row's largest share summed is what knowing
+    every problem's likeliest winner would score.
+    """
+    rng = np.random.default_rng(seed)
+    runs = runs.assign(_method=metrics.method_label(runs))
+    wins = []
+    for _ in range(resamples):
+        drawn = runs.groupby(["problem_key", "_method"], group_keys=False).sample(frac=1.0, replace=True,
+                                                                                 random_state=rng)
+        table = performance_table(drawn.drop(columns="_method").assign(run_id=np.arange(len(drawn))), delta)
+        wins.append(table.loc[table["rank"] == table.groupby("problem_key")["rank"].transform("min"),
+                              ["problem_key", "method"]])
+    counts = pd.concat(wins).value_counts().unstack(fill_value=0) / resamples
+    return counts.reindex(columns=sorted(counts.columns), fill_value=0.0)
 
 
 def fixed_method_hits(recommender: Recommender, only: list[str] | None = None) -> pd.Series:

@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from biobench.analysis.features import problem_features
+from biobench.analysis.features import COUNTED, problem_features
 from biobench.errors import BiobenchError, first_line
 from biobench.initializers.base import ProgressCallback, no_progress
 from biobench.problem import Problem
@@ -38,7 +38,8 @@ def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None
     """Problems and the starts still to run. Learning initializers (cvae) train here, in the driver,
     and tell ``progress`` how far they are.
 
-    Each problem's features (``biobench.analysis.features``) are measured once and stored.
+    Each problem's features (``biobench.analysis.features``) are measured once and stored, and again where
+    the stored ones were measured by an earlier biobench that did not count all of today's.
     A model that cannot become a problem (no estimable parameters, a simulation that fails at
     the nominal point, SBML roadrunner refuses...) is refused with its reason, recorded in
     the store, and the bench goes on: one bad file must not stop a corpus of 162.
@@ -48,7 +49,7 @@ def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None
     tasks: list[StartTask] = []
     skipped = 0
     refused: dict[str, str] = {}
-    measured = store.feature_keys()
+    measured = store.feature_keys(required=COUNTED)
     stored_features = store.features_frame() if config.scale is not None and measured else None
     with ProblemBuilder(config.build_time_limit) as builder:
         for spec in config.model_specs():

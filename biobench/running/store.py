@@ -266,9 +266,11 @@ class Store:
         self._replace(features, features.c.problem_key == problem_key, dict(
             problem_key=problem_key, problem_id=problem_id, model_id=model_id, features=blob))
 
-    def feature_keys(self) -> set[str]:
+    def feature_keys(self, required: tuple[str, ...] = ()) -> set[str]:
+        """Keys of the problems with stored features, of those that name every feature in ``required``."""
         with self.engine.connect() as conn:
-            return set(conn.scalars(sa.select(features.c.problem_key)))
+            rows = conn.execute(sa.select(features.c.problem_key, features.c.features)).all()
+        return {key for key, blob in rows if not required or set(required) <= set(json.loads(blob))}
 
     def features_frame(self) -> pd.DataFrame:
         """One row per problem with features: its key, id, model and one column per feature (NaN where unmeasured)."""

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from biobench.analysis.recommend import Recommender, leave_one_model_out, performance_table
+from biobench.analysis.recommend import Recommender, best_method_stability, leave_one_model_out, performance_table
 from biobench.commands import main
 from biobench.errors import StoreError
 from biobench.running.bench import plan, run_plan
@@ -57,8 +57,8 @@ def test_leave_one_model_out_never_sees_the_held_out_model(benchmarked):
     _, neighbours = recommender.recommend(recommender.features.loc[key].to_dict(), exclude=key)
     assert key not in set(neighbours["problem_key"]) and len(neighbours) == 2
     table = leave_one_model_out(recommender)
-    assert set(table.columns) == {"problem_id", "best", "recommended", "recommended_is_best", "baseline",
-                                  "baseline_is_best"}
+    assert set(table.columns) == {"problem_key", "problem_id", "best", "recommended", "recommended_is_best",
+                                  "baseline", "baseline_is_best"}
     assert len(table) <= 4 and table["recommended"].isin(["lhs + local", "lhs + ga"]).all()
 
 
@@ -73,6 +73,23 @@ def test_benchmarks_with_other_methods_combine_and_are_held_out_on_their_own_ter
     table = leave_one_model_out(both, only=mine.problems)
     assert len(table) <= len(mine.problems)
     assert set(table["recommended"]) | set(table["baseline"]) <= {"lhs + local", "lhs + ga"}
+
+
+def test_a_winner_decided_by_one_lucky_start_wins_only_some_resamples(benchmarked):
+    """Bootstrap of the starts: a method whose only converged start is drawn in about 1 - (1 - 1/n)^n of the
+    replicates wins about that share where it wins by that start alone; reproducible by seed."""
+    runs = benchmarked.runs_frame()
+    key = runs["problem_key"].iloc[0]
+    here = runs["problem_key"] == key
+    runs.loc[here, "fval_best"] = runs.loc[here, "f_true"] + 50.0  # nobody converges on this problem ...
+    runs.loc[here & (runs["optimizer"] == "ga"), "fval_best"] += 10.0  # (ga ends worse: no tie) ...
+    lucky = runs.index[here & (runs["optimizer"] == "ga")][0]
+    runs.loc[lucky, "fval_best"] = runs.loc[lucky, "f_true"]  # ... but one start of ga
+    stability = best_method_stability(runs, resamples=400, seed=1)
+    n = int((here & (runs["optimizer"] == "ga")).sum())
+    assert stability.loc[key, "lhs + ga"] == pytest.approx(1 - (1 - 1 / n) ** n, abs=0.08)
+    assert (stability.sum(axis=1) >= 1 - 1e-9).all()  # every replicate has a winner (ties: several)
+    assert stability.equals(best_method_stability(runs, resamples=400, seed=1))
 
 
 def test_saved_recommender_recommends_the_same(benchmarked, tmp_path):

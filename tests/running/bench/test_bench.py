@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from biobench.analysis import metrics
+from biobench.analysis.features import COUNTED
 from biobench.commands import main
 from biobench.errors import ConfigError
 from biobench.running.bench import plan, run_plan
@@ -82,6 +83,15 @@ def test_a_folder_is_a_suite_and_a_model_that_cannot_be_a_problem_is_refused_not
     assert list(bench.refused) == [str(folder / "a_broken.xml")] and len(bench.problems) == 1
     features = store.features_frame()  # measured for the problem that was built, for the recommender
     assert features["problem_key"].tolist() == list(bench.problems) and features.loc[0, "species"] >= 1
+    (key,) = bench.problems
+    kept = dict.fromkeys(COUNTED, -1.0)  # planted: a row that counts everything today's features count
+    store.set_features(key, "b_two_step", "two_step", kept)
+    plan(config, store)
+    assert store.features_frame().loc[0, "species"] == -1  # measured once, not again
+    store.set_features(key, "b_two_step", "two_step", {n: v for n, v in kept.items() if n != "steady_state_conditions"})
+    plan(config, store)  # an earlier biobench's row, without a feature counted now: measured again
+    again = store.features_frame()
+    assert again.loc[0, "species"] >= 1 and again.loc[0, "steady_state_conditions"] == 0
     run_plan(bench, store)
     refused = store.refusals_frame()
     assert refused["model_spec"].tolist() == [str(folder / "a_broken.xml")] and refused["reason"].str.len().min() > 0
@@ -123,7 +133,7 @@ def test_a_slow_problem_runs_the_first_of_its_starts_within_the_time_a_method_ha
     (key,) = fast.problems
     for seconds, starts in ((0.075, 4), (1.0, 2), (float("nan"), 2)):  # planted: as measured by a slower machine
         store = Store(tmp_path / f"slow{seconds}.sqlite")
-        store.set_features(key, "two_step", "two_step", {"seconds_per_simulation": seconds})
+        store.set_features(key, "two_step", "two_step", dict.fromkeys(COUNTED, 1.0) | {"seconds_per_simulation": seconds})
         slow = plan(config, store)
         assert [t.start.start_index for t in slow.tasks] == list(range(starts))
         assert {t.time_limit for t in slow.tasks} == {30 / starts}
