@@ -80,8 +80,15 @@ def main() -> None:
                             "expected: best overall": f"{table['baseline_share'].sum():.2f}",
                             "expected: likeliest winner known": f"{held.max(axis=1).sum():.2f}"}
         if args.show and k == args.k[0]:
-            print(table.to_markdown(index=False))
+            print(table.drop(columns="problem_key").to_markdown(index=False))
     print(pd.DataFrame(summary).to_markdown(index=False))
+    if args.show and stability is not None:
+        ids = pd.concat([Store(path, must_exist=True).features_frame() for path in args.results])
+        shares = stability.rename(index=ids.drop_duplicates("problem_key").set_index("problem_key")["problem_id"])
+        shares.index.name = "problem"
+        print(f"\nshare of {args.resamples} resamples of the starts in which each method is a best method:")
+        print(shares.loc[shares.index.isin(held_out["problem_id"]) if held_out is not None else slice(None)]
+              .round(2).to_markdown())
     chosen = training(args.results, args.shipped, args.k[0])
     print("\nbest method per problem (rank 1, ties included):")
     best = chosen.performance[chosen.performance["rank"] == 1]["method"].value_counts()
