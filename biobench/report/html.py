@@ -98,6 +98,8 @@ def confirmed_values(problems: pd.DataFrame) -> pd.DataFrame:
         evidence = json.loads(row.confirmed_by or "{}")
         rows.append({"problem_id": row.problem_id, "fval published": row.f_true, "fval confirmed": row.f_confirmed,
                      **{f"fval on {engine}": value for engine, value in sorted(evidence.get("values", {}).items())},
+                     "looser tolerances": ", ".join(f"{engine} (rtol {t['relative_tolerance']:g})" for engine, t
+                                                    in sorted(evidence.get("looser_tolerances", {}).items())),
                      "start": evidence.get("task_key", "")})
     return pd.DataFrame(rows)
 

@@ -62,6 +62,22 @@ def test_both_engines_meet_the_reference_and_a_better_fit_is_confirmed(collectio
     assert f"{fitted.best:.6g}" in section and "fval on amici" in section and "fval on roadrunner" in section
 
 
+def test_an_engine_failing_at_the_problems_tolerances_is_asked_at_looser_ones(collection, shared_cache, tmp_path):
+    """Chen on roadrunner in small: 100 steps per output interval are too few at rtol 1e-12 (and, with no
+    non-stiff retry, the simulation fails), enough at 1e-6; the value comes with the engine named."""
+    from biobench.settings import IntegratorSettings
+
+    tight = IntegratorSettings(relative_tolerance=1e-12, absolute_tolerance=1e-14, maximum_num_steps=100,
+                               retry_non_stiff=False)
+    (check,) = check_collection(collection, ["roadrunner", "amici"], only=["two_step"], say=lambda _: None,
+                                integrator=tight)
+    assert check.loosened == {"roadrunner"} and "roadrunner" not in check.problems
+    assert check.fval["roadrunner"] == pytest.approx(check.fval["amici"], rel=1e-4)
+    assert "roadrunner (rtol 1e-06, atol 1e-06)" in check.row(["roadrunner", "amici"])["looser tolerances"]
+    (default,) = check_collection(collection, ["roadrunner"], only=["two_step"], say=lambda _: None)
+    assert default.loosened == set()
+
+
 def test_a_value_one_engine_does_not_give_is_not_a_new_best():
     check = ProblemCheck("p", fval={"roadrunner": 10.0, "amici": 10.0}, best=5.0,
                          confirmed={"roadrunner": 5.0, "amici": 7.0})
