@@ -11,7 +11,7 @@ through one 0/1 matrix per condition. Objective priors are biobench's own
 score a problem with one prior.
 
 Residuals are AMICI's: ``0.5 * |r|^2`` equals the negative log-likelihood up to a constant
-(with sigma residuals for parameter-dependent noise, ``Model.set_add_sigma_residuals``). They are
+(with sigma residuals for parameter-dependent noise, ``Model.set_add_sigma_residuals``).
 A surrogate (``--opt surrogate``) learns this engine's simulated observable and the log of its
 sigma at every measurement (``simulator.last_outputs``), which ``fvals_of_outputs`` scores with
 the noise model (Gaussian on the observable's lin, log or log10 scale) without a simulation.

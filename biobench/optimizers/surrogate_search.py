@@ -2,12 +2,12 @@
 
 1. The initializer's ``pilot`` points are simulated (charged) and a network learns
    parameters -> simulator outputs (``biobench.surrogate.network``): on roadrunner the
-   simulated trajectories the likelihood's formulas read, on AMICI the weighted residual
-   and sigma residual of every measurement (``AmiciLikelihood.fvals_of_outputs``).
+   simulated trajectories the likelihood's formulas read, on AMICI the simulated observable
+   and the log of its sigma at every measurement (``AmiciLikelihood.fvals_of_outputs``).
 2. Each round, a cross-entropy search minimizes the objective computed from the
    surrogate's outputs (the problem's own likelihood, so observables, noise and priors
-   are exact; only the simulation is approximated; on AMICI a parameter-dependent sigma
-   is learned with the residuals): thousands of points per network
+   are exact; only the simulation is approximated; on AMICI, where the compiled model
+   computes sigma, it is learned too): thousands of points per network
    call, from uniform draws and the best simulated points, narrowing onto the elites.
    Batched sampling rather than gradient-based local searches: one network call per
    iteration instead of one per point and step (a 600-evaluation run on the

@@ -50,7 +50,7 @@ def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None
     skipped = 0
     refused: dict[str, str] = {}
     measured = store.feature_keys(required=COUNTED)
-    stored_features = store.features_frame() if config.scale is not None and measured else None
+    stored_features = store.features_frame()
     with ProblemBuilder(config.build_time_limit) as builder:
         for spec in config.model_specs():
             built = builder.build(spec, config.problem, measured, notify)
@@ -63,11 +63,13 @@ def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None
             problem, features = built
             store.set_refusal(spec, None)
             problems[problem.key] = problem
+            seconds = _seconds_per_simulation(problem.key, features, stored_features)
             if features is not None:  # what 'biobench recommend' learns from, measured once
+                # measured again for a newer biobench: the first timing stays, so a resumed bench plans alike
+                features = features | {"seconds_per_simulation": seconds}
                 store.set_features(problem.key, problem.problem_id, problem.model.model_id, features)
             n_run, time_limit = config.starts, config.time_limit
             if config.scale is not None:
-                seconds = _seconds_per_simulation(problem.key, features, stored_features)
                 n_run, time_limit = config.scale.starts_and_limit(config.starts, seconds, time_limit)
                 if notify is not None:
                     notify(f"{problem.problem_id}: {n_run} of {config.starts} starts per method, at most "
@@ -84,12 +86,15 @@ def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None
 
 
 def _seconds_per_simulation(key: str, features: dict | None, stored) -> float:
-    """The problem's measured seconds per simulation: just measured, or from the store (NaN when unmeasured)."""
+    """The problem's measured seconds per simulation: as first stored (features measured again for a newer
+    biobench must not change a resumed bench's starts), else just measured; NaN when unmeasured."""
+    if "seconds_per_simulation" in stored and key in set(stored["problem_key"]):
+        first = float(stored.loc[stored["problem_key"] == key, "seconds_per_simulation"].iloc[0])
+        if first == first:  # not NaN
+            return first
     if features is not None:
         return float(features.get("seconds_per_simulation", float("nan")))
-    if stored is None or "seconds_per_simulation" not in stored or key not in set(stored["problem_key"]):
-        return float("nan")
-    return float(stored.loc[stored["problem_key"] == key, "seconds_per_simulation"].iloc[0])
+    return float("nan")
 
 
 class ProblemBuilder:

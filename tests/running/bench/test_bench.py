@@ -138,6 +138,12 @@ def test_a_slow_problem_runs_the_first_of_its_starts_within_the_time_a_method_ha
         assert [t.start.start_index for t in slow.tasks] == list(range(starts))
         assert {t.time_limit for t in slow.tasks} == {30 / starts}
         assert {t.start.key for t in slow.tasks} <= {t.start.key for t in fast.tasks}  # the same method's starts
+    # a row an earlier biobench stored (fewer features): measured again, but the first seconds still plan
+    store = Store(tmp_path / "earlier.sqlite")
+    store.set_features(key, "two_step", "two_step", {"seconds_per_simulation": 1.0})
+    for _ in range(2):  # and go on planning alike once they are stored
+        assert [t.start.start_index for t in plan(config, store).tasks] == [0, 1]
+    assert set(COUNTED) <= set(store.features_frame().columns)
 
 
 def test_a_build_past_its_time_limit_is_refused_and_one_within_it_is_built_in_a_worker(tmp_path):
