@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -93,13 +94,16 @@ def main() -> None:
     print("\nbest method per problem (rank 1, ties included):")
     best = chosen.performance[chosen.performance["rank"] == 1]["method"].value_counts()
     print(best.to_markdown())
-    chosen.save(Path(args.out), {
+    provenance = {
         "trained": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "from": args.results, "k": args.k[0], "problems": len(chosen.problems),
         "methods": sorted(chosen.performance["method"].unique()),
         "command": "python benchmarks/train_recommender.py --results " + " ".join(args.results)
                    + (" --shipped" if args.shipped else ""),
-    })
+    }
+    if args.shipped:  # where the table it added came from
+        provenance["shipped"] = json.loads(SHIPPED.read_text())["provenance"]
+    chosen.save(Path(args.out), provenance)
     print(f"\nsaved {args.out}")
 
 

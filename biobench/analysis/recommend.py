@@ -6,8 +6,8 @@ Evidence, not a black box: the recommender keeps, per benchmarked problem, its f
 median final fval), success rate, converged starts per 1000 evaluations and per minute. For
 a new model it finds the k benchmarked problems nearest in feature space (features
 sign-log transformed, missing ones imputed by the median, standardised; scikit-learn) and
-ranks methods by their distance-weighted mean normalised rank there, showing those
-neighbours as the evidence. With tens of benchmarked models a nearest-neighbour rule is
+ranks methods by their distance-weighted mean normalised rank there (those more of the
+neighbours ran first), showing those neighbours as the evidence. With tens of benchmarked models a nearest-neighbour rule is
 the honest choice: it needs no fitting beyond scaling and says which models it leans on.
 
 ``leave_one_model_out`` measures it: for each problem, recommend from all the others and
@@ -108,7 +108,10 @@ class Recommender:
         rows = self.performance[self.performance["problem_key"].isin(weights)].copy()
         rows["weight"] = rows["problem_key"].map(weights)
         ranked = rows.groupby("method").apply(_weighted, include_groups=False).reset_index()
-        ranked = ranked.sort_values(["normalised_rank", "success_rate"], ascending=[True, False], kind="stable")
+        # a method most neighbours ran first: where benchmarks with other methods sit side by side (the corpus and
+        # the published problems), a method only one neighbour ran must not top the list on that one's word
+        ranked = ranked.sort_values(["evidence_problems", "normalised_rank", "success_rate"],
+                                    ascending=[False, True, False], kind="stable")
         best = self.performance.loc[self.performance["rank"] == 1].groupby("problem_key")["method"].agg(", ".join)
         neighbours["best_methods_there"] = neighbours["problem_key"].map(best)
         return ranked.reset_index(drop=True), neighbours
