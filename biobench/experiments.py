@@ -89,8 +89,13 @@ class Placeholders:
     source: np.ndarray  # index into x
 
     def resolve(self, x_natural: np.ndarray) -> np.ndarray:
+        """The values at one point, or with ``x_natural`` of several points (rows), one table per point."""
         if not self.source.size:
             return self.values
+        if x_natural.ndim == 2:
+            out = np.repeat(self.values[None], len(x_natural), axis=0)
+            out[:, self.rows, self.columns] = x_natural[:, self.source]
+            return out
         out = self.values.copy()
         out[self.rows, self.columns] = x_natural[self.source]
         return out

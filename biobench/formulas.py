@@ -79,25 +79,28 @@ class Formula:
 
     def __call__(self, outputs: np.ndarray | None, x_natural: np.ndarray | None) -> np.ndarray | float:
         """Values at every row, or one number for all of them (callers assign into ``[rows]``, which
-        broadcasts it); ``outputs`` and ``x_natural`` may be None when nothing depends on them."""
+        broadcasts it); ``outputs`` and ``x_natural`` may be None when nothing depends on them. With a
+        leading axis of points on both (outputs (points, rows, columns), x_natural (points, parameters)),
+        one row of values per point: a surrogate's candidates scored at once."""
         if self._constant is not None:
             return self._constant
         args = []
         resolved: list[np.ndarray | None] = [None] * len(self._tables)
+        many = x_natural is not None and x_natural.ndim == 2
         for kind, ref in self._args:
             if kind == "model":
-                args.append(outputs[self._output_rows, ref])
+                args.append(outputs[..., self._output_rows, ref])
             elif kind == "time":
                 args.append(self._times)
             elif kind == "parameter":
                 value, index = ref
-                args.append(x_natural[index] if index >= 0 else value)
+                args.append(value if index < 0 else x_natural[:, index, None] if many else x_natural[index])
             else:
                 slot, position = ref
                 if resolved[slot] is None:
                     table = self._tables[slot]
                     resolved[slot] = table.resolve(x_natural) if self._estimated_tables[slot] else table.values
-                args.append(resolved[slot][self.rows, position])
+                args.append(resolved[slot][..., self.rows, position])
         if self._function is None:
             return args[0]
         with np.errstate(all="ignore"):

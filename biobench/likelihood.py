@@ -34,6 +34,7 @@ from biobench.simulator import Simulator
 # Least-squares form of a parameter-dependent sigma: 0.5 * s^2 = log(sigma) + _SIGMA_OFFSET, with s real
 # for every positive double sigma (log of the smallest one is about -745).
 _SIGMA_OFFSET = 750.0
+_BATCH = 256  # points per vectorized scoring: tables of placeholders are copied once per point
 
 
 @dataclass(frozen=True)
@@ -233,8 +234,37 @@ class Likelihood(ReferenceValues):
             with np.errstate(over="ignore", invalid="ignore"):
                 fvals = 0.5 * np.einsum("ij,ij->i", weighted, weighted) + self._constant
             return np.where(np.isfinite(fvals), fvals, np.inf)
-        scored = [self.score(out, point) for out, point in zip(outputs, x)]
-        return np.array([np.inf if s is None else s[1] for s in scored])
+        return np.concatenate([self._fvals_general(outputs[i:i + _BATCH], x[i:i + _BATCH])
+                               for i in range(0, len(x), _BATCH)])
+
+    def _fvals_general(self, outputs: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """``_score_general``'s value for a batch of points at once (outputs (points, rows, columns)); inf where
+        it fails. Formulas, noise models and transformations broadcast over the points; priors go point by point."""
+        n = len(x)
+        x_natural = np.array(x, dtype=float)
+        x_natural[:, self._log10_x] = 10.0 ** x_natural[:, self._log10_x]
+        x_natural[:, self._ln_x] = np.exp(x_natural[:, self._ln_x])
+        outputs = outputs.reshape(n, -1, len(self.simulator.selections))  # (points, rows, columns)
+        flat = outputs.reshape(n, -1)
+        with np.errstate(all="ignore"):
+            y = np.empty((n, self.experiments.n_measurements))
+            y[:, self._direct_rows] = flat[:, self._direct_index]
+            for formula in self._computed:
+                y[:, formula.rows] = formula(outputs, x_natural)
+            y = np.where(self._log, np.log(y), np.where(self._log10, np.log10(y), y))
+            fvals = np.full(n, self._constant)
+            if self._inv_sigma is not None:
+                weighted = (self._measured - y) * self._inv_sigma
+            else:
+                sigma = np.empty((n, self.experiments.n_measurements))
+                for noise in self._noise:
+                    sigma[:, noise.rows] = noise(outputs, x_natural)
+                weighted = (self._measured - y) / sigma
+                fvals = np.where((sigma > 0).all(axis=1), fvals + np.log(sigma).sum(axis=1), np.inf)
+            fvals = fvals + np.sum(np.where(self._laplace, np.abs(weighted), 0.5 * weighted**2), axis=1)
+        if self._prior is not None:
+            fvals = fvals + np.array([self._prior(point, natural) for point, natural in zip(x, x_natural)])
+        return np.where(np.isfinite(fvals), fvals, np.inf)
 
     def _evaluate_plain(self, x: np.ndarray) -> tuple[np.ndarray, float] | None:
         x_natural = self.natural(x)

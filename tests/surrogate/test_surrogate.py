@@ -13,6 +13,7 @@ from biobench.commands import main
 from biobench.errors import ConfigError, PluginError, ProblemError
 from biobench.likelihood import Likelihood
 from biobench.surrogate.build import SurrogateOptions, folder_for, simulate_design, train_surrogate
+from tests.conftest import DATA
 
 # Bounded by epochs (early stopping ends it after ~1700 in 9 s), not by seconds: a busy machine gives the same network.
 SMALL = SurrogateOptions(n_train=200, n_test=30, layers=2, width=32, time_limit=600.0, max_epochs=2000)
@@ -125,16 +126,27 @@ def test_failed_design_simulations_are_counted_with_reasons_not_dropped(two_step
 
 
 def test_the_likelihood_scores_outputs_exactly_as_it_scores_simulations(petab_problem, two_step_problem):
-    """The surrogate objective is the problem's own likelihood: on simulated outputs it must equal fval."""
-    for problem in (two_step_problem, petab_problem):
+    """The surrogate objective is the problem's own likelihood: on simulated outputs it must equal fval, also
+    scored many at once (placeholders, log10 and Laplace observables; Boehm's formulas and estimated sigmas),
+    in more than one batch (300 points), and inf where a prediction has no likelihood."""
+    from biobench.petab import load_petab_problem
+
+    boehm = load_petab_problem(DATA / "benchmark_models_petab" / "Boehm_JProteomeRes2014" /
+                               "Boehm_JProteomeRes2014.yaml")
+    for problem in (two_step_problem, petab_problem, boehm):
         likelihood = Likelihood(problem)
         points = problem.x_true + np.random.default_rng(0).normal(0, 0.1, (3, problem.n_parameters))
         outputs, fvals = [], []
         for x in points:
             fvals.append(likelihood.fval(x))
             outputs.append(likelihood.simulator.last_outputs.copy())
-        np.testing.assert_allclose(likelihood.fvals_of_outputs(np.array(outputs), points), fvals, rtol=1e-12)
+        many = np.arange(300) % 3
+        np.testing.assert_allclose(likelihood.fvals_of_outputs(np.array(outputs)[many], points[many]),
+                                   np.array(fvals)[many], rtol=1e-12)
         np.testing.assert_allclose([likelihood.score(o, x)[1] for o, x in zip(outputs, points)], fvals, rtol=1e-12)
+        broken = np.array(outputs)
+        broken[1] = np.nan  # a network's prediction that no likelihood scores
+        assert np.isinf(likelihood.fvals_of_outputs(broken, points)[1])
 
 
 def test_the_command_validates_before_simulating_and_reports(tmp_path, monkeypatch):
