@@ -61,7 +61,8 @@ class ProblemCheck:
         row |= {"best stored": self.best, "best start": self.best_key, "best engine": self.best_engine,
                 "new best known": self.new_best_known(),
                 "looser tolerances": ", ".join(f"{engine} (rtol {LOOSER['relative_tolerance']:g}, atol "
-                                               f"{LOOSER['absolute_tolerance']:g})" for engine in sorted(self.loosened))}
+                                               f"{LOOSER['absolute_tolerance']:g})"
+                                               for engine in sorted(self.loosened))}
         return row
 
     def nominal(self) -> float:

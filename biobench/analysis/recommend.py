@@ -7,15 +7,18 @@ median final fval), success rate, converged starts per 1000 evaluations and per 
 a new model it finds the k benchmarked problems nearest in feature space (features
 sign-log transformed, missing ones imputed by the median, standardised; scikit-learn) and
 ranks methods by their distance-weighted mean normalised rank there (those more of the
-neighbours ran first), showing those neighbours as the evidence. With tens of benchmarked models a nearest-neighbour rule is
-the honest choice: it needs no fitting beyond scaling and says which models it leans on.
+neighbours ran first), showing those neighbours as the evidence. With tens of benchmarked
+models a nearest-neighbour rule is the honest choice: it needs no fitting beyond scaling and
+says which models it leans on.
 
 ``leave_one_model_out`` measures it: for each problem, recommend from all the others and
 check whether the top choice is a best method there (rank 1, ties included), against always
 choosing the method with the best mean rank on the others, and against always choosing any one
 fixed method (``fixed_method_hits``: the best of these is chosen with hindsight, so it flatters
 the baseline). The left-out baseline alone can mislead: when two methods are nearly tied
-overall, leaving out a problem one of them wins tips the choice to the other.
+overall, leaving out a problem one of them wins tips the choice to the other. And the winners
+themselves are measured with a few starts each: ``best_method_stability`` says how often each
+method wins when the starts are drawn again, so a choice can be scored by its expected hits.
 """
 
 from __future__ import annotations

@@ -133,7 +133,8 @@ def test_a_slow_problem_runs_the_first_of_its_starts_within_the_time_a_method_ha
     (key,) = fast.problems
     for seconds, starts in ((0.075, 4), (1.0, 2), (float("nan"), 2)):  # planted: as measured by a slower machine
         store = Store(tmp_path / f"slow{seconds}.sqlite")
-        store.set_features(key, "two_step", "two_step", dict.fromkeys(COUNTED, 1.0) | {"seconds_per_simulation": seconds})
+        planted = dict.fromkeys(COUNTED, 1.0) | {"seconds_per_simulation": seconds}
+        store.set_features(key, "two_step", "two_step", planted)
         slow = plan(config, store)
         assert [t.start.start_index for t in slow.tasks] == list(range(starts))
         assert {t.time_limit for t in slow.tasks} == {30 / starts}
