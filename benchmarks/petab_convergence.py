@@ -17,6 +17,7 @@ evaluations (simulation-equivalents: a sensitivity solve counts its measured cos
 runs on each of ``--engines``. ``--store`` keeps the starts (each start's status and point) in a
 store that ``biobench runs`` reads, instead of a temporary one. ``--only`` runs just those start indices of the
 ``--starts`` drawn (to rerun chosen starts with other settings; the row counts only them).
+One compute thread (BLAS, torch), as ``biobench`` itself runs; ``BIOBENCH_THREADS`` raises it.
 pyPESTO + AMICI + fides on Boehm, for comparison: 5 of 200 random starts converged in
 205 CPU-s, 1.46 per CPU-minute.
 """
@@ -34,6 +35,7 @@ from biobench.running.runner import run_starts
 from biobench.running.store import Store
 from biobench.settings import ProblemSettings
 from biobench.sources import load_problem
+from biobench.threads import limit_threads_as_configured
 
 COLLECTION = Path(__file__).resolve().parents[1].parent / "shared" / "benchmark_models_petab"
 DEFAULT_PROBLEMS = ["Boehm_JProteomeRes2014", "Fujita_SciSignal2010", "Crauste_CellSystems2017", "Bruno_JExpBot2016",
@@ -65,6 +67,7 @@ def main() -> None:
     parser.add_argument("--engines", nargs="+", default=["roadrunner"], choices=ENGINE_NAMES)
     parser.add_argument("--store", type=Path, help="keep the starts in this store (default: a temporary one)")
     args = parser.parse_args()
+    limit_threads_as_configured()  # as the command line: torch and BLAS pools would multiply CPU seconds
     methods = [parse_method(entry, args) for entry in args.methods]  # a bad --only is refused before any work
     if args.only:
         for method, _, starts, _ in methods:

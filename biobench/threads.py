@@ -23,6 +23,14 @@ def threads_per_worker(workers: int) -> int:
     return max(1, cores // workers)
 
 
+def limit_threads_as_configured() -> int:
+    """What the command line does for a script that runs methods in its own process (the benchmarks): one
+    compute thread, or ``BIOBENCH_THREADS``. Returns the number."""
+    threads = max(1, int(os.environ.get(THREADS_VARIABLE) or 1))
+    limit_threads(threads)
+    return threads
+
+
 def limit_threads(threads: int) -> None:
     """Cap this process's compute threads: the pools already loaded (numpy's BLAS, torch's OpenMP) through
     threadpoolctl, and those loaded later through the environment they read (child processes inherit it).

@@ -39,3 +39,18 @@ def test_any_command_caps_the_pools_loaded_and_those_loaded_later(args, env, exp
 def test_a_thread_count_below_one_is_refused(restored_threads):
     result = CliRunner().invoke(main, ["--threads", "0", "plugins"])
     assert result.exit_code != 0 and "--threads" in result.output
+
+
+@pytest.mark.parametrize("env, expected", [(None, 1), ("2", 2)])
+def test_a_benchmark_script_caps_its_pools_as_the_command_line_does(env, expected, restored_threads, monkeypatch):
+    """benchmarks/ run methods in their own process: their CPU seconds must not count spinning threads."""
+    from biobench.threads import limit_threads_as_configured
+
+    if env is None:
+        monkeypatch.delenv("BIOBENCH_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("BIOBENCH_THREADS", env)
+    with threadpool_limits(limits=4):
+        assert limit_threads_as_configured() == expected
+        assert all(pool["num_threads"] == expected for pool in threadpool_info())
+        assert all(os.environ[name] == str(expected) for name in THREAD_VARIABLES)
