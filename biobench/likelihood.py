@@ -224,8 +224,8 @@ class Likelihood(ReferenceValues):
             return np.where(self._log, np.exp(z), np.where(self._log10, 10.0**z, z))
 
     def fvals_of_outputs(self, outputs: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """The objective for many (outputs, scaled x) pairs at once (inf where it fails): vectorized for
-        problems on the plain path, one ``score`` each otherwise. For surrogate searches."""
+        """The objective for many (outputs, scaled x) pairs at once (inf where it fails), vectorized on every
+        path (``_BATCH`` points at a time off the plain one). For surrogate searches."""
         outputs, x = np.asarray(outputs, dtype=float), np.atleast_2d(np.asarray(x, dtype=float))
         if self.evaluate == self._evaluate_plain:
             flat = outputs.reshape(len(x), -1)
