@@ -152,36 +152,46 @@ class Likelihood(ReferenceValues):
         n_outputs = sum(sim.n_rows for sim in exp.simulations) * n_columns
         self._whole_output = not self._computed and np.array_equal(self._direct_index, np.arange(n_outputs))
 
+    # Predictions, noise, transformations and natural values take one point, or a leading axis of points
+    # (outputs (points, rows, columns), x (points, parameters)): a surrogate's candidates scored at once.
     def _predict(self, outputs: np.ndarray, x_natural: np.ndarray) -> np.ndarray:
+        flat = outputs.reshape(outputs.shape[:-2] + (-1,))
         if self._whole_output:
-            return outputs.ravel()
+            return flat
         if not self._computed:  # every measurement is a plain read, in measurement order
-            return outputs.ravel().take(self._direct_index)
-        y = np.empty(self.experiments.n_measurements)
-        y[self._direct_rows] = outputs.ravel().take(self._direct_index)
+            return flat.take(self._direct_index, axis=-1)
+        y = np.empty(flat.shape[:-1] + (self.experiments.n_measurements,))
+        y[..., self._direct_rows] = flat.take(self._direct_index, axis=-1)
         for formula in self._computed:
-            y[formula.rows] = formula(outputs, x_natural)
+            y[..., formula.rows] = formula(outputs, x_natural)
         return y
 
     def _noise_values(self, outputs: np.ndarray | None, x_natural: np.ndarray | None) -> np.ndarray:
-        sigma = np.empty(self.experiments.n_measurements)
+        points = () if x_natural is None or x_natural.ndim == 1 else x_natural.shape[:1]
+        sigma = np.empty(points + (self.experiments.n_measurements,))
         for noise in self._noise:
-            sigma[noise.rows] = noise(outputs, x_natural)
+            sigma[..., noise.rows] = noise(outputs, x_natural)
         return sigma
 
     def _transform(self, values: np.ndarray) -> np.ndarray:
         out = np.array(values, dtype=float, copy=True)
-        out[self._log] = np.log(values[self._log])
-        out[self._log10] = np.log10(values[self._log10])
+        out[..., self._log] = np.log(values[..., self._log])
+        out[..., self._log10] = np.log10(values[..., self._log10])
         return out
+
+    def _misfit(self, weighted: np.ndarray) -> np.ndarray | float:
+        """Sum of the measurements' misfits (|w| for Laplace noise, w^2 / 2 for Gaussian), per point."""
+        if self._any_laplace:
+            return np.sum(np.where(self._laplace, np.abs(weighted), 0.5 * weighted**2), axis=-1)
+        return 0.5 * (weighted @ weighted if weighted.ndim == 1 else np.einsum("ij,ij->i", weighted, weighted))
 
     def natural(self, x: np.ndarray) -> np.ndarray:
         """Scaled parameters (the optimizers' space) to the model's natural values."""
         if self._all_log10_x:
             return 10.0**x
         v = np.array(x, dtype=float)
-        v[self._log10_x] = 10.0 ** v[self._log10_x]
-        v[self._ln_x] = np.exp(v[self._ln_x])
+        v[..., self._log10_x] = 10.0 ** v[..., self._log10_x]
+        v[..., self._ln_x] = np.exp(v[..., self._ln_x])
         return v
 
     def predict(self, x_natural: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -224,44 +234,29 @@ class Likelihood(ReferenceValues):
             return np.where(self._log, np.exp(z), np.where(self._log10, 10.0**z, z))
 
     def fvals_of_outputs(self, outputs: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """The objective for many (outputs, scaled x) pairs at once (inf where it fails), vectorized on every
-        path (``_BATCH`` points at a time off the plain one). For surrogate searches."""
-        outputs, x = np.asarray(outputs, dtype=float), np.atleast_2d(np.asarray(x, dtype=float))
-        if self.evaluate == self._evaluate_plain:
-            flat = outputs.reshape(len(x), -1)
-            y = flat if self._whole_output else flat[:, self._direct_index]
-            weighted = (self._measured - y) * self._inv_sigma
-            with np.errstate(over="ignore", invalid="ignore"):
-                fvals = 0.5 * np.einsum("ij,ij->i", weighted, weighted) + self._constant
-            return np.where(np.isfinite(fvals), fvals, np.inf)
-        return np.concatenate([self._fvals_general(outputs[i:i + _BATCH], x[i:i + _BATCH])
+        """The objective for many (outputs, scaled x) pairs at once, ``_BATCH`` points at a time (inf where it
+        fails): the likelihood's own predictions, noise and priors, without the simulation. For surrogate
+        searches."""
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        outputs = np.asarray(outputs, dtype=float).reshape(len(x), -1, len(self.simulator.selections))
+        return np.concatenate([self._fvals(outputs[i:i + _BATCH], x[i:i + _BATCH])
                                for i in range(0, len(x), _BATCH)])
 
-    def _fvals_general(self, outputs: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """``_score_general``'s value for a batch of points at once (outputs (points, rows, columns)); inf where
-        it fails. Formulas, noise models and transformations broadcast over the points; priors go point by point."""
-        n = len(x)
-        x_natural = np.array(x, dtype=float)
-        x_natural[:, self._log10_x] = 10.0 ** x_natural[:, self._log10_x]
-        x_natural[:, self._ln_x] = np.exp(x_natural[:, self._ln_x])
-        outputs = outputs.reshape(n, -1, len(self.simulator.selections))  # (points, rows, columns)
-        flat = outputs.reshape(n, -1)
+    def _fvals(self, outputs: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """The score's value for a batch of points (outputs (points, rows, columns)); priors point by point."""
+        x_natural = self.natural(x)
         with np.errstate(all="ignore"):
-            y = np.empty((n, self.experiments.n_measurements))
-            y[:, self._direct_rows] = flat[:, self._direct_index]
-            for formula in self._computed:
-                y[:, formula.rows] = formula(outputs, x_natural)
-            y = np.where(self._log, np.log(y), np.where(self._log10, np.log10(y), y))
-            fvals = np.full(n, self._constant)
+            y = self._predict(outputs, x_natural)
+            if self._any_log:
+                y = self._transform(y)
+            fvals = np.full(len(x), self._constant)
             if self._inv_sigma is not None:
                 weighted = (self._measured - y) * self._inv_sigma
             else:
-                sigma = np.empty((n, self.experiments.n_measurements))
-                for noise in self._noise:
-                    sigma[:, noise.rows] = noise(outputs, x_natural)
+                sigma = self._noise_values(outputs, x_natural)
                 weighted = (self._measured - y) / sigma
                 fvals = np.where((sigma > 0).all(axis=1), fvals + np.log(sigma).sum(axis=1), np.inf)
-            fvals = fvals + np.sum(np.where(self._laplace, np.abs(weighted), 0.5 * weighted**2), axis=1)
+            fvals = fvals + self._misfit(weighted)
         if self._prior is not None:
             fvals = fvals + np.array([self._prior(point, natural) for point, natural in zip(x, x_natural)])
         return np.where(np.isfinite(fvals), fvals, np.inf)
@@ -303,11 +298,7 @@ class Likelihood(ReferenceValues):
                 return None
             weighted = (self._measured - y) / sigma
             log_sigma = np.log(sigma)
-        if self._any_laplace:
-            misfit = float(np.sum(np.where(self._laplace, np.abs(weighted), 0.5 * weighted**2)))
-        else:
-            misfit = 0.5 * float(weighted @ weighted)
-        fval = misfit + self._constant
+        fval = float(self._misfit(weighted)) + self._constant
         if log_sigma is not None:
             fval += float(np.sum(log_sigma))
         if not math.isfinite(fval):
