@@ -36,12 +36,24 @@ _ABSOLUTE_TOLERANCE = 1e-12
 
 class EngineClock:
     """What the ``Objective`` reads of an engine's simulator: time inside it, the last failure, and the outputs
-    of the last successful simulation (a surrogate's training data)."""
+    of the last successful simulation (a surrogate's training data), made from its results only when read:
+    the objective runs millions of times, a surrogate reads a few hundred."""
 
-    def __init__(self) -> None:
+    def __init__(self, outputs_of) -> None:
         self.seconds = 0.0
         self.last_error: str | None = None
-        self.last_outputs: np.ndarray | None = None
+        self._outputs_of = outputs_of  # (AMICI's results, fval) -> outputs, or None
+        self._last: tuple | None = None
+        self._outputs: np.ndarray | None = None
+
+    def keep(self, rdatas, fval: float) -> None:
+        self._last, self._outputs = (rdatas, fval), None
+
+    @property
+    def last_outputs(self) -> np.ndarray | None:
+        if self._outputs is None and self._last is not None:
+            self._outputs = self._outputs_of(*self._last)
+        return self._outputs
 
 
 class AmiciLikelihood(ReferenceValues):
@@ -99,7 +111,7 @@ class AmiciLikelihood(ReferenceValues):
         n_model = sum(len(edata.get_timepoints()) for edata in self._edatas) * self.model.ny * 2
         self._surrogate_scoring()
         self.n_residuals = n_model + (self._prior.n_residuals if self._prior else 0)
-        self.simulator = EngineClock()
+        self.simulator = EngineClock(self._outputs_of)
         self._check_least_squares(reference)
         # what a sensitivity solve is charged: measured once per problem, kept beside the compiled model
         self.costs = load_or_measure(self, reference, self.compiled.module_dir / f"costs-{problem.key[:16]}.json")
@@ -175,7 +187,7 @@ class AmiciLikelihood(ReferenceValues):
     def _value(self, rdatas, x: np.ndarray) -> tuple[np.ndarray, float] | None:
         fval = -float(sum(rdata.llh for rdata in rdatas))
         residuals = np.concatenate([np.asarray(rdata.res, dtype=float) for rdata in rdatas])
-        self._keep_outputs(rdatas, fval)
+        self.simulator.keep(rdatas, fval)
         if self._prior is not None:
             prior = self._prior.residuals(x, self.natural(x))
             fval += 0.5 * float(prior @ prior) + self._prior.constant
@@ -239,18 +251,18 @@ class AmiciLikelihood(ReferenceValues):
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(self._scale == 1, np.log(values), np.where(self._scale == 2, np.log10(values), values))
 
-    def _keep_outputs(self, rdatas, fval: float) -> None:
-        """The simulated observables and log sigmas at the measurements (a surrogate's training data), and the
-        constant that turns their Gaussian terms into this fval."""
-        self.simulator.last_outputs = None
+    def _outputs_of(self, rdatas, fval: float) -> np.ndarray | None:
+        """The simulated observables and log sigmas at the measurements (a surrogate's training data); the
+        constant that turns their Gaussian terms into this fval is kept for ``fvals_of_outputs``."""
         y = np.concatenate([np.asarray(r.y, dtype=float).ravel()[m] for r, m in zip(rdatas, self._measured_masks)])
         sigma = np.concatenate([np.asarray(r.sigmay, dtype=float).ravel()[m]
                                 for r, m in zip(rdatas, self._measured_masks)])
         with np.errstate(divide="ignore", invalid="ignore"):
             outputs = np.concatenate([y, np.log(sigma)])
-        if math.isfinite(fval) and np.isfinite(outputs).all():
-            self.simulator.last_outputs = outputs
-            self._model_offset = fval - self._gaussian_terms(outputs[None])[0]
+        if not (math.isfinite(fval) and np.isfinite(outputs).all()):
+            return None
+        self._model_offset = fval - self._gaussian_terms(outputs[None])[0]
+        return outputs
 
     def _gaussian_terms(self, outputs: np.ndarray) -> np.ndarray:
         """Per row of (observables, log sigmas): sum of 0.5 ((data - y) / sigma)^2 + log sigma on each
@@ -265,7 +277,7 @@ class AmiciLikelihood(ReferenceValues):
         """The objective for many (outputs, scaled x) pairs, ``outputs`` shaped as ``simulator.last_outputs``
         (observables and log sigmas a surrogate predicts), plus the priors at x; inf where that fails."""
         x = np.atleast_2d(np.asarray(x, dtype=float))
-        if self._model_offset is None:  # no simulation has succeeded yet: no constant to add
+        if self._model_offset is None:  # no simulation's outputs read yet: no constant to add
             return np.full(len(x), np.inf)
         fvals = self._gaussian_terms(np.asarray(outputs, dtype=float).reshape(len(x), -1)) + self._model_offset
         if self._prior is not None:
