@@ -26,6 +26,7 @@ k is saved (its training table, with where it came from) for ``biobench recommen
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 from pathlib import Path
@@ -37,10 +38,10 @@ from biobench.analysis.recommend import (SHIPPED, Recommender, best_method_stabi
 from biobench.running.store import Store
 
 
-def training(results: list[str], shipped: bool, k: int) -> Recommender:
-    parts = [Recommender.from_store(Store(path, must_exist=True), k=k) for path in results]
+def training(stores: list[Store], shipped: bool) -> Recommender:
+    parts = [Recommender.from_store(store) for store in stores]
     # a problem in a store and in the shipped table: the store's (newer) benchmark wins
-    return Recommender.combined(([Recommender.load(SHIPPED, k=k)] if shipped else []) + parts, k=k)
+    return Recommender.combined(([Recommender.load(SHIPPED)] if shipped else []) + parts)
 
 
 def main() -> None:
@@ -56,17 +57,19 @@ def main() -> None:
 
     held_out = None if args.held_out is None else Store(args.held_out, must_exist=True).features_frame()
     only = None if held_out is None else list(held_out["problem_key"])
+    stores = [Store(path, must_exist=True) for path in args.results]
     stability = None
     if args.resamples:
-        runs = pd.concat([Store(path, must_exist=True).runs_frame() for path in args.results], ignore_index=True)
-        stability = best_method_stability(runs, args.resamples)
+        stability = best_method_stability(pd.concat([store.runs_frame() for store in stores], ignore_index=True),
+                                          args.resamples)
+    trained = training(stores, args.shipped)
     summary = []
     for k in args.k:
-        recommender = training(args.results, args.shipped, k)
+        recommender = dataclasses.replace(trained, k=k)
         table = leave_one_model_out(recommender, only)
         fixed = fixed_method_hits(recommender, only)
         if stability is not None:
-            table = table.assign(**_expected_hits(table, recommender, stability))
+            table = table.assign(**_expected_hits(table, stability))
         summary.append({"k": k, "problems benchmarked": len(recommender.problems),
                         "problems where methods differ": len(table),
                         "recommender top-1 is best": f"{table['recommended_is_best'].sum()} "
@@ -84,13 +87,11 @@ def main() -> None:
             print(table.drop(columns="problem_key").to_markdown(index=False))
     print(pd.DataFrame(summary).to_markdown(index=False))
     if args.show and stability is not None:
-        ids = pd.concat([Store(path, must_exist=True).features_frame() for path in args.results])
-        shares = stability.rename(index=ids.drop_duplicates("problem_key").set_index("problem_key")["problem_id"])
-        shares.index.name = "problem"
+        shares = stability[stability.index.isin(only)] if only is not None else stability
+        shares = shares.rename(index=trained.features["problem_id"]).rename_axis("problem")
         print(f"\nshare of {args.resamples} resamples of the starts in which each method is a best method:")
-        print(shares.loc[shares.index.isin(held_out["problem_id"]) if held_out is not None else slice(None)]
-              .round(2).to_markdown())
-    chosen = training(args.results, args.shipped, args.k[0])
+        print(shares.round(2).to_markdown())
+    chosen = dataclasses.replace(trained, k=args.k[0])
     print("\nbest method per problem (rank 1, ties included):")
     best = chosen.performance[chosen.performance["rank"] == 1]["method"].value_counts()
     print(best.to_markdown())
@@ -107,7 +108,7 @@ def main() -> None:
     print(f"\nsaved {args.out}")
 
 
-def _expected_hits(table: pd.DataFrame, recommender: Recommender, stability: pd.DataFrame) -> dict:
+def _expected_hits(table: pd.DataFrame, stability: pd.DataFrame) -> dict:
     """Per held-out problem: the share of resamples in which the recommended and the baseline method win."""
     keys = table["problem_key"]
 

@@ -143,3 +143,9 @@ def penalized(fval: float, worst: float) -> float:
 
 
 optimizers: Registry[Optimizer] = Registry("optimizer", "biobench.optimizers")
+
+
+def local_phase_needs(name: str) -> str | None:
+    """What the local method ``name`` that a global method runs ("none": no local phase) asks of the objective:
+    the global method's ``needs``, as its local phase takes most of its simulations on a large problem."""
+    return None if name == "none" else optimizers.get(name)().needs()

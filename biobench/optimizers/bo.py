@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import Field
 
 from biobench.objective import Objective
-from biobench.optimizers.base import Optimizer, optimizers, penalized, seed_from
+from biobench.optimizers.base import Optimizer, local_phase_needs, optimizers, penalized, seed_from
 from biobench.outcome import Outcome
 from biobench.plugins import PluginOptions
 
@@ -61,7 +61,7 @@ class ModelBasedOptimizer(Optimizer):
         return budget if self.settings.polish != "none" else min(budget, self.settings.max_evals)
 
     def needs(self) -> str | None:
-        return None if self.settings.polish == "none" else optimizers.get(self.settings.polish)().needs()
+        return local_phase_needs(self.settings.polish)
 
     def _run(self, objective: Objective, x0: np.ndarray, rng: np.random.Generator, artifacts: Path | None) -> Outcome:
         searched = self._search(objective, x0, rng, artifacts)

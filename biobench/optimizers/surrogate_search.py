@@ -41,7 +41,7 @@ import numpy as np
 from pydantic import Field
 
 from biobench.objective import BudgetExhausted, Objective
-from biobench.optimizers.base import Optimizer, SharedCost, optimizers, seed_from
+from biobench.optimizers.base import Optimizer, SharedCost, local_phase_needs, optimizers, seed_from
 from biobench.outcome import Outcome, Status
 from biobench.plugins import PluginOptions
 
@@ -90,8 +90,7 @@ class SurrogateAssisted(Optimizer):
         return self.settings.pilot
 
     def needs(self) -> str | None:
-        """The true local search's (most of a run's simulations on a large problem): what ``auto`` chooses for."""
-        return None if self.settings.polish == "none" else optimizers.get(self.settings.polish)().needs()
+        return local_phase_needs(self.settings.polish)
 
     def shared_cost(self, problem) -> SharedCost | None:
         """With ``reuse``: the saved surrogate's simulations and seconds (design and training), for the run."""

@@ -10,6 +10,7 @@ keys are unique in the store).
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -90,7 +91,7 @@ def _seconds_per_simulation(key: str, features: dict | None, stored) -> float:
     biobench must not change a resumed bench's starts), else just measured; NaN when unmeasured."""
     if "seconds_per_simulation" in stored and key in set(stored["problem_key"]):
         first = float(stored.loc[stored["problem_key"] == key, "seconds_per_simulation"].iloc[0])
-        if first == first:  # not NaN
+        if not math.isnan(first):
             return first
     if features is not None:
         return float(features.get("seconds_per_simulation", float("nan")))
