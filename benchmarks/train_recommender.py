@@ -103,7 +103,10 @@ def main() -> None:
                    + (" --shipped" if args.shipped else ""),
     }
     if args.shipped:  # where the table it added came from
-        provenance["shipped"] = json.loads(SHIPPED.read_text())["provenance"]
+        added = json.loads(SHIPPED.read_text())["provenance"]
+        while added.get("from") == args.results and "shipped" in added:  # retrained from the same stores: its
+            added = added["shipped"]  # rows of them are replaced, so the table it added came from further back
+        provenance["shipped"] = added
     chosen.save(Path(args.out), provenance)
     print(f"\nsaved {args.out}")
 

@@ -7,7 +7,8 @@ and seconds per simulation at the nominal point; the spread of the Jacobian's ei
 there), oscillation (peaks of the nominal trajectory), the data's dynamic range, and the
 objective landscape probed at a small seeded Latin hypercube (the share of failed
 simulations, how many decades the objective spans). Everything is from libsbml,
-roadrunner and scipy; nothing here is charged to a method (features are not a method).
+roadrunner (AMICI where roadrunner cannot simulate the problem) and scipy; nothing here is
+charged to a method (features are not a method).
 """
 
 from __future__ import annotations
@@ -47,13 +48,16 @@ def model_structure(sbml: str) -> dict:
             "compartments": model.getNumCompartments()}
 
 
-def problem_features(problem: Problem, probes: int = PROBES, seed: int = 0, engine: str = "roadrunner") -> dict:
+def problem_features(problem: Problem, probes: int = PROBES, seed: int = 0, engine: str = "roadrunner",
+                     fallback: str | None = None) -> dict:
     """Every feature of a problem (see the module docstring); NaN where one cannot be measured (e.g. the nominal
     point does not simulate) rather than an error, so a corpus of models yields one row each.
 
     On another ``engine`` (amici: a problem roadrunner cannot simulate, such as a large one at tight
     tolerances), the seconds per simulation and the landscape probe are that engine's; integrator steps,
-    the Jacobian and oscillation are read from roadrunner's model wherever it simulates."""
+    the Jacobian and oscillation are read from roadrunner's model wherever it simulates. ``fallback`` is
+    that engine where roadrunner cannot simulate the nominal point: a bench's problems are timed and probed
+    on the engine their methods can run on, not left unmeasured."""
     started = time.perf_counter()
     likelihood = likelihood_for(problem, "roadrunner")
     features = {**model_structure(problem.model.sbml), "parameters": problem.n_parameters,
@@ -66,6 +70,12 @@ def problem_features(problem: Problem, probes: int = PROBES, seed: int = 0, engi
                 "data_per_parameter": problem.n_data / max(1, problem.n_parameters)}
     features.update(_data_range(problem))
     features.update(_nominal_dynamics(problem, likelihood))
+    if engine == "roadrunner" and fallback is not None and math.isnan(features["seconds_per_simulation"]):
+        try:
+            likelihood_for(problem, fallback, say=lambda _: None)
+            engine = fallback
+        except Exception:  # noqa: BLE001 - the fallback cannot run it either (not installed, refused): NaN stands
+            pass
     if engine != "roadrunner":
         likelihood = likelihood_for(problem, engine, say=lambda _: None)
         features["seconds_per_simulation"] = _seconds_per_evaluation(problem, likelihood)

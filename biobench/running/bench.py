@@ -161,7 +161,7 @@ def build_problem_and_features(spec: str, settings, measured: set[str],
     features = None
     if problem.key not in measured:
         try:
-            features = problem_features(problem)
+            features = problem_features(problem, fallback="amici")  # where roadrunner cannot simulate it
         except Exception as exc:  # told, not fatal: the runs do not need features
             tell(f"features of {problem.problem_id} not measured: {type(exc).__name__}: {first_line(exc)}")
     return problem, features, messages

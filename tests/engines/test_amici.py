@@ -317,15 +317,25 @@ def test_bench_configs_name_engines_they_know():
 
 
 def test_features_time_the_simulation_on_amici_where_roadrunner_cannot_simulate(shared_cache, boehm_amici):
-    """At most 100 steps per output interval: roadrunner's nominal simulation gives up, AMICI's (its own floor of
-    100,000 steps) runs; the bench scales a problem's starts by this time, so it must be the engine's that can."""
+    """At most 100 steps per output interval and no retry with Adams: roadrunner's nominal simulation gives up,
+    AMICI's (its own floor of 100,000 steps) runs; the bench scales a problem's starts by this time, so it must
+    be the engine's that can."""
     from biobench.analysis.features import problem_features
     from biobench.settings import IntegratorSettings
 
-    starved = load_petab_problem(BOEHM, IntegratorSettings(maximum_num_steps=100))
+    from biobench.running.bench import build_problem_and_features
+    from biobench.settings import ProblemSettings
+
+    starving = IntegratorSettings(maximum_num_steps=100, retry_non_stiff=False)
+    starved = load_petab_problem(BOEHM, starving)
     assert math.isnan(problem_features(starved, probes=0)["seconds_per_simulation"])
     on_amici = problem_features(starved, probes=4, engine="amici")
     assert 0 < on_amici["seconds_per_simulation"] < 10 and on_amici["probe_points"] == 4
+    # a bench falls back to AMICI by itself: the problem's starts and the recommender's features are measured
+    built, features, _ = build_problem_and_features(
+        str(BOEHM), ProblemSettings(integrator=starving), measured=set())
+    assert built.key == starved.key
+    assert 0 < features["seconds_per_simulation"] < 10 and features["probe_failed_share"] < 1
 
 
 def test_amici_lets_a_condition_override_a_parameters_initial_assignment(shared_cache):
