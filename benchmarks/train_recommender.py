@@ -20,7 +20,8 @@ the method with the best mean rank on the others, and of always choosing one fix
 draw of them, so each choice is also scored by its share of ``--resamples`` bootstrap replicates
 of the starts in which it is a best method (``best_method_stability``): expected hits, beside
 what always knowing each problem's likeliest winner would score. The recommender with the first
-k is saved (its training table, with where it came from) for ``biobench recommend``.
+k is saved (its training table, with where it came from and its leave-one-out hits against the
+best-overall baseline, which ``biobench recommend`` prints) for ``biobench recommend``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from biobench.analysis.recommend import (SHIPPED, Recommender, best_method_stability, fixed_method_hits,
-                                         leave_one_model_out)
+                                         held_out_summary, leave_one_model_out)
 from biobench.running.store import Store
 
 
@@ -64,9 +65,12 @@ def main() -> None:
                                           args.resamples)
     trained = training(stores, args.shipped)
     summary = []
+    held_out_from = f"benchmarked in {args.held_out}" if args.held_out else "benchmarked, where methods differ"
     for k in args.k:
         recommender = dataclasses.replace(trained, k=k)
         table = leave_one_model_out(recommender, only)
+        if k == args.k[0]:
+            trained.held_out = held_out_summary(table, k, held_out_from)
         fixed = fixed_method_hits(recommender, only)
         if stability is not None:
             table = table.assign(**_expected_hits(table, stability))
@@ -100,7 +104,9 @@ def main() -> None:
         "from": args.results, "k": args.k[0], "problems": len(chosen.problems),
         "methods": sorted(chosen.performance["method"].unique()),
         "command": "python benchmarks/train_recommender.py --results " + " ".join(args.results)
-                   + (" --shipped" if args.shipped else ""),
+                   + (" --shipped" if args.shipped else "")
+                   + (f" --held-out {args.held_out}" if args.held_out else ""),
+        "held_out": trained.held_out,
     }
     if args.shipped:  # where the table it added came from
         added = json.loads(SHIPPED.read_text())["provenance"]

@@ -24,7 +24,7 @@ method wins when the starts are drawn again, so a choice can be scored by its ex
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +55,8 @@ class Recommender:
     features: pd.DataFrame  # index problem_key; columns problem_id, model_id and one per feature
     performance: pd.DataFrame  # performance_table rows
     k: int = 5
+    # how far to trust it: leave-one-out hits against always the best overall method, measured when trained
+    held_out: dict | None = field(default=None, compare=False)
 
     @classmethod
     def from_store(cls, store, k: int = 5, delta: float = metrics.DEFAULT_DELTA) -> Recommender:
@@ -74,7 +76,8 @@ class Recommender:
             raise StoreError(f"no trained recommender at {path}; train one with 'biobench bench configs/corpus.yaml "
                              "--executor processes' and 'python benchmarks/train_recommender.py', or pass --results.")
         blob = json.loads(Path(path).read_text())
-        return cls(pd.DataFrame(blob["features"]).set_index("problem_key"), pd.DataFrame(blob["performance"]), k)
+        return cls(pd.DataFrame(blob["features"]).set_index("problem_key"), pd.DataFrame(blob["performance"]), k,
+                   blob["provenance"].get("held_out"))
 
     def save(self, path: Path, provenance: dict) -> None:
         blob = {"provenance": provenance, "features": json.loads(self.features.reset_index().to_json(orient="records")),
@@ -174,6 +177,23 @@ def leave_one_model_out(recommender: Recommender, only: list[str] | None = None)
                      "best": ", ".join(sorted(best)), "recommended": choice, "recommended_is_best": choice in best,
                      "baseline": baseline, "baseline_is_best": baseline in best})
     return pd.DataFrame(rows)
+
+
+def held_out_summary(table: pd.DataFrame, k: int, problems_from: str) -> dict:
+    """What ``leave_one_model_out`` measured, kept with a trained recommender so that ``biobench recommend`` can say
+    how often its top choice was a best method, beside always choosing the best method overall."""
+    return {"k": k, "problems_from": problems_from, "problems": len(table),
+            "recommended_is_best": int(table["recommended_is_best"].sum()),
+            "baseline_is_best": int(table["baseline_is_best"].sum()),
+            "baseline": str(table["baseline"].mode().iloc[0]) if len(table) else None}
+
+
+def held_out_sentence(held_out: dict) -> str:
+    """One line for a modeller: how often the top choice was right when each problem was held out."""
+    return (f"How far to trust it: with each of the {held_out['problems']} problems {held_out['problems_from']} "
+            f"held out in turn (k = {held_out['k']}), its top choice was a best method on "
+            f"{held_out['recommended_is_best']}; always choosing the method best on the others "
+            f"({held_out['baseline']}) on {held_out['baseline_is_best']}.")
 
 
 def best_method_stability(runs: pd.DataFrame, resamples: int = 200, seed: int = 0,

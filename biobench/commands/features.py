@@ -79,7 +79,7 @@ def _show(value: float) -> str:
 def recommend_command(model_spec, config, results, k, fmt_) -> None:
     """Rank estimation methods for a model by how they did on the benchmarked models most like it."""
     from biobench.analysis.features import problem_features
-    from biobench.analysis.recommend import SHIPPED, Recommender
+    from biobench.analysis.recommend import SHIPPED, Recommender, held_out_sentence
     from biobench.commands.terminal import console, print_frame
     from biobench.running.store import Store
 
@@ -89,7 +89,8 @@ def recommend_command(model_spec, config, results, k, fmt_) -> None:
     ranked, neighbours = recommender.recommend(problem_features(problem))
     if fmt_ == "json":
         click.echo(json.dumps({"problem_id": problem.problem_id, "methods": ranked.to_dict(orient="records"),
-                               "evidence": neighbours.drop(columns="problem_key").to_dict(orient="records")},
+                               "evidence": neighbours.drop(columns="problem_key").to_dict(orient="records"),
+                               "held_out": recommender.held_out},
                               indent=2, default=float).replace("NaN", "null"))
         return
     source = f"the benchmark in {results}" if results else "the recommender shipped with biobench"
@@ -101,3 +102,5 @@ def recommend_command(model_spec, config, results, k, fmt_) -> None:
                                        "converged_per_minute": "converged per minute",
                                        "evidence_problems": "neighbours that ran it"}), "recommended methods")
     print_frame(neighbours.drop(columns="problem_key"), "evidence: nearest benchmarked problems")
+    if recommender.held_out:
+        console.print(held_out_sentence(recommender.held_out))

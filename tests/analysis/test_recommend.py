@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from biobench.analysis.recommend import Recommender, best_method_stability, leave_one_model_out, performance_table
+from biobench.analysis.recommend import (Recommender, best_method_stability, held_out_sentence, held_out_summary,
+                                         leave_one_model_out, performance_table)
 from biobench.commands import main
 from biobench.errors import StoreError
 from biobench.running.bench import plan, run_plan
@@ -105,10 +106,16 @@ def test_a_winner_decided_by_one_lucky_start_wins_only_some_resamples(benchmarke
     assert stability.equals(best_method_stability(runs, resamples=400, seed=1))
 
 
-def test_saved_recommender_recommends_the_same(benchmarked, tmp_path):
+def test_saved_recommender_recommends_the_same_and_says_how_far_to_trust_it(benchmarked, tmp_path):
     recommender = Recommender.from_store(benchmarked, k=3)
-    recommender.save(tmp_path / "r.json", {"command": "test"})
+    table = leave_one_model_out(recommender)
+    measured = held_out_summary(table, 3, "benchmarked here")
+    assert measured["recommended_is_best"] == table["recommended_is_best"].sum() <= measured["problems"] == len(table)
+    assert measured["baseline_is_best"] == table["baseline_is_best"].sum()
+    recommender.save(tmp_path / "r.json", {"command": "test", "held_out": measured})
     again = Recommender.load(tmp_path / "r.json", k=3)
+    assert again.held_out == measured
+    assert f"best method on {measured['recommended_is_best']};" in held_out_sentence(again.held_out)
     query = recommender.features.iloc[1].to_dict()
     a, b = recommender.recommend(query)[0], again.recommend(query)[0]
     assert a["method"].tolist() == b["method"].tolist()
@@ -144,5 +151,11 @@ def test_the_shipped_recommender_works_out_of_the_box(tmp_path):
     methods = [m["method"] for m in json.loads(out.output)["methods"]]
     assert {"lhs + local", "lhs + fides", "lhs + cmaes", "lhs + lbfgsb"} <= set(methods)
     assert set(methods) <= set(blob["provenance"]["methods"])
+    # it says how it did on the published problems held out one at a time, beside always one method
+    held_out = json.loads(out.output)["held_out"]
+    assert held_out == recommender.held_out and held_out["problems"] >= 20
+    assert 0 <= held_out["recommended_is_best"] <= held_out["problems"] and held_out["baseline"]
+    table = CliRunner().invoke(main, ["recommend", "--model", str(DATA / "two_step.xml")])
+    assert table.exit_code == 0 and "How far to trust it" in table.output
     with pytest.raises(StoreError, match="train one with"):
         Recommender.load(tmp_path / "absent.json")
