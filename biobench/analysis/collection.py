@@ -12,6 +12,11 @@ Where an engine fails at a point at the problem's tolerances it is asked once mo
 ones, and the table says so: roadrunner's dense solver cannot integrate Chen_MSB2009's 500 species
 at 1e-8 within its step limit, yet at 1e-6 it gives AMICI's value (at 1e-8) to 1e-7 relative. A
 value that holds across tolerances and engines is what a confirmation asks.
+
+A better point found elsewhere (another tool, another benchmark) is checked the same way: given as
+a PEtab parameter table whose ``nominalValue`` column holds it (the problem's own table with that
+column replaced is what any PEtab tool can write), it is simulated on every engine, and where
+the engines agree on a value below the best stored one, that value is confirmed, naming its file.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ class ProblemCheck:
     best: float = math.nan  # the best stored start's objective
     best_key: str = ""
     best_engine: str = ""
+    best_source: str = ""  # a parameter table the best point came from, where it was not a stored start
     confirmed: dict[str, float] = field(default_factory=dict)  # engine -> objective at the best start's point
     loosened: set[str] = field(default_factory=set)  # engines that gave a value only at LOOSER tolerances
 
@@ -58,7 +64,8 @@ class ProblemCheck:
             value = self.fval.get(engine, math.nan)
             row[f"fval {engine}"] = value if engine not in self.problems else self.problems[engine]
             row[f"{engine} vs reference"] = _relative(value - _zero(self.prior), self.reference)
-        row |= {"best stored": self.best, "best start": self.best_key, "best engine": self.best_engine,
+        row |= {"best stored": self.best, "best start": self.best_key or self.best_source,
+                "best engine": self.best_engine,
                 "new best known": self.new_best_known(),
                 "looser tolerances": ", ".join(f"{engine} (rtol {LOOSER['relative_tolerance']:g}, atol "
                                                f"{LOOSER['absolute_tolerance']:g})"
@@ -80,7 +87,8 @@ class ProblemCheck:
 
     def evidence(self) -> dict:
         return {"task_key": self.best_key, "engine": self.best_engine, "values": self.confirmed,
-                "looser_tolerances": {engine: LOOSER for engine in sorted(self.loosened)}}
+                "looser_tolerances": {engine: LOOSER for engine in sorted(self.loosened)}} \
+            | ({"source": self.best_source} if self.best_source else {})
 
     def new_best_known(self) -> str:
         """A best stored value below the objective at nominal, said only when every engine agrees on it."""
@@ -114,10 +122,11 @@ def references(folder: Path) -> dict[str, float]:
 
 
 def check_collection(folder: str | Path, engines: list[str], runs: pd.DataFrame | None = None,
-                     only: list[str] | None = None, say=print,
-                     integrator: IntegratorSettings | None = None) -> list[ProblemCheck]:
+                     only: list[str] | None = None, say=print, integrator: IntegratorSettings | None = None,
+                     points: dict[str, Path] | None = None) -> list[ProblemCheck]:
     """Every problem of ``folder`` (or those named in ``only``) on every engine; ``runs`` (a store's runs frame)
-    gives the best stored starts. ``integrator``: the problems' tolerances (biobench's defaults)."""
+    gives the best stored starts; ``points`` (problem name -> PEtab parameter table) better points found
+    elsewhere. ``integrator``: the problems' tolerances (biobench's defaults)."""
     from biobench.petab import load_petab_problem
 
     folder = Path(folder)
@@ -151,6 +160,8 @@ def check_collection(folder: str | Path, engines: list[str], runs: pd.DataFrame 
                 check.problems[engine] = f"fails at nominal ({evaluate.likelihoods[engine].simulator.last_error})"
         if runs is not None:
             _best_stored(check, problem, runs, evaluate)
+        if points and name in points:
+            _candidate(check, problem, points[name], evaluate)
     return checks
 
 
@@ -195,6 +206,44 @@ def _best_stored(check: ProblemCheck, problem, runs: pd.DataFrame, evaluate: _Ev
     check.best_engine = str(best.get("engine") or "roadrunner")
     x = np.asarray(best["x_best"], dtype=float)
     check.confirmed = {engine: evaluate(engine, x) for engine in evaluate.likelihoods}
+
+
+def _candidate(check: ProblemCheck, problem, table: Path, evaluate: _Evaluator) -> None:
+    """The point of a parameter table, simulated on every engine; it replaces the best stored start where the first
+    engine that simulates it gives a lower value (the engines must then agree on it to confirm it)."""
+    x = read_point(table, problem)
+    values = {engine: evaluate(engine, x) for engine in evaluate.likelihoods}
+    value = next((v for v in values.values() if math.isfinite(v)), math.nan)
+    if math.isfinite(value) and not value >= check.best:
+        check.best, check.best_key, check.best_engine, check.best_source = value, "", "", str(table)
+        check.confirmed = values
+
+
+def read_point(table: str | Path, problem) -> np.ndarray:
+    """A problem's point from a PEtab parameter table's ``nominalValue`` column (natural values, as PEtab defines
+    them), on the problem's scales: every estimated parameter must be there, finite and within its bounds."""
+    path = Path(table)
+    try:
+        frame = pd.read_csv(path, sep="\t")
+    except (OSError, ValueError) as exc:
+        raise BiobenchError(f"{path}: not a readable parameter table ({exc}).") from None
+    if not {"parameterId", "nominalValue"} <= set(frame.columns):
+        raise BiobenchError(f"{path}: a parameter table needs the columns parameterId and nominalValue (the point); "
+                            "write the problem's own parameter table with nominalValue replaced.")
+    values = dict(zip(frame["parameterId"].astype(str), pd.to_numeric(frame["nominalValue"], errors="coerce")))
+    missing = [pid for pid in problem.parameter_ids if pid not in values]
+    if missing:
+        raise BiobenchError(f"{path}: no value for {len(missing)} estimated parameter(s) of "
+                            f"{problem.problem_id}, e.g. {', '.join(missing[:3])}.")
+    natural = np.array([values[pid] for pid in problem.parameter_ids], dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = problem.to_scaled(natural)
+    outside = [pid for pid, xi, lo, hi in zip(problem.parameter_ids, x, problem.lower, problem.upper)
+               if not (math.isfinite(xi) and lo - 1e-9 * max(1.0, abs(lo)) <= xi <= hi + 1e-9 * max(1.0, abs(hi)))]
+    if outside:
+        raise BiobenchError(f"{path}: {len(outside)} value(s) not finite or outside the problem's bounds, e.g. "
+                            f"{', '.join(outside[:3])}: a point of this problem lies within its bounds.")
+    return np.clip(x, problem.lower, problem.upper)
 
 
 def check_table(checks: list[ProblemCheck], engines: list[str]) -> pd.DataFrame:

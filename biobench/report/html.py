@@ -100,7 +100,7 @@ def confirmed_values(problems: pd.DataFrame) -> pd.DataFrame:
                      **{f"fval on {engine}": value for engine, value in sorted(evidence.get("values", {}).items())},
                      "looser tolerances": ", ".join(f"{engine} (rtol {t['relative_tolerance']:g})" for engine, t
                                                     in sorted(evidence.get("looser_tolerances", {}).items())),
-                     "start": evidence.get("task_key", "")})
+                     "start": evidence.get("task_key") or evidence.get("source", "")})
     return pd.DataFrame(rows)
 
 

@@ -83,3 +83,69 @@ def test_a_value_one_engine_does_not_give_is_not_a_new_best():
                          confirmed={"roadrunner": 5.0, "amici": 7.0})
     assert check.new_best_known() == "not confirmed: roadrunner 5, amici 7"
     assert ProblemCheck("p", fval={"roadrunner": 10.0}, best=10.0).new_best_known() == ""  # not below nominal
+
+
+def test_a_better_point_found_elsewhere_is_confirmed_and_becomes_the_target(collection, shared_cache, tmp_path):
+    """A point from another tool, as PEtab's parameter table with nominalValue replaced: below the best stored
+    start and given by both engines, it is confirmed, written to the store and names its file; a stored start
+    further up no longer counts as converged."""
+    from biobench.analysis import metrics
+    from biobench.petab import load_petab_problem
+
+    two_step = load_petab_problem(next((collection / "two_step").glob("*.yaml")))
+    store = Store(tmp_path / "runs.sqlite")
+    run_starts(two_step, "random", "local", n_starts=1, budget=4, seed=0, store=store)  # stops far from the optimum
+    elsewhere = Store(tmp_path / "elsewhere.sqlite")
+    run_starts(two_step, "random", "local", n_starts=1, budget=400, seed=1, store=elsewhere)
+    found = elsewhere.runs_frame().iloc[0]
+    table = pd.read_csv(next((collection / "two_step").glob("parameters*.tsv")), sep="\t")
+    natural = dict(zip(two_step.parameter_ids, two_step.to_natural(found["x_best"])))
+    table["nominalValue"] = [natural.get(pid, value) for pid, value in zip(table["parameterId"], table["nominalValue"])]
+    point = tmp_path / "best.tsv"
+    table.to_csv(point, sep="\t", index=False)
+    stored_best = float(store.runs_frame()["fval_best"].iloc[0])
+    assert found["fval_best"] < stored_best - 1.0
+
+    out = CliRunner().invoke(main, ["collection", "check", str(collection), "--problem", "two_step", "--point",
+                                    f"two_step={point}", "--results", str(tmp_path / "runs.sqlite"), "--format", "csv"])
+    assert out.exit_code == 0, out.output
+    row = pd.read_csv(io.StringIO(out.stdout)).iloc[0]
+    assert row["best start"] == str(point) and row["new best known"].endswith("engines agree)")
+    assert row["best stored"] == pytest.approx(found["fval_best"], rel=1e-6)
+    problems = Store(tmp_path / "runs.sqlite").problems_frame().set_index("problem_key")
+    assert problems.loc[two_step.key, "f_confirmed"] == pytest.approx(found["fval_best"], rel=1e-6)
+    assert str(point) in problems.loc[two_step.key, "confirmed_by"]
+    board = metrics.per_problem(Store(tmp_path / "runs.sqlite").runs_frame())
+    assert board["converged"].sum() == 0  # the stored start is the best stored, but not the best known
+
+
+def test_a_point_option_is_checked_before_anything_is_simulated(collection, tmp_path):
+    def check(*point):
+        return CliRunner().invoke(main, ["collection", "check", str(collection), "--point", *point])
+
+    unknown = check("two_stpe=x.tsv")
+    assert unknown.exit_code == 2 and "did you mean 'two_step'" in unknown.output
+    assert "no such file" in check(f"two_step={tmp_path / 'absent.tsv'}").output
+    (tmp_path / "plain.tsv").write_text("id\tvalue\nk1\t1\n")
+    assert "not a PEtab parameter table" in check(f"two_step={tmp_path / 'plain.tsv'}").output
+    assert "give PROBLEM=PARAMETERS.tsv" in check("best.tsv").output
+
+
+def test_a_point_lacking_a_parameter_or_outside_the_bounds_is_refused_by_name(collection, tmp_path):
+    from biobench.analysis.collection import read_point
+    from biobench.errors import BiobenchError
+    from biobench.petab import load_petab_problem
+
+    two_step = load_petab_problem(next((collection / "two_step").glob("*.yaml")))
+    table = pd.read_csv(next((collection / "two_step").glob("parameters*.tsv")), sep="\t")
+    estimated = table[table["parameterId"].isin(two_step.parameter_ids)]
+    nominal_point = read_point(next((collection / "two_step").glob("parameters*.tsv")), two_step)
+    assert nominal_point == pytest.approx(two_step.x_true)  # the published table is the nominal point
+    short = tmp_path / "short.tsv"
+    table[table["parameterId"] != estimated["parameterId"].iloc[0]].to_csv(short, sep="\t", index=False)
+    with pytest.raises(BiobenchError, match="no value for 1 estimated parameter"):
+        read_point(short, two_step)
+    far = tmp_path / "far.tsv"
+    table.assign(nominalValue=table["nominalValue"] * 1e9).to_csv(far, sep="\t", index=False)
+    with pytest.raises(BiobenchError, match="outside the problem's bounds"):
+        read_point(far, two_step)
