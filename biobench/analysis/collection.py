@@ -64,7 +64,7 @@ class ProblemCheck:
             value = self.fval.get(engine, math.nan)
             row[f"fval {engine}"] = value if engine not in self.problems else self.problems[engine]
             row[f"{engine} vs reference"] = _relative(value - _zero(self.prior), self.reference)
-        row |= {"best stored": self.best, "best start": self.best_key or self.best_source,
+        row |= {"best value": self.best, "found at": self.best_key or self.best_source,
                 "best engine": self.best_engine,
                 "new best known": self.new_best_known(),
                 "looser tolerances": ", ".join(f"{engine} (rtol {LOOSER['relative_tolerance']:g}, atol "

@@ -110,8 +110,8 @@ def test_a_better_point_found_elsewhere_is_confirmed_and_becomes_the_target(coll
                                     f"two_step={point}", "--results", str(tmp_path / "runs.sqlite"), "--format", "csv"])
     assert out.exit_code == 0, out.output
     row = pd.read_csv(io.StringIO(out.stdout)).iloc[0]
-    assert row["best start"] == str(point) and row["new best known"].endswith("engines agree)")
-    assert row["best stored"] == pytest.approx(found["fval_best"], rel=1e-6)
+    assert row["found at"] == str(point) and row["new best known"].endswith("engines agree)")
+    assert row["best value"] == pytest.approx(found["fval_best"], rel=1e-6)
     problems = Store(tmp_path / "runs.sqlite").problems_frame().set_index("problem_key")
     assert problems.loc[two_step.key, "f_confirmed"] == pytest.approx(found["fval_best"], rel=1e-6)
     assert str(point) in problems.loc[two_step.key, "confirmed_by"]
