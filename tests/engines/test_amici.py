@@ -321,10 +321,8 @@ def test_features_time_the_simulation_on_amici_where_roadrunner_cannot_simulate(
     AMICI's (its own floor of 100,000 steps) runs; the bench scales a problem's starts by this time, so it must
     be the engine's that can."""
     from biobench.analysis.features import problem_features
-    from biobench.settings import IntegratorSettings
-
     from biobench.running.bench import build_problem_and_features
-    from biobench.settings import ProblemSettings
+    from biobench.settings import IntegratorSettings, ProblemSettings
 
     starving = IntegratorSettings(maximum_num_steps=100, retry_non_stiff=False)
     starved = load_petab_problem(BOEHM, starving)
