@@ -219,18 +219,25 @@ def _candidate(check: ProblemCheck, problem, table: Path, evaluate: _Evaluator) 
         check.confirmed = values
 
 
-def read_point(table: str | Path, problem) -> np.ndarray:
-    """A problem's point from a PEtab parameter table's ``nominalValue`` column (natural values, as PEtab defines
-    them), on the problem's scales: every estimated parameter must be there, finite and within its bounds."""
+def point_values(table: str | Path) -> dict[str, float]:
+    """parameterId -> nominalValue of a PEtab parameter table (a point: natural values, as PEtab defines them)."""
     path = Path(table)
+    if not path.is_file():
+        raise BiobenchError(f"{path}: no such file.")
     try:
         frame = pd.read_csv(path, sep="\t")
     except (OSError, ValueError) as exc:
         raise BiobenchError(f"{path}: not a readable parameter table ({exc}).") from None
     if not {"parameterId", "nominalValue"} <= set(frame.columns):
-        raise BiobenchError(f"{path}: a parameter table needs the columns parameterId and nominalValue (the point); "
-                            "write the problem's own parameter table with nominalValue replaced.")
-    values = dict(zip(frame["parameterId"].astype(str), pd.to_numeric(frame["nominalValue"], errors="coerce")))
+        raise BiobenchError(f"{path}: not a PEtab parameter table (tab-separated, with the columns parameterId and "
+                            "nominalValue: the point); write the problem's own table with nominalValue replaced.")
+    return dict(zip(frame["parameterId"].astype(str), pd.to_numeric(frame["nominalValue"], errors="coerce")))
+
+
+def read_point(table: str | Path, problem) -> np.ndarray:
+    """A problem's point from a PEtab parameter table (``point_values``), on the problem's scales: every estimated
+    parameter must be there, finite and within its bounds."""
+    path, values = Path(table), point_values(table)
     missing = [pid for pid in problem.parameter_ids if pid not in values]
     if missing:
         raise BiobenchError(f"{path}: no value for {len(missing)} estimated parameter(s) of "

@@ -57,6 +57,8 @@ def check_command(folder: str, engines: str, only: tuple[str, ...], points: tupl
 def _points(folder: str, points: tuple[str, ...]) -> dict[str, Path]:
     """``PROBLEM=FILE`` options, checked before any problem is simulated: a sub-folder's problem and a table with
     the columns a point needs."""
+    from biobench.analysis.collection import point_values
+    from biobench.errors import BiobenchError
     from biobench.running.bench_config import petab_problems
 
     problems = {Path(yaml).parent.name for yaml in petab_problems(folder)} if points else set()
@@ -70,12 +72,9 @@ def _points(folder: str, points: tuple[str, ...]) -> dict[str, Path]:
             close = difflib.get_close_matches(name, sorted(problems), n=1)
             raise click.BadParameter(f"'{name}' is not a problem of {folder}" +
                                      (f"; did you mean '{close[0]}'?" if close else "."), param_hint="--point")
-        path = Path(file)
-        if not path.is_file():
-            raise click.BadParameter(f"{file}: no such file.", param_hint="--point")
-        header = path.read_text(errors="replace").splitlines()[:1]
-        if not header or not {"parameterId", "nominalValue"} <= set(header[0].split("\t")):
-            raise click.BadParameter(f"{file}: not a PEtab parameter table (tab-separated, with the columns "
-                                     "parameterId and nominalValue: the point).", param_hint="--point")
-        found[name] = path
+        try:
+            point_values(file)
+        except BiobenchError as exc:
+            raise click.BadParameter(str(exc), param_hint="--point") from None
+        found[name] = Path(file)
     return found

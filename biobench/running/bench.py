@@ -51,7 +51,9 @@ def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None
     skipped = 0
     refused: dict[str, str] = {}
     measured = store.feature_keys(required=COUNTED)
-    stored_features = store.features_frame()
+    stored = store.features_frame()
+    first_seconds = (dict(zip(stored["problem_key"], stored["seconds_per_simulation"].astype(float)))
+                     if "seconds_per_simulation" in stored else {})
     with ProblemBuilder(config.build_time_limit) as builder:
         for spec in config.model_specs():
             built = builder.build(spec, config.problem, measured, notify)
@@ -64,7 +66,7 @@ def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None
             problem, features = built
             store.set_refusal(spec, None)
             problems[problem.key] = problem
-            seconds = _seconds_per_simulation(problem.key, features, stored_features)
+            seconds = _seconds_per_simulation(first_seconds.get(problem.key, math.nan), features)
             if features is not None:  # what 'biobench recommend' learns from, measured once
                 # measured again for a newer biobench: the first timing stays, so a resumed bench plans alike
                 features = features | {"seconds_per_simulation": seconds}
@@ -86,16 +88,12 @@ def plan(config: BenchConfig, store: Store, notify: Callable[[str], None] | None
     return BenchPlan(problems, tasks, skipped, refused)
 
 
-def _seconds_per_simulation(key: str, features: dict | None, stored) -> float:
-    """The problem's measured seconds per simulation: as first stored (features measured again for a newer
+def _seconds_per_simulation(first: float, features: dict | None) -> float:
+    """The problem's measured seconds per simulation: as ``first`` stored (features measured again for a newer
     biobench must not change a resumed bench's starts), else just measured; NaN when unmeasured."""
-    if "seconds_per_simulation" in stored and key in set(stored["problem_key"]):
-        first = float(stored.loc[stored["problem_key"] == key, "seconds_per_simulation"].iloc[0])
-        if not math.isnan(first):
-            return first
-    if features is not None:
-        return float(features.get("seconds_per_simulation", float("nan")))
-    return float("nan")
+    if not math.isnan(first) or features is None:
+        return first
+    return float(features.get("seconds_per_simulation", math.nan))
 
 
 class ProblemBuilder:
