@@ -69,7 +69,8 @@ def _points(folder: str, points: tuple[str, ...]) -> dict[str, Path]:
             raise click.BadParameter(f"'{text}': give PROBLEM=PARAMETERS.tsv, e.g. Schwen_PONE2014=best.tsv.",
                                      param_hint="--point")
         if name not in problems:
-            close = difflib.get_close_matches(name, sorted(problems), n=1)
+            close = ([p for p in sorted(problems) if p.lower().startswith(name.lower())]  # a short name
+                     or difflib.get_close_matches(name, sorted(problems), n=1))
             raise click.BadParameter(f"'{name}' is not a problem of {folder}" +
                                      (f"; did you mean '{close[0]}'?" if close else "."), param_hint="--point")
         try:

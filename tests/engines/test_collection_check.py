@@ -125,6 +125,7 @@ def test_a_point_option_is_checked_before_anything_is_simulated(collection, tmp_
 
     unknown = check("two_stpe=x.tsv")
     assert unknown.exit_code == 2 and "did you mean 'two_step'" in unknown.output
+    assert "did you mean 'two_step'" in check("two=x.tsv").output  # the start of a problem's name
     assert "no such file" in check(f"two_step={tmp_path / 'absent.tsv'}").output
     (tmp_path / "plain.tsv").write_text("id\tvalue\nk1\t1\n")
     assert "not a PEtab parameter table" in check(f"two_step={tmp_path / 'plain.tsv'}").output
